@@ -1,0 +1,23 @@
+package natter
+
+import "context"
+
+// Directory is the cluster-wide registry of rooms, their members and each
+// user's cursors. broker implements it on JetStream KV; history and edge use it.
+type Directory interface {
+	// Room returns a room's metadata, or an ENOTFOUND error.
+	Room(ctx context.Context, id RoomID) (Room, error)
+	// IsMember reports whether user belongs to room. For public rooms this is
+	// true once the user has joined.
+	IsMember(ctx context.Context, room RoomID, user UserID) (bool, error)
+	// UserRooms lists the rooms user is a member of.
+	UserRooms(ctx context.Context, user UserID) ([]RoomID, error)
+	// Cursor returns user's delivered/read cursor in room (zero if none).
+	Cursor(ctx context.Context, user UserID, room RoomID) (Cursor, error)
+}
+
+// TokenVerifier turns a bearer token into the user it authenticates. Any
+// failure is an EUNAUTHORIZED error.
+type TokenVerifier interface {
+	Verify(token string) (UserID, error)
+}
