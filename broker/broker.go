@@ -1,0 +1,221 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/natter-chat/natter/metrics"
+)
+
+// Config says where JetStream is and how the ROOMS stream is shaped.
+type Config struct {
+	// Embedded, if set, is used through an in-process connection and URLs
+	// is ignored.
+	Embedded *Embedded
+	// URLs is a comma-separated list of NATS server URLs (cluster mode).
+	URLs string
+	// Name identifies this process in NATS connection lists.
+	Name string
+	// Replicas of the stream and buckets: 1 embedded, 3 in a cluster.
+	Replicas int
+	// MaxAge and MaxBytes bound the stream (0: unlimited).
+	MaxAge   time.Duration
+	MaxBytes int64
+	// DuplicateWindow is how long a client message id is remembered.
+	DuplicateWindow time.Duration
+	// MaxInflight bounds unacknowledged asynchronous publishes.
+	MaxInflight int
+	Log         *slog.Logger
+	// Metrics, if set, is where the broker counts repairs and publishes.
+	Metrics *metrics.Metrics
+}
+
+// Defaults for Config fields left zero.
+const (
+	DefaultDuplicateWindow = 10 * time.Minute
+	DefaultMaxInflight     = 4096
+	publishAckTimeout      = 10 * time.Second
+)
+
+// Broker is a connection to JetStream with the ROOMS stream and the KV
+// buckets Natter needs.
+type Broker struct {
+	cfg     Config
+	log     *slog.Logger
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	stream  jetstream.Stream
+	dir     jetstream.KeyValue
+	cursors jetstream.KeyValue
+	epoch   string
+
+	// pending routes asynchronous publish acks back to their callers; the
+	// key is the *nats.Msg handed to PublishMsgAsync.
+	pending sync.Map
+	// feeds are the live room subscriptions, re-synced after a reconnect.
+	feeds sync.Map
+	// metrics counts what operators watch; nil-safe.
+	metrics *metrics.Metrics
+}
+
+// Open connects and creates the stream and buckets if they do not exist.
+// Creation is idempotent: several nodes starting together converge on the
+// same configuration.
+func Open(ctx context.Context, cfg Config) (*Broker, error) {
+	if cfg.DuplicateWindow <= 0 {
+		cfg.DuplicateWindow = DefaultDuplicateWindow
+	}
+	if cfg.MaxInflight <= 0 {
+		cfg.MaxInflight = DefaultMaxInflight
+	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	b := &Broker{cfg: cfg, log: cfg.Log, metrics: cfg.Metrics}
+	opts := []nats.Option{
+		nats.Name(cfg.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.RetryOnFailedConnect(false),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				b.log.Warn("nats disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			b.log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted())
+			go b.syncFeeds()
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, s *nats.Subscription, err error) {
+			subj := ""
+			if s != nil {
+				subj = s.Subject
+			}
+			b.log.Warn("nats async error", "subject", subj, "err", err)
+		}),
+	}
+	url := cfg.URLs
+	if cfg.Embedded != nil {
+		opts = append(opts, nats.InProcessServer(cfg.Embedded.srv))
+		url = ""
+	} else if url == "" {
+		return nil, errors.New("broker: neither embedded server nor NATS URLs given")
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("broker: connect: %w", err)
+	}
+	b.nc = nc
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(cfg.MaxInflight),
+		jetstream.WithPublishAsyncTimeout(publishAckTimeout),
+		jetstream.WithPublishAsyncAckHandler(b.onPubAck),
+		jetstream.WithPublishAsyncErrHandler(b.onPubErr),
+	)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("broker: jetstream: %w", err)
+	}
+	b.js = js
+	if err := b.ensure(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *Broker) ensure(ctx context.Context) error {
+	scfg := jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "Natter chat messages, one subject per room",
+		Subjects:    []string{roomWildcard},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Replicas:    b.cfg.Replicas,
+		MaxAge:      b.cfg.MaxAge,
+		MaxBytes:    orUnlimited(b.cfg.MaxBytes),
+		MaxMsgs:     -1,
+		Discard:     jetstream.DiscardOld,
+		Duplicates:  b.cfg.DuplicateWindow,
+		AllowDirect: true,
+		RePublish:   &jetstream.RePublish{Source: roomWildcard, Destination: liveTemplate},
+	}
+	st, err := b.js.CreateOrUpdateStream(ctx, scfg)
+	if err != nil {
+		return fmt.Errorf("broker: stream %s: %w", StreamName, err)
+	}
+	b.stream = st
+	b.epoch = strconv.FormatInt(st.CachedInfo().Created.UnixNano(), 36)
+
+	b.dir, err = b.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: dirBucket, Description: "rooms and memberships", History: 1,
+		Storage: jetstream.FileStorage, Replicas: b.cfg.Replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("broker: bucket %s: %w", dirBucket, err)
+	}
+	b.cursors, err = b.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: cursorsBucket, Description: "per-user per-room delivered/read cursors", History: 1,
+		Storage: jetstream.FileStorage, Replicas: b.cfg.Replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("broker: bucket %s: %w", cursorsBucket, err)
+	}
+	return nil
+}
+
+func orUnlimited(n int64) int64 {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+// Epoch identifies the current incarnation of the ROOMS stream.
+func (b *Broker) Epoch() string { return b.epoch }
+
+// Ready reports whether the NATS connection is up and JetStream answers.
+func (b *Broker) Ready(ctx context.Context) error {
+	if !b.nc.IsConnected() {
+		return errors.New("nats not connected")
+	}
+	if _, err := b.js.AccountInfo(ctx); err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	return nil
+}
+
+// Close waits (up to ctx) for outstanding publish acks, then drains the
+// connection so that nothing buffered is lost.
+func (b *Broker) Close(ctx context.Context) error {
+	select {
+	case <-b.js.PublishAsyncComplete():
+	case <-ctx.Done():
+	}
+	done := make(chan struct{})
+	b.nc.SetClosedHandler(func(*nats.Conn) { close(done) })
+	if err := b.nc.Drain(); err != nil {
+		b.nc.Close()
+		return err
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		b.nc.Close()
+	}
+	return nil
+}

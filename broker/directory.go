@@ -1,0 +1,153 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/natter-chat/natter"
+)
+
+// The natter-dir bucket holds three kinds of keys. Membership is written
+// twice, once per direction, because KV can list keys by prefix cheaply but
+// cannot answer "which rooms is alice in" from room-keyed entries.
+//
+//	room.<room>           -> natter.Room (JSON)
+//	member.<room>.<user>  -> "1"
+//	user.<user>.<room>    -> "1"
+func roomKey(r natter.RoomID) string { return "room." + string(r) }
+func memberKey(r natter.RoomID, u natter.UserID) string {
+	return "member." + string(r) + "." + string(u)
+}
+func userRoomKey(u natter.UserID, r natter.RoomID) string {
+	return "user." + string(u) + "." + string(r)
+}
+
+var _ natter.Directory = (*Broker)(nil)
+
+// CreateRoom stores r unless a room with its id exists. It returns the room
+// as stored and whether this call created it. An existing room of another
+// kind is an ECONFLICT error.
+func (b *Broker) CreateRoom(ctx context.Context, r natter.Room) (natter.Room, bool, error) {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return natter.Room{}, false, err
+	}
+	_, err = b.dir.Create(ctx, roomKey(r.ID), data)
+	if err == nil {
+		return r, true, nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return natter.Room{}, false, unavailable("create room", err)
+	}
+	old, err := b.Room(ctx, r.ID)
+	if err != nil {
+		return natter.Room{}, false, err
+	}
+	if old.Kind != r.Kind {
+		return old, false, natter.Errorf(natter.ECONFLICT, "room %s exists and is %s", r.ID, old.Kind)
+	}
+	return old, false, nil
+}
+
+// Room returns a room's metadata or an ENOTFOUND error.
+func (b *Broker) Room(ctx context.Context, id natter.RoomID) (natter.Room, error) {
+	e, err := b.dir.Get(ctx, roomKey(id))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return natter.Room{}, natter.Errorf(natter.ENOTFOUND, "no room %s", id)
+	}
+	if err != nil {
+		return natter.Room{}, unavailable("get room", err)
+	}
+	var r natter.Room
+	if err := json.Unmarshal(e.Value(), &r); err != nil {
+		return natter.Room{}, fmt.Errorf("broker: room %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// AddMember makes user a member of room.
+func (b *Broker) AddMember(ctx context.Context, room natter.RoomID, user natter.UserID) error {
+	if _, err := b.dir.PutString(ctx, memberKey(room, user), "1"); err != nil {
+		return unavailable("add member", err)
+	}
+	if _, err := b.dir.PutString(ctx, userRoomKey(user, room), "1"); err != nil {
+		return unavailable("add member", err)
+	}
+	return nil
+}
+
+// RemoveMember removes user from room (no error if it was not a member).
+func (b *Broker) RemoveMember(ctx context.Context, room natter.RoomID, user natter.UserID) error {
+	for _, k := range []string{memberKey(room, user), userRoomKey(user, room)} {
+		if err := b.dir.Delete(ctx, k); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return unavailable("remove member", err)
+		}
+	}
+	return nil
+}
+
+// IsMember reports whether user is a member of room.
+func (b *Broker) IsMember(ctx context.Context, room natter.RoomID, user natter.UserID) (bool, error) {
+	_, err := b.dir.Get(ctx, memberKey(room, user))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, unavailable("membership", err)
+	}
+	return true, nil
+}
+
+// UserRooms lists the rooms user is a member of, sorted.
+func (b *Broker) UserRooms(ctx context.Context, user natter.UserID) ([]natter.RoomID, error) {
+	prefix := "user." + string(user) + "."
+	keys, err := b.listKeys(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	rooms := make([]natter.RoomID, 0, len(keys))
+	for _, k := range keys {
+		rooms = append(rooms, natter.RoomID(strings.TrimPrefix(k, prefix)))
+	}
+	return rooms, nil
+}
+
+// Members lists the members of room, sorted.
+func (b *Broker) Members(ctx context.Context, room natter.RoomID) ([]natter.UserID, error) {
+	prefix := "member." + string(room) + "."
+	keys, err := b.listKeys(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	users := make([]natter.UserID, 0, len(keys))
+	for _, k := range keys {
+		users = append(users, natter.UserID(strings.TrimPrefix(k, prefix)))
+	}
+	return users, nil
+}
+
+func (b *Broker) listKeys(ctx context.Context, prefix string) ([]string, error) {
+	lister, err := b.dir.ListKeysFiltered(ctx, prefix+"*")
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, unavailable("list keys", err)
+	}
+	var keys []string
+	for k := range lister.Keys() {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+func unavailable(what string, err error) error {
+	return natter.Errorf(natter.EUNAVAILABLE, "%s: %v", what, err)
+}

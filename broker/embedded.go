@@ -1,0 +1,74 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// EmbeddedConfig configures the in-process NATS server of single-node mode.
+type EmbeddedConfig struct {
+	DataDir string // JetStream store goes to DataDir/jetstream
+	// Listen, if set (host:port), also exposes the server on TCP so that the
+	// nats CLI or other processes can reach it. Empty: in-process only.
+	Listen string
+	// MaxStore caps JetStream file storage in bytes (0: server default).
+	MaxStore int64
+}
+
+// Embedded is a NATS server with JetStream running inside this process.
+type Embedded struct {
+	srv *server.Server
+}
+
+// StartEmbedded starts the server and waits until it accepts connections.
+func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("embedded nats: data dir required")
+	}
+	opts := &server.Options{
+		ServerName:            "natter-embedded",
+		JetStream:             true,
+		StoreDir:              filepath.Join(cfg.DataDir, "jetstream"),
+		JetStreamMaxStore:     cfg.MaxStore,
+		NoSigs:                true,
+		DontListen:            cfg.Listen == "",
+		MaxPayload:            1 << 20,
+		DisableShortFirstPing: true,
+	}
+	if cfg.Listen != "" {
+		host, port, err := splitHostPort(cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("embedded nats: listen %q: %w", cfg.Listen, err)
+		}
+		opts.Host, opts.Port = host, port
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		return nil, errors.New("embedded nats: not ready after 30s")
+	}
+	return &Embedded{srv: srv}, nil
+}
+
+// ClientURL is the TCP URL of the server, or "" when it listens in-process only.
+func (e *Embedded) ClientURL() string {
+	if e.srv.Addr() == nil {
+		return ""
+	}
+	return e.srv.ClientURL()
+}
+
+// Shutdown stops the server and waits for it to finish, so that JetStream
+// has flushed its files before the process exits.
+func (e *Embedded) Shutdown() {
+	e.srv.Shutdown()
+	e.srv.WaitForShutdown()
+}

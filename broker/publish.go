@@ -1,0 +1,85 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/natter-chat/natter"
+)
+
+// Draft is a message a user asks to send.
+type Draft struct {
+	Room     natter.RoomID
+	From     natter.UserID
+	ClientID string
+	Text     string
+}
+
+// Ack is JetStream's acknowledgement of a stored Draft.
+type Ack struct {
+	Seq       uint64
+	Epoch     string
+	Duplicate bool // the same client id was stored before; Seq is the original's
+}
+
+// body is the stored payload. Sequence, Prev and time come from the stream.
+type body struct {
+	From     natter.UserID `json:"from"`
+	Text     string        `json:"text"`
+	ClientID string        `json:"cid"`
+}
+
+// MsgID is the JetStream de-duplication id of a draft. Users and rooms
+// contain no '/', so the id is unambiguous whatever the client id holds.
+func MsgID(d Draft) string { return string(d.From) + "/" + string(d.Room) + "/" + d.ClientID }
+
+// Publish stores d asynchronously and calls done exactly once with the
+// outcome, from a NATS goroutine: done must not block. Publish itself only
+// blocks while the number of unacknowledged publishes is at MaxInflight
+// (backpressure), and fails at once if the message cannot be sent.
+//
+// A done error means the outcome is unknown (timeout, disconnect): the
+// client must resend with the same client id, which stores at most once.
+func (b *Broker) Publish(ctx context.Context, d Draft, done func(Ack, error)) error {
+	data, err := json.Marshal(body{From: d.From, Text: d.Text, ClientID: d.ClientID})
+	if err != nil {
+		return err
+	}
+	m := &nats.Msg{Subject: roomSubject(d.Room), Data: data, Header: nats.Header{}}
+	b.pending.Store(m, done)
+	_, err = b.js.PublishMsgAsync(m, jetstream.WithMsgID(MsgID(d)), jetstream.WithExpectStream(StreamName))
+	if err != nil {
+		b.pending.Delete(m)
+		if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionDraining) {
+			return natter.Errorf(natter.EUNAVAILABLE, "shutting down")
+		}
+		return natter.Errorf(natter.EUNAVAILABLE, "message store unavailable: %v", err)
+	}
+	return nil
+}
+
+func (b *Broker) onPubAck(_ jetstream.JetStream, m *nats.Msg, pa *jetstream.PubAck) {
+	if v, ok := b.pending.LoadAndDelete(m); ok {
+		v.(func(Ack, error))(Ack{Seq: pa.Sequence, Epoch: b.epoch, Duplicate: pa.Duplicate}, nil)
+	}
+}
+
+func (b *Broker) onPubErr(_ jetstream.JetStream, m *nats.Msg, err error) {
+	if v, ok := b.pending.LoadAndDelete(m); ok {
+		v.(func(Ack, error))(Ack{}, natter.Errorf(natter.EUNAVAILABLE, "store did not confirm: %v", err))
+	}
+}
+
+// PublishEvent sends an ephemeral event (typing, presence, receipt) to
+// every edge following room. It is not stored and may be lost.
+func (b *Broker) PublishEvent(room natter.RoomID, data []byte) error {
+	if err := b.nc.Publish(eventSubject(room), data); err != nil {
+		return fmt.Errorf("broker: event: %w", err)
+	}
+	return nil
+}

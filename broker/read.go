@@ -1,0 +1,128 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/natter-chat/natter"
+)
+
+// readBatch is how many messages one direct-get request asks for.
+const readBatch = 256
+
+// batchTimeout bounds one direct-get round trip.
+const batchTimeout = 5 * time.Second
+
+// ReadRoom calls fn, in order, for every message of room with after < seq
+// (and seq <= upTo when upTo > 0). It reads with batched direct gets, so no
+// consumer is created however many clients resume at once.
+//
+// The messages handed to fn are contiguous by construction: the first one's
+// Prev is set to after, each next one's Prev to the one before. It returns
+// the sequence of the last message passed to fn (after if none).
+func (b *Broker) ReadRoom(ctx context.Context, room natter.RoomID, after, upTo uint64, fn func(natter.Message) error) (uint64, error) {
+	last := after
+	for {
+		n, pending, err := b.readBatch(ctx, room, last, upTo, func(m natter.Message) error {
+			m.Prev = last
+			if err := fn(m); err != nil {
+				return err
+			}
+			last = m.Seq
+			return nil
+		})
+		if err != nil {
+			return last, err
+		}
+		if n == 0 || pending == 0 || (upTo > 0 && last >= upTo) {
+			return last, nil
+		}
+	}
+}
+
+type directGetRequest struct {
+	Seq     uint64 `json:"seq"`
+	NextFor string `json:"next_by_subj"`
+	Batch   int    `json:"batch"`
+	UpToSeq uint64 `json:"up_to_seq,omitempty"`
+}
+
+// readBatch performs one batched direct get from after+1. It returns how
+// many messages it passed to fn and how many the server said remain.
+func (b *Broker) readBatch(ctx context.Context, room natter.RoomID, after, upTo uint64, fn func(natter.Message) error) (int, uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
+	defer cancel()
+	req, _ := json.Marshal(directGetRequest{Seq: after + 1, NextFor: roomSubject(room), Batch: readBatch, UpToSeq: upTo})
+	inbox := b.nc.NewInbox()
+	sub, err := b.nc.SubscribeSync(inbox)
+	if err != nil {
+		return 0, 0, fmt.Errorf("broker: read %s: %w", room, err)
+	}
+	defer sub.Unsubscribe()
+	if err := b.nc.PublishRequest("$JS.API.DIRECT.GET."+StreamName, inbox, req); err != nil {
+		return 0, 0, fmt.Errorf("broker: read %s: %w", room, err)
+	}
+	n := 0
+	for {
+		m, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			return n, 0, natter.Errorf(natter.EUNAVAILABLE, "reading room %s: %v", room, err)
+		}
+		switch status := m.Header.Get("Status"); status {
+		case "":
+		case "204": // end of batch
+			pending, _ := strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
+			return n, pending, nil
+		case "404": // nothing after `after`
+			return n, 0, nil
+		default:
+			return n, 0, natter.Errorf(natter.EUNAVAILABLE, "reading room %s: status %s %s", room, status, m.Header.Get("Description"))
+		}
+		msg, err := decodeStored(m, b.epoch)
+		if err != nil {
+			return n, 0, err
+		}
+		if err := fn(msg); err != nil {
+			return n, 0, err
+		}
+		n++
+	}
+}
+
+// LastSeq returns the sequence of room's newest message, 0 if it has none.
+// It asks the stream leader through the JetStream API rather than a direct
+// get, which a lagging replica may answer: feeds use this as the base for
+// gap detection.
+func (b *Broker) LastSeq(ctx context.Context, room natter.RoomID) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
+	defer cancel()
+	req, _ := json.Marshal(map[string]string{"last_by_subj": roomSubject(room)})
+	resp, err := b.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+StreamName, req)
+	if err != nil {
+		return 0, natter.Errorf(natter.EUNAVAILABLE, "last message of %s: %v", room, err)
+	}
+	var r struct {
+		Message *struct {
+			Seq uint64 `json:"seq"`
+		} `json:"message"`
+		Error *struct {
+			Code        int    `json:"code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(resp.Data, &r); err != nil {
+		return 0, fmt.Errorf("broker: last message of %s: %w", room, err)
+	}
+	switch {
+	case r.Error != nil && r.Error.Code == 404:
+		return 0, nil
+	case r.Error != nil:
+		return 0, natter.Errorf(natter.EUNAVAILABLE, "last message of %s: %s", room, r.Error.Description)
+	case r.Message == nil:
+		return 0, fmt.Errorf("broker: last message of %s: empty response", room)
+	}
+	return r.Message.Seq, nil
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/natter-chat/natter"
+	"github.com/natter-chat/natter/auth"
+	"github.com/natter-chat/natter/edge/wsclient"
+)
+
+// server is a natter serve process run in-process on loopback.
+type server struct {
+	t    *testing.T
+	m    *Main
+	dir  string
+	keys *auth.Keys
+}
+
+// startServer runs Main on a random loopback port with data in dir (a new
+// temp dir if empty). tweak may adjust the configuration.
+func startServer(t *testing.T, dir string, tweak ...func(*Main)) *server {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	m := NewMain()
+	m.Addr = "127.0.0.1:0"
+	m.DataDir = dir
+	m.ShutdownTimeout = 3 * time.Second
+	m.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		m.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	for _, f := range tweak {
+		f(m)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	secret, err := auth.LoadOrCreateSecret(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := auth.New(auth.Config{Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{t: t, m: m, dir: dir, keys: keys}
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+
+func (s *server) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.m.Close(ctx); err != nil {
+		s.t.Logf("close: %v", err)
+	}
+}
+
+func (s *server) wsURL() string { return strings.Replace(s.m.URL, "http://", "ws://", 1) + "/ws" }
+
+func (s *server) token(user string) string {
+	tok, err := s.keys.Issue(natter.UserID(user), time.Hour)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return tok
+}
+
+// connect dials and authenticates user.
+func (s *server) connect(ctx context.Context, user string) *tclient {
+	s.t.Helper()
+	c, err := wsclient.Dial(ctx, s.wsURL())
+	if err != nil {
+		s.t.Fatalf("dial: %v", err)
+	}
+	s.t.Cleanup(func() { c.Close() })
+	if _, err := c.Auth(ctx, s.token(user)); err != nil {
+		s.t.Fatalf("auth %s: %v", user, err)
+	}
+	return &tclient{Client: c, t: s.t, user: user}
+}
+
+// getJSON does an authenticated GET of the history API into v and returns
+// the status code.
+func (s *server) getJSON(ctx context.Context, user, path string, v any) int {
+	s.t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.m.URL+path, nil)
+	if user != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token(user))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	if v != nil && resp.StatusCode == 200 {
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			s.t.Fatalf("GET %s: %v", path, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// tclient is a wsclient.Client whose helpers fail the test on error.
+type tclient struct {
+	*wsclient.Client
+	t    *testing.T
+	user string
+}
+
+func (c *tclient) join(ctx context.Context, room string, after int64, epoch string) wsclient.Event {
+	c.t.Helper()
+	ev, err := c.Join(ctx, room, after, epoch)
+	if err != nil {
+		c.t.Fatalf("%s join %s: %v", c.user, room, err)
+	}
+	return ev
+}
+
+func (c *tclient) send(ctx context.Context, room, cid, text string) wsclient.Event {
+	c.t.Helper()
+	ev, err := c.SendText(ctx, room, cid, text)
+	if err != nil {
+		c.t.Fatalf("%s send %s: %v", c.user, cid, err)
+	}
+	return ev
+}
+
+func (c *tclient) messages(ctx context.Context, room string, n int) []wsclient.Event {
+	c.t.Helper()
+	evs, err := c.Messages(ctx, room, n)
+	if err != nil {
+		c.t.Fatalf("%s: got %d of %d messages in %s: %v", c.user, len(evs), n, room, err)
+	}
+	return evs
+}
+
+func (c *tclient) request(ctx context.Context, op map[string]any) wsclient.Event {
+	c.t.Helper()
+	ev, err := c.Request(ctx, op)
+	if err != nil {
+		c.t.Fatalf("%s %v: %v", c.user, op["op"], err)
+	}
+	return ev
+}
+
+func ctxFor(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func cid(prefix string, i int) string { return fmt.Sprintf("%s-%d", prefix, i) }

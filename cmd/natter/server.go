@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/natter-chat/natter/auth"
+	"github.com/natter-chat/natter/broker"
+	"github.com/natter-chat/natter/edge"
+	"github.com/natter-chat/natter/history"
+	"github.com/natter-chat/natter/metrics"
+	"github.com/natter-chat/natter/web"
+)
+
+// Main is one natter process: it holds the configuration and wires the
+// parts together. Tests run it in-process, so the wiring itself is tested.
+type Main struct {
+	Addr            string
+	DataDir         string
+	JWTSecret       string
+	JWTPublicKeys   string // comma-separated PEM files of external issuers
+	JWTAudience     string
+	NATSListen      string
+	StreamMaxAge    time.Duration
+	StreamMaxBytes  int64
+	DuplicateWindow time.Duration
+	MaxFrame        int
+	MaxText         int
+	Rate            float64
+	Burst           int
+	QueueLen        int
+	IdleTimeout     time.Duration
+	ShutdownTimeout time.Duration
+	ArchiveName     string
+	ReadyMaxLag     uint64
+	Log             *slog.Logger
+
+	// Set by Run.
+	URL      string // http://host:port of the listener
+	embedded *broker.Embedded
+	broker   *broker.Broker
+	store    *history.Store
+	edge     *edge.Edge
+	http     *http.Server
+	metrics  *metrics.Metrics
+	stopArc  context.CancelFunc
+	arcDone  chan struct{}
+	closeMu  sync.Once
+}
+
+// NewMain returns a Main with the defaults.
+func NewMain() *Main {
+	return &Main{
+		Addr: "127.0.0.1:8080", DataDir: "./data",
+		DuplicateWindow: broker.DefaultDuplicateWindow,
+		MaxFrame:        edge.DefaultMaxFrame, MaxText: edge.DefaultMaxText,
+		Rate: edge.DefaultRate, Burst: edge.DefaultBurst, QueueLen: edge.DefaultQueueLen,
+		IdleTimeout: edge.DefaultIdleTimeout, ShutdownTimeout: 10 * time.Second,
+		ArchiveName: "history", ReadyMaxLag: 1000,
+		Log: slog.Default(),
+	}
+}
+
+// Flags registers the serve flags on fs.
+func (m *Main) Flags(fs *flag.FlagSet) {
+	fs.StringVar(&m.Addr, "addr", m.Addr, "HTTP and WebSocket listen address")
+	fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory (JetStream store, history database, signing secret)")
+	fs.StringVar(&m.JWTSecret, "jwt-secret", m.JWTSecret, "HS256 token secret (default: generated into the data dir)")
+	fs.StringVar(&m.JWTPublicKeys, "jwt-public-key", m.JWTPublicKeys, "comma-separated PEM files of external issuers' RS256/EdDSA public keys")
+	fs.StringVar(&m.JWTAudience, "jwt-audience", m.JWTAudience, "if set, tokens must carry this aud")
+	fs.StringVar(&m.NATSListen, "nats-listen", m.NATSListen, "also expose the embedded NATS server on this host:port (default: in-process only)")
+	fs.DurationVar(&m.StreamMaxAge, "stream-max-age", m.StreamMaxAge, "drop room messages older than this from the stream (0: keep)")
+	fs.Int64Var(&m.StreamMaxBytes, "stream-max-bytes", m.StreamMaxBytes, "cap the stream's size in bytes, oldest dropped first (0: no cap)")
+	fs.DurationVar(&m.DuplicateWindow, "dedupe-window", m.DuplicateWindow, "how long a client message id is remembered for de-duplication")
+	fs.IntVar(&m.MaxFrame, "max-frame", m.MaxFrame, "largest client WebSocket frame in bytes (larger: close 1009)")
+	fs.IntVar(&m.MaxText, "max-text", m.MaxText, "largest message text in bytes")
+	fs.Float64Var(&m.Rate, "rate", m.Rate, "client frames per second allowed per connection")
+	fs.IntVar(&m.Burst, "burst", m.Burst, "client frames allowed in a burst above --rate")
+	fs.IntVar(&m.QueueLen, "queue", m.QueueLen, "outgoing frames queued per connection before it is closed as a slow consumer")
+	fs.DurationVar(&m.IdleTimeout, "idle-timeout", m.IdleTimeout, "close connections silent for this long (clients ping)")
+	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "how long shutdown waits for connections to close")
+	fs.StringVar(&m.ArchiveName, "archive-name", m.ArchiveName, "durable consumer name of this history archive")
+}
+
+// Run starts every part and returns once the server accepts connections.
+func (m *Main) Run(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			m.Close(context.Background())
+		}
+	}()
+	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
+		return err
+	}
+	keys, err := m.keys()
+	if err != nil {
+		return err
+	}
+	m.metrics = metrics.New()
+	m.embedded, err = broker.StartEmbedded(broker.EmbeddedConfig{DataDir: m.DataDir, Listen: m.NATSListen})
+	if err != nil {
+		return err
+	}
+	m.broker, err = broker.Open(ctx, broker.Config{
+		Embedded: m.embedded, Name: "natter", Replicas: 1,
+		MaxAge: m.StreamMaxAge, MaxBytes: m.StreamMaxBytes, DuplicateWindow: m.DuplicateWindow,
+		Log: m.Log, Metrics: m.metrics,
+	})
+	if err != nil {
+		return err
+	}
+	m.store, err = history.Open(filepath.Join(m.DataDir, "history.db"))
+	if err != nil {
+		return err
+	}
+	actx, cancel := context.WithCancel(context.Background())
+	m.stopArc, m.arcDone = cancel, make(chan struct{})
+	go func() {
+		defer close(m.arcDone)
+		if err := history.Archive(actx, m.store, m.broker, m.ArchiveName); err != nil {
+			m.Log.Error("history archive stopped", "err", err)
+		}
+	}()
+	m.edge = edge.New(edge.Config{
+		Broker: m.broker, Tokens: keys, Metrics: m.metrics, Log: m.Log,
+		MaxFrame: m.MaxFrame, MaxText: m.MaxText, Rate: m.Rate, Burst: m.Burst,
+		QueueLen: m.QueueLen, IdleTimeout: m.IdleTimeout,
+	})
+	l, err := net.Listen("tcp", m.Addr)
+	if err != nil {
+		return err
+	}
+	m.URL = "http://" + l.Addr().String()
+	m.http = &http.Server{Handler: m.routes(keys), ReadHeaderTimeout: 10 * time.Second}
+	go m.http.Serve(m.edge.Split(l, "/ws"))
+	m.Log.Info("natter serving", "url", m.URL, "ws", strings.Replace(m.URL, "http", "ws", 1)+"/ws", "data", m.DataDir)
+	return nil
+}
+
+func (m *Main) routes(keys *auth.Keys) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", m.ready)
+	mux.Handle("GET /metrics", m.metrics.Handler())
+	mux.Handle("GET /ws", m.edge)
+	mux.Handle("/api/", history.NewHandler(m.store, m.broker, keys, m.Log))
+	mux.Handle("/", web.Handler())
+	return mux
+}
+
+// ready is 200 when NATS and JetStream answer and the archive is within
+// ReadyMaxLag messages of the stream.
+func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	fail := func(err error) {
+		http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+	}
+	if err := m.broker.Ready(ctx); err != nil {
+		fail(err)
+		return
+	}
+	lag, err := m.broker.ArchiveLag(ctx, m.ArchiveName)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if lag > m.ReadyMaxLag {
+		fail(fmt.Errorf("history archive %d messages behind", lag))
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+func (m *Main) keys() (*auth.Keys, error) {
+	cfg := auth.Config{Audience: m.JWTAudience}
+	secret, err := signingSecret(m.JWTSecret, m.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Secret = secret
+	for _, path := range strings.Split(m.JWTPublicKeys, ",") {
+		if path = strings.TrimSpace(path); path == "" {
+			continue
+		}
+		pem, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("jwt public key: %w", err)
+		}
+		k, err := auth.ParsePublicKeyPEM(pem)
+		if err != nil {
+			return nil, fmt.Errorf("jwt public key %s: %w", path, err)
+		}
+		cfg.PublicKeys = append(cfg.PublicKeys, crypto.PublicKey(k))
+	}
+	return auth.New(cfg)
+}
+
+// Close shuts down in dependency order: stop accepting, close WebSockets
+// with 1001 after flushing them, stop the archive, drain NATS (outstanding
+// publish acks first), close SQLite, stop the embedded server.
+func (m *Main) Close(ctx context.Context) error {
+	var errs []error
+	m.closeMu.Do(func() {
+		if m.http != nil {
+			sctx, cancel := context.WithTimeout(ctx, m.ShutdownTimeout)
+			errs = append(errs, m.http.Shutdown(sctx))
+			cancel()
+		}
+		if m.edge != nil {
+			sctx, cancel := context.WithTimeout(ctx, m.ShutdownTimeout)
+			errs = append(errs, m.edge.Shutdown(sctx))
+			cancel()
+		}
+		if m.stopArc != nil {
+			m.stopArc()
+			<-m.arcDone
+		}
+		if m.broker != nil {
+			errs = append(errs, m.broker.Close(ctx))
+		}
+		if m.store != nil {
+			errs = append(errs, m.store.Close())
+		}
+		if m.embedded != nil {
+			m.embedded.Shutdown()
+		}
+	})
+	return errors.Join(errs...)
+}

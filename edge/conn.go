@@ -1,0 +1,267 @@
+package edge
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+	"golang.org/x/time/rate"
+
+	"github.com/natter-chat/natter"
+)
+
+// conn is one client connection. The reader goroutine (serve) owns user,
+// limiter and strikes; everything under mu is shared with room fan-out and
+// publish-ack callbacks.
+type conn struct {
+	e       *Edge
+	nc      net.Conn
+	user    natter.UserID
+	limiter *rate.Limiter
+	strikes int
+
+	mu      sync.Mutex
+	queue   [][]byte // complete frames waiting for the writer
+	writing bool     // a writer goroutine is running
+	closing bool     // a close frame is queued: accept nothing more
+	rooms   map[natter.RoomID]*member
+}
+
+func newConn(e *Edge, nc net.Conn) *conn {
+	return &conn{e: e, nc: nc, rooms: map[natter.RoomID]*member{}}
+}
+
+// errClose ends the read loop after a close frame has been queued.
+var errClose = errors.New("connection closing")
+
+// serve runs the connection until it ends. It is the connection's reader.
+func (c *conn) serve() {
+	defer c.teardown()
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.e.cfg.AuthTimeout))
+	for {
+		payload, err := c.readMessage()
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		c.e.m.FramesIn.Inc()
+		if err := c.handle(payload); err != nil {
+			return
+		}
+		timeout := c.e.cfg.IdleTimeout
+		if c.user == "" {
+			timeout = c.e.cfg.AuthTimeout
+		}
+		_ = c.nc.SetReadDeadline(time.Now().Add(timeout))
+	}
+}
+
+// protocolError is a broken frame; it closes the connection with code.
+type protocolError struct {
+	code   ws.StatusCode
+	reason string
+}
+
+func (e *protocolError) Error() string { return e.reason }
+
+// readMessage returns the next complete text message, answering control
+// frames on the way. Lengths are checked from the header, before any
+// payload is read, so an oversized frame costs nothing.
+func (c *conn) readMessage() ([]byte, error) {
+	var msg []byte
+	fragmented := false
+	for {
+		h, err := ws.ReadHeader(c.nc)
+		if err != nil {
+			return nil, err
+		}
+		if !h.Masked {
+			return nil, &protocolError{ws.StatusProtocolError, "client frames must be masked"}
+		}
+		if h.Rsv != 0 {
+			return nil, &protocolError{ws.StatusProtocolError, "no extension negotiated"}
+		}
+		if h.OpCode.IsControl() {
+			if h.Length > 125 || !h.Fin {
+				return nil, &protocolError{ws.StatusProtocolError, "bad control frame"}
+			}
+			p, err := c.readPayload(h)
+			if err != nil {
+				return nil, err
+			}
+			switch h.OpCode {
+			case ws.OpPing:
+				c.enqueue(controlFrame(ws.OpPong, p))
+			case ws.OpClose:
+				code, _ := ws.ParseCloseFrameData(p)
+				if code.Empty() {
+					code = ws.StatusNormalClosure
+				}
+				c.closeWith(code, "")
+				return nil, errClose
+			}
+			continue
+		}
+		switch {
+		case h.OpCode == ws.OpBinary:
+			return nil, &protocolError{ws.StatusUnsupportedData, "binary frames are not supported"}
+		case h.OpCode == ws.OpText && fragmented, h.OpCode == ws.OpContinuation && !fragmented:
+			return nil, &protocolError{ws.StatusProtocolError, "bad fragmentation"}
+		case h.OpCode != ws.OpText && h.OpCode != ws.OpContinuation:
+			return nil, &protocolError{ws.StatusProtocolError, "reserved opcode"}
+		}
+		if int64(len(msg))+h.Length > int64(c.e.cfg.MaxFrame) {
+			return nil, &protocolError{ws.StatusMessageTooBig, "frame too large"}
+		}
+		p, err := c.readPayload(h)
+		if err != nil {
+			return nil, err
+		}
+		msg = append(msg, p...)
+		if !h.Fin {
+			fragmented = true
+			continue
+		}
+		if !utf8.Valid(msg) {
+			return nil, &protocolError{ws.StatusInvalidFramePayloadData, "invalid UTF-8"}
+		}
+		return msg, nil
+	}
+}
+
+func (c *conn) readPayload(h ws.Header) ([]byte, error) {
+	p := make([]byte, h.Length)
+	if _, err := io.ReadFull(c.nc, p); err != nil {
+		return nil, err
+	}
+	ws.Cipher(p, h.Mask, 0)
+	return p, nil
+}
+
+func (c *conn) readFailed(err error) {
+	var pe *protocolError
+	var ne net.Error
+	switch {
+	case errors.As(err, &pe):
+		c.closeWith(pe.code, pe.reason)
+	case errors.As(err, &ne) && ne.Timeout():
+		if c.user == "" {
+			c.closeWith(CloseAuthTimeout, "authentication timeout")
+		} else {
+			c.closeWith(CloseIdle, "idle timeout")
+		}
+	}
+	// Anything else: the peer is gone or the socket was closed by us.
+}
+
+// send encodes ev and queues it.
+func (c *conn) send(ev event) bool { return c.enqueue(textFrame(encode(ev))) }
+
+// enqueue queues one complete frame. It never blocks: a full queue closes
+// the connection as a slow consumer. It reports whether the frame was queued.
+func (c *conn) enqueue(frame []byte) bool {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return false
+	}
+	if len(c.queue) >= c.e.cfg.QueueLen {
+		c.mu.Unlock()
+		c.e.m.SlowConsumers.Inc()
+		c.closeWith(CloseSlowConsumer, "slow consumer")
+		return false
+	}
+	c.queue = append(c.queue, frame)
+	c.startWriter()
+	c.mu.Unlock()
+	return true
+}
+
+// startWriter starts the writer unless one is running. Called with mu held.
+// The writer exists only while there is something to write.
+func (c *conn) startWriter() {
+	if !c.writing {
+		c.writing = true
+		go c.writeLoop()
+	}
+}
+
+func (c *conn) writeLoop() {
+	for {
+		c.mu.Lock()
+		batch := c.queue
+		c.queue = nil
+		if len(batch) == 0 {
+			c.writing = false
+			closing := c.closing
+			c.mu.Unlock()
+			if closing {
+				c.nc.Close()
+			}
+			return
+		}
+		c.mu.Unlock()
+		// All queued frames go out in one writev.
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.e.cfg.WriteTimeout))
+		bufs := net.Buffers(batch)
+		if _, err := bufs.WriteTo(c.nc); err != nil {
+			c.mu.Lock()
+			c.closing, c.writing, c.queue = true, false, nil
+			c.mu.Unlock()
+			c.nc.Close()
+			return
+		}
+		c.e.m.FramesOut.Add(float64(len(batch)))
+	}
+}
+
+// closeWith queues a close frame behind what is already queued and stops
+// accepting frames; the writer closes the socket after sending it. A slow
+// consumer's queue is discarded instead, and the socket is cut after a
+// second if the close frame cannot be written.
+func (c *conn) closeWith(code ws.StatusCode, reason string) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	c.closing = true
+	if code == CloseSlowConsumer {
+		c.queue = nil
+		time.AfterFunc(time.Second, func() { c.nc.Close() })
+	}
+	c.queue = append(c.queue, closeFrame(code, reason))
+	c.startWriter()
+	c.mu.Unlock()
+	c.e.m.Closed.WithLabelValues(codeLabel(code)).Inc()
+}
+
+func codeLabel(code ws.StatusCode) string {
+	const digits = "0123456789"
+	n := int(code)
+	return string([]byte{digits[n/1000%10], digits[n/100%10], digits[n/10%10], digits[n%10]})
+}
+
+// teardown runs once when the reader ends: it leaves every room and
+// releases the socket (after the writer has flushed a pending close frame).
+func (c *conn) teardown() {
+	c.mu.Lock()
+	rooms := c.rooms
+	c.rooms = map[natter.RoomID]*member{}
+	if !c.closing {
+		c.closing = true
+		if !c.writing {
+			c.nc.Close()
+		}
+		// else the writer closes it after its current batch.
+	}
+	c.mu.Unlock()
+	for _, m := range rooms {
+		m.room.remove(c)
+	}
+	c.e.forget(c)
+}

@@ -1,0 +1,145 @@
+package edge
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/natter-chat/natter"
+	"github.com/natter-chat/natter/broker"
+	"github.com/natter-chat/natter/metrics"
+)
+
+// Config configures an Edge. Zero limits take the defaults below.
+type Config struct {
+	Broker  *broker.Broker
+	Tokens  natter.TokenVerifier
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+
+	MaxFrame     int           // largest accepted client frame (bytes)
+	MaxText      int           // largest message text (bytes)
+	Rate         float64       // sustained client frames per second
+	Burst        int           // frames allowed above Rate in a burst
+	QueueLen     int           // outgoing frames queued per connection before 4009
+	AuthTimeout  time.Duration // time allowed between upgrade and auth
+	IdleTimeout  time.Duration // silence after which a connection is closed (4010)
+	WriteTimeout time.Duration // bound on one socket write
+}
+
+// Defaults.
+const (
+	DefaultMaxFrame     = 64 << 10
+	DefaultMaxText      = 8 << 10
+	DefaultRate         = 20
+	DefaultBurst        = 40
+	DefaultQueueLen     = 1024
+	DefaultAuthTimeout  = 10 * time.Second
+	DefaultIdleTimeout  = 75 * time.Second
+	DefaultWriteTimeout = 10 * time.Second
+
+	// maxStrikes is how many frames in a row a connection may have refused
+	// by the rate limiter before it is closed with 4008.
+	maxStrikes = 50
+	// pendingLen bounds the live messages held for a member while it replays;
+	// past it they are dropped and the replay simply reads further.
+	pendingLen = 4096
+)
+
+// Edge is the WebSocket gateway of one process.
+type Edge struct {
+	cfg Config
+	b   *broker.Broker
+	m   *metrics.Metrics
+	log *slog.Logger
+	up  ws.Upgrader
+
+	ctx    context.Context // ends at Shutdown; bounds background work
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	rooms    map[natter.RoomID]*room
+	conns    map[*conn]struct{}
+	draining bool
+	wg       sync.WaitGroup
+}
+
+// New returns an Edge. It starts nothing: connections arrive through
+// ServeConn, ServeHTTP or Split.
+func New(cfg Config) *Edge {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&cfg.MaxFrame, DefaultMaxFrame)
+	def(&cfg.MaxText, DefaultMaxText)
+	def(&cfg.Burst, DefaultBurst)
+	def(&cfg.QueueLen, DefaultQueueLen)
+	if cfg.Rate <= 0 {
+		cfg.Rate = DefaultRate
+	}
+	for _, d := range []struct {
+		v *time.Duration
+		d time.Duration
+	}{{&cfg.AuthTimeout, DefaultAuthTimeout}, {&cfg.IdleTimeout, DefaultIdleTimeout}, {&cfg.WriteTimeout, DefaultWriteTimeout}} {
+		if *d.v <= 0 {
+			*d.v = d.d
+		}
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Edge{
+		cfg: cfg, b: cfg.Broker, m: cfg.Metrics, log: cfg.Log,
+		ctx: ctx, cancel: cancel,
+		rooms: map[natter.RoomID]*room{},
+		conns: map[*conn]struct{}{},
+	}
+	e.up = ws.Upgrader{ReadBufferSize: 2048, WriteBufferSize: 512}
+	return e
+}
+
+// Shutdown stops accepting connections, closes every connection with 1001
+// "going away" after flushing what is queued to it, and waits until all
+// connection goroutines have ended or ctx expires (then it cuts them off).
+// Messages acked before Shutdown are in JetStream: clients resume elsewhere
+// or after the restart without loss.
+func (e *Edge) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	e.draining = true
+	conns := make([]*conn, 0, len(e.conns))
+	for c := range e.conns {
+		conns = append(conns, c)
+	}
+	e.mu.Unlock()
+	for _, c := range conns {
+		c.closeWith(ws.StatusGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		for _, c := range conns {
+			c.nc.Close()
+		}
+		<-done
+	}
+	e.cancel()
+	return nil
+}
+
+// Connections is the number of open connections (authenticated or not).
+func (e *Edge) Connections() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.conns)
+}

@@ -1,0 +1,112 @@
+package edge
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// Split shares one listener between WebSocket upgrades and plain HTTP. It
+// peeks at each new connection's request line: a GET of path is upgraded
+// with ServeConn straight off the socket (gobwas/ws's zero-copy upgrade,
+// no net/http buffers); everything else is handed, bytes intact, to the
+// returned listener, which an http.Server serves. Closing the returned
+// listener closes l.
+func (e *Edge) Split(l net.Listener, path string) net.Listener {
+	s := &splitListener{Listener: l, conns: make(chan net.Conn), done: make(chan struct{})}
+	prefix := []byte("GET " + path)
+	go s.accept(func(nc net.Conn) {
+		head, err := peekRequestLine(nc, len(prefix)+1)
+		if err != nil {
+			nc.Close()
+			return
+		}
+		pc := &prefixConn{Conn: nc, prefix: head}
+		if len(head) > len(prefix) && bytes.HasPrefix(head, prefix) && (head[len(prefix)] == ' ' || head[len(prefix)] == '?') {
+			e.ServeConn(pc)
+			return
+		}
+		select {
+		case s.conns <- pc:
+		case <-s.done:
+			nc.Close()
+		}
+	})
+	return s
+}
+
+// peekRequestLine reads at least n bytes (or up to the first newline) of
+// a new connection, within a short deadline.
+func peekRequestLine(nc net.Conn, n int) ([]byte, error) {
+	_ = nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 0, max(n, 64))
+	for len(buf) < n && bytes.IndexByte(buf, '\n') < 0 {
+		k, err := nc.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		if err != nil {
+			return nil, err
+		}
+	}
+	_ = nc.SetReadDeadline(time.Time{})
+	return buf, nil
+}
+
+type splitListener struct {
+	net.Listener
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+	err   error
+}
+
+func (s *splitListener) accept(route func(net.Conn)) {
+	for {
+		nc, err := s.Listener.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			s.err = err
+			s.Close()
+			return
+		}
+		go route(nc)
+	}
+}
+
+// Accept returns the next non-WebSocket connection.
+func (s *splitListener) Accept() (net.Conn, error) {
+	select {
+	case nc := <-s.conns:
+		return nc, nil
+	case <-s.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (s *splitListener) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.done)
+		err = s.Listener.Close()
+	})
+	return err
+}
+
+// prefixConn replays the peeked bytes before reading from the socket.
+type prefixConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if len(p.prefix) > 0 {
+		n := copy(b, p.prefix)
+		p.prefix = p.prefix[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}

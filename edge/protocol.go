@@ -1,0 +1,119 @@
+package edge
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/natter-chat/natter"
+)
+
+// request is every client frame: one JSON object with an op. Fields that an
+// op does not use are ignored. docs/PROTOCOL.md is the reference.
+type request struct {
+	Op    string          `json:"op"`
+	RID   json.RawMessage `json:"rid,omitempty"` // echoed in the reply, any JSON scalar
+	Token string          `json:"token,omitempty"`
+	Room  natter.RoomID   `json:"room,omitempty"`
+	User  natter.UserID   `json:"user,omitempty"`
+	Kind  natter.RoomKind `json:"kind,omitempty"`
+	After *uint64         `json:"after,omitempty"`
+	Epoch string          `json:"epoch,omitempty"`
+	Seq   uint64          `json:"seq,omitempty"`
+	CID   string          `json:"cid,omitempty"`
+	Text  *string         `json:"text,omitempty"`
+}
+
+// Client operations.
+const (
+	opAuth      = "auth"
+	opJoin      = "join"
+	opLeave     = "leave"
+	opPart      = "part"
+	opCreate    = "create"
+	opAdd       = "add"
+	opRemove    = "remove"
+	opDM        = "dm"
+	opSend      = "send"
+	opDelivered = "delivered"
+	opRead      = "read"
+	opTyping    = "typing"
+	opPing      = "ping"
+)
+
+// event is every server frame. Like request, one struct with omitempty
+// fields keeps encoding in one place.
+type event struct {
+	Type     string          `json:"type"`
+	RID      json.RawMessage `json:"rid,omitempty"`
+	Room     natter.RoomID   `json:"room,omitempty"`
+	Seq      uint64          `json:"seq,omitempty"`
+	Prev     *uint64         `json:"prev,omitempty"`
+	Epoch    string          `json:"epoch,omitempty"`
+	From     natter.UserID   `json:"from,omitempty"`
+	User     natter.UserID   `json:"user,omitempty"`
+	Text     *string         `json:"text,omitempty"`
+	CID      string          `json:"cid,omitempty"`
+	TS       *time.Time      `json:"ts,omitempty"`
+	Kind     natter.RoomKind `json:"kind,omitempty"`
+	Owner    natter.UserID   `json:"owner,omitempty"`
+	Last     *uint64         `json:"last,omitempty"`
+	After    *uint64         `json:"after,omitempty"`
+	Reset    bool            `json:"reset,omitempty"`
+	Dup      bool            `json:"dup,omitempty"`
+	Status   string          `json:"status,omitempty"`
+	Action   string          `json:"action,omitempty"`
+	Code     string          `json:"code,omitempty"`
+	Message  string          `json:"message,omitempty"`
+	Read     *uint64         `json:"read,omitempty"`
+	Session  string          `json:"session,omitempty"`
+	Limits   *limitsInfo     `json:"limits,omitempty"`
+	Interval int             `json:"ping_interval,omitempty"`
+}
+
+// Server event types.
+const (
+	evReady    = "ready"
+	evJoined   = "joined"
+	evLeft     = "left"
+	evCreated  = "created"
+	evDM       = "dm"
+	evOK       = "ok"
+	evAck      = "ack"
+	evMsg      = "msg"
+	evReceipt  = "receipt"
+	evPresence = "presence"
+	evTyping   = "typing"
+	evMember   = "member"
+	evPong     = "pong"
+	evError    = "error"
+)
+
+type limitsInfo struct {
+	MaxFrame   int     `json:"max_frame"`
+	MaxText    int     `json:"max_text"`
+	Rate       float64 `json:"rate"`
+	Burst      int     `json:"burst"`
+	IdleTimout int     `json:"idle_timeout"`
+}
+
+func u64(v uint64) *uint64 { return &v }
+
+// msgEvent is the wire form of a room message.
+func msgEvent(m natter.Message) event {
+	text, ts := m.Text, m.Time
+	return event{Type: evMsg, Room: m.Room, Seq: m.Seq, Prev: u64(m.Prev), Epoch: m.Epoch,
+		From: m.From, Text: &text, CID: m.ClientID, TS: &ts}
+}
+
+func errEvent(rid json.RawMessage, room natter.RoomID, err error) event {
+	return event{Type: evError, RID: rid, Room: room, Code: natter.ErrorCode(err), Message: natter.ErrorMessage(err)}
+}
+
+func encode(ev event) []byte {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		// Only reachable by a bug: every field is a plain value.
+		panic("edge: encode event: " + err.Error())
+	}
+	return b
+}

@@ -1,0 +1,401 @@
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/natter-chat/natter"
+	"github.com/natter-chat/natter/broker"
+)
+
+// opTimeout bounds the broker work one client operation may cause.
+const opTimeout = 10 * time.Second
+
+// handle runs one client frame. A non-nil error ends the connection (a
+// close frame has been queued).
+func (c *conn) handle(payload []byte) error {
+	if c.user != "" && !c.limiter.Allow() {
+		c.strikes++
+		if c.strikes >= maxStrikes {
+			c.closeWith(CloseRateLimited, "rate limit exceeded")
+			return errClose
+		}
+		c.send(event{Type: evError, Code: natter.ERATELIMIT, Message: "too many frames; slow down"})
+		return nil
+	}
+	c.strikes = 0
+	var req request
+	if err := json.Unmarshal(payload, &req); err != nil {
+		c.send(event{Type: evError, Code: natter.EINVALID, Message: "invalid JSON: " + err.Error()})
+		return nil
+	}
+	if len(req.RID) > 64 {
+		c.send(event{Type: evError, Code: natter.EINVALID, Message: "rid longer than 64 bytes"})
+		return nil
+	}
+	if c.user == "" {
+		if req.Op != opAuth {
+			c.closeWith(CloseAuthRequired, "authenticate first")
+			return errClose
+		}
+		return c.auth(req)
+	}
+	ctx, cancel := context.WithTimeout(c.e.ctx, opTimeout)
+	defer cancel()
+	var err error
+	switch req.Op {
+	case opAuth:
+		err = natter.Errorf(natter.EINVALID, "already authenticated")
+	case opPing:
+		c.send(event{Type: evPong, RID: req.RID})
+	case opJoin:
+		err = c.join(ctx, req)
+	case opLeave:
+		err = c.leaveOp(req)
+	case opPart:
+		err = c.part(ctx, req)
+	case opCreate:
+		err = c.create(ctx, req)
+	case opAdd, opRemove:
+		err = c.changeMember(ctx, req)
+	case opDM:
+		err = c.dm(ctx, req)
+	case opSend:
+		err = c.sendMsg(ctx, req)
+	case opDelivered, opRead:
+		err = c.cursor(ctx, req)
+	case opTyping:
+		err = c.typing(req)
+	case "":
+		err = natter.Errorf(natter.EINVALID, "missing op")
+	default:
+		err = natter.Errorf(natter.EINVALID, "unknown op %q", req.Op)
+	}
+	if err != nil {
+		if natter.ErrorCode(err) == natter.EINTERNAL {
+			c.e.log.Error("operation failed", "op", req.Op, "user", c.user, "err", err)
+		}
+		ev := errEvent(req.RID, req.Room, err)
+		ev.CID = req.CID
+		c.send(ev)
+	}
+	return nil
+}
+
+func (c *conn) auth(req request) error {
+	user, err := c.e.cfg.Tokens.Verify(req.Token)
+	if err != nil {
+		c.send(errEvent(req.RID, "", err))
+		c.closeWith(CloseUnauthorized, natter.ErrorMessage(err))
+		return errClose
+	}
+	c.user = user
+	c.limiter = rate.NewLimiter(rate.Limit(c.e.cfg.Rate), c.e.cfg.Burst)
+	c.e.m.Connections.Inc()
+	cfg := c.e.cfg
+	c.send(event{Type: evReady, RID: req.RID, User: user, Epoch: c.e.b.Epoch(),
+		Limits: &limitsInfo{MaxFrame: cfg.MaxFrame, MaxText: cfg.MaxText, Rate: cfg.Rate, Burst: cfg.Burst,
+			IdleTimout: int(cfg.IdleTimeout / time.Second)}})
+	return nil
+}
+
+func validRoom(id natter.RoomID) error {
+	if id == "" {
+		return natter.Errorf(natter.EINVALID, "missing room")
+	}
+	return id.Validate()
+}
+
+// access checks that c's user may join id, creating a public room on first
+// join and recording public-room membership.
+func (c *conn) access(ctx context.Context, id natter.RoomID) (natter.Room, error) {
+	b := c.e.b
+	r, err := b.Room(ctx, id)
+	if natter.ErrorCode(err) == natter.ENOTFOUND {
+		if id.IsDM() {
+			return r, natter.Errorf(natter.EFORBIDDEN, "not a member of %s", id)
+		}
+		r, _, err = b.CreateRoom(ctx, natter.Room{ID: id, Kind: natter.Public, Owner: c.user, Created: time.Now().UTC()})
+	}
+	if err != nil {
+		return r, err
+	}
+	member, err := b.IsMember(ctx, id, c.user)
+	if err != nil {
+		return r, err
+	}
+	if !member {
+		if r.Kind != natter.Public {
+			return r, natter.Errorf(natter.EFORBIDDEN, "not a member of %s", id)
+		}
+		if err := b.AddMember(ctx, id, c.user); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+func (c *conn) join(ctx context.Context, req request) error {
+	if err := validRoom(req.Room); err != nil {
+		return err
+	}
+	r, err := c.access(ctx, req.Room)
+	if err != nil {
+		return err
+	}
+	b := c.e.b
+	epoch := b.Epoch()
+	reset := false
+	var after uint64
+	switch {
+	case req.After != nil && req.Epoch != "" && req.Epoch != epoch:
+		reset = true // the stream was recreated: everything in it is new to the client
+	case req.After != nil:
+		after = *req.After
+	default:
+		cur, err := b.Cursor(ctx, c.user, req.Room)
+		if err != nil {
+			return err
+		}
+		after = cur.Delivered
+		if after == 0 {
+			if after, err = b.LastSeq(ctx, req.Room); err != nil {
+				return err
+			}
+		}
+	}
+	last, err := b.LastSeq(ctx, req.Room)
+	if err != nil {
+		return err
+	}
+	joined := textFrame(encode(event{Type: evJoined, RID: req.RID, Room: r.ID, Kind: r.Kind, Owner: r.Owner,
+		Epoch: epoch, After: u64(after), Last: u64(last), Reset: reset}))
+	return c.e.join(c, req.Room, after, joined)
+}
+
+// leave unsubscribes this connection from id (membership is kept).
+func (c *conn) leave(id natter.RoomID) bool {
+	c.mu.Lock()
+	m := c.rooms[id]
+	delete(c.rooms, id)
+	c.mu.Unlock()
+	if m == nil {
+		return false
+	}
+	m.room.remove(c)
+	c.send(event{Type: evLeft, Room: id})
+	return true
+}
+
+func (c *conn) leaveOp(req request) error {
+	if err := validRoom(req.Room); err != nil {
+		return err
+	}
+	if !c.leave(req.Room) {
+		return natter.Errorf(natter.EINVALID, "not joined to %s", req.Room)
+	}
+	return nil
+}
+
+// part gives up membership of a public or private room.
+func (c *conn) part(ctx context.Context, req request) error {
+	if err := validRoom(req.Room); err != nil {
+		return err
+	}
+	if req.Room.IsDM() {
+		return natter.Errorf(natter.EINVALID, "direct conversations cannot be left")
+	}
+	if err := c.e.b.RemoveMember(ctx, req.Room, c.user); err != nil {
+		return err
+	}
+	c.leave(req.Room)
+	c.e.publishEvent(req.Room, event{Type: evMember, Room: req.Room, User: c.user, Action: "removed"})
+	c.send(event{Type: evOK, RID: req.RID, Room: req.Room})
+	return nil
+}
+
+func (c *conn) create(ctx context.Context, req request) error {
+	if err := validRoom(req.Room); err != nil {
+		return err
+	}
+	if req.Room.IsDM() {
+		return natter.Errorf(natter.EINVALID, "room ids starting with dm- are reserved")
+	}
+	kind := req.Kind
+	if kind == "" {
+		kind = natter.Public
+	}
+	if kind != natter.Public && kind != natter.Private {
+		return natter.Errorf(natter.EINVALID, "kind must be public or private")
+	}
+	r, _, err := c.e.b.CreateRoom(ctx, natter.Room{ID: req.Room, Kind: kind, Owner: c.user, Created: time.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	if r.Kind == natter.Private && r.Owner != c.user {
+		return natter.Errorf(natter.ECONFLICT, "room %s exists", req.Room)
+	}
+	if err := c.e.b.AddMember(ctx, r.ID, c.user); err != nil {
+		return err
+	}
+	c.send(event{Type: evCreated, RID: req.RID, Room: r.ID, Kind: r.Kind, Owner: r.Owner})
+	return nil
+}
+
+// changeMember adds or removes a member of a private room; owner only.
+func (c *conn) changeMember(ctx context.Context, req request) error {
+	if err := validRoom(req.Room); err != nil {
+		return err
+	}
+	if req.User == "" {
+		return natter.Errorf(natter.EINVALID, "missing user")
+	}
+	if err := req.User.Validate(); err != nil {
+		return err
+	}
+	b := c.e.b
+	r, err := b.Room(ctx, req.Room)
+	if natter.ErrorCode(err) == natter.ENOTFOUND || (err == nil && r.Kind == natter.Private && r.Owner != c.user) {
+		return natter.Errorf(natter.EFORBIDDEN, "only the owner of a private room manages its members")
+	}
+	if err != nil {
+		return err
+	}
+	if r.Kind != natter.Private {
+		return natter.Errorf(natter.EINVALID, "members are managed only in private rooms")
+	}
+	action := "added"
+	if req.Op == opAdd {
+		err = b.AddMember(ctx, r.ID, req.User)
+	} else {
+		if req.User == r.Owner {
+			return natter.Errorf(natter.EINVALID, "the owner cannot be removed")
+		}
+		action = "removed"
+		err = b.RemoveMember(ctx, r.ID, req.User)
+	}
+	if err != nil {
+		return err
+	}
+	c.e.publishEvent(r.ID, event{Type: evMember, Room: r.ID, User: req.User, Action: action})
+	c.send(event{Type: evOK, RID: req.RID, Room: r.ID, User: req.User})
+	return nil
+}
+
+func (c *conn) dm(ctx context.Context, req request) error {
+	if req.User == "" {
+		return natter.Errorf(natter.EINVALID, "missing user")
+	}
+	if err := req.User.Validate(); err != nil {
+		return err
+	}
+	if req.User == c.user {
+		return natter.Errorf(natter.EINVALID, "a direct conversation needs another user")
+	}
+	id := natter.DMRoom(c.user, req.User)
+	users := []natter.UserID{c.user, req.User}
+	if users[1] < users[0] {
+		users[0], users[1] = users[1], users[0]
+	}
+	b := c.e.b
+	if _, _, err := b.CreateRoom(ctx, natter.Room{ID: id, Kind: natter.Direct, Users: users, Created: time.Now().UTC()}); err != nil {
+		return err
+	}
+	for _, u := range users {
+		if err := b.AddMember(ctx, id, u); err != nil {
+			return err
+		}
+	}
+	c.send(event{Type: evDM, RID: req.RID, Room: id, User: req.User, Kind: natter.Direct})
+	return nil
+}
+
+func (c *conn) joined(id natter.RoomID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rooms[id] != nil
+}
+
+func (c *conn) sendMsg(ctx context.Context, req request) error {
+	if err := validRoom(req.Room); err != nil {
+		return err
+	}
+	switch {
+	case req.CID == "":
+		return natter.Errorf(natter.EINVALID, "missing cid")
+	case len(req.CID) > 64:
+		return natter.Errorf(natter.EINVALID, "cid longer than 64 bytes")
+	case req.Text == nil || *req.Text == "":
+		return natter.Errorf(natter.EINVALID, "missing text")
+	case len(*req.Text) > c.e.cfg.MaxText:
+		return natter.Errorf(natter.ETOOLARGE, "text longer than %d bytes", c.e.cfg.MaxText)
+	case !c.joined(req.Room):
+		return natter.Errorf(natter.EFORBIDDEN, "join %s before sending to it", req.Room)
+	}
+	start := time.Now()
+	rid, room, cid := req.RID, req.Room, req.CID
+	return c.e.b.Publish(ctx, broker.Draft{Room: room, From: c.user, ClientID: cid, Text: *req.Text}, func(a broker.Ack, err error) {
+		if err != nil {
+			ev := errEvent(rid, room, err)
+			ev.CID = cid
+			c.send(ev)
+			return
+		}
+		c.e.m.PublishLatency.Observe(time.Since(start).Seconds())
+		if a.Duplicate {
+			c.e.m.Duplicates.Inc()
+		} else {
+			c.e.m.Published.Inc()
+		}
+		c.send(event{Type: evAck, RID: rid, Room: room, CID: cid, Seq: a.Seq, Epoch: a.Epoch, Dup: a.Duplicate})
+	})
+}
+
+func (c *conn) cursor(ctx context.Context, req request) error {
+	if err := validRoom(req.Room); err != nil {
+		return err
+	}
+	if req.Seq == 0 {
+		return natter.Errorf(natter.EINVALID, "missing seq")
+	}
+	if !c.joined(req.Room) {
+		ok, err := c.e.b.IsMember(ctx, req.Room, c.user)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return natter.Errorf(natter.EFORBIDDEN, "not a member of %s", req.Room)
+		}
+	}
+	var delivered, read uint64
+	if req.Op == opRead {
+		read = req.Seq
+	} else {
+		delivered = req.Seq
+	}
+	cur, changed, err := c.e.b.AdvanceCursor(ctx, c.user, req.Room, delivered, read)
+	if err != nil {
+		return err
+	}
+	if changed && req.Op == opRead && cur.Read == req.Seq {
+		c.e.publishEvent(req.Room, event{Type: evReceipt, Room: req.Room, User: c.user, Seq: cur.Read})
+	}
+	if len(req.RID) > 0 {
+		c.send(event{Type: evOK, RID: req.RID, Room: req.Room, Seq: cur.Delivered, Read: u64(cur.Read)})
+	}
+	return nil
+}
+
+func (c *conn) typing(req request) error {
+	if err := validRoom(req.Room); err != nil {
+		return err
+	}
+	if !c.joined(req.Room) {
+		return natter.Errorf(natter.EFORBIDDEN, "join %s first", req.Room)
+	}
+	c.e.publishEvent(req.Room, event{Type: evTyping, Room: req.Room, User: c.user})
+	return nil
+}

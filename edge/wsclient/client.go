@@ -1,0 +1,300 @@
+// Package wsclient is a small Go client for Natter's WebSocket protocol
+// (docs/PROTOCOL.md). The project's tests and tools use it; it follows the
+// documented protocol only, nothing internal to the edge.
+package wsclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+)
+
+// Event is any server frame; fields not used by its type are zero.
+type Event struct {
+	Type    string          `json:"type"`
+	RID     json.RawMessage `json:"rid,omitempty"`
+	Room    string          `json:"room,omitempty"`
+	Seq     uint64          `json:"seq,omitempty"`
+	Prev    uint64          `json:"prev,omitempty"`
+	Epoch   string          `json:"epoch,omitempty"`
+	From    string          `json:"from,omitempty"`
+	User    string          `json:"user,omitempty"`
+	Text    string          `json:"text,omitempty"`
+	CID     string          `json:"cid,omitempty"`
+	TS      time.Time       `json:"ts,omitempty"`
+	Kind    string          `json:"kind,omitempty"`
+	Owner   string          `json:"owner,omitempty"`
+	Last    uint64          `json:"last,omitempty"`
+	After   uint64          `json:"after,omitempty"`
+	Reset   bool            `json:"reset,omitempty"`
+	Dup     bool            `json:"dup,omitempty"`
+	Status  string          `json:"status,omitempty"`
+	Action  string          `json:"action,omitempty"`
+	Code    string          `json:"code,omitempty"`
+	Message string          `json:"message,omitempty"`
+	Read    uint64          `json:"read,omitempty"`
+}
+
+// Closed is returned once the connection has ended; Code and Reason are
+// from the server's close frame (0 if none arrived).
+type Closed struct {
+	Code   int
+	Reason string
+}
+
+func (c *Closed) Error() string { return fmt.Sprintf("closed %d %s", c.Code, c.Reason) }
+
+// Client is one connection. Events are read by a background goroutine into
+// an unbounded in-memory queue, so a test that reads slowly never makes the
+// server see a slow consumer (use a raw socket for that).
+type Client struct {
+	conn net.Conn
+	wmu  sync.Mutex
+	rid  atomic.Int64
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	events []Event
+	closed *Closed
+}
+
+// Dial connects to a ws:// URL.
+func Dial(ctx context.Context, url string) (*Client, error) {
+	return DialWith(ctx, ws.Dialer{}, url)
+}
+
+// DialWith connects with a custom dialer (for example one that binds a
+// source address).
+func DialWith(ctx context.Context, d ws.Dialer, url string) (*Client, error) {
+	conn, br, _, err := d.Dial(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if br != nil {
+		ws.PutReader(br)
+	}
+	c := &Client{conn: conn}
+	c.cond = sync.NewCond(&c.mu)
+	go c.readLoop()
+	return c, nil
+}
+
+func (c *Client) readLoop() {
+	for {
+		msgs, err := wsutil.ReadServerMessage(c.conn, nil)
+		if err != nil {
+			c.finish(&Closed{})
+			return
+		}
+		for _, m := range msgs {
+			switch m.OpCode {
+			case ws.OpText:
+				var ev Event
+				if err := json.Unmarshal(m.Payload, &ev); err != nil {
+					ev = Event{Type: "bad-json", Message: string(m.Payload)}
+				}
+				c.mu.Lock()
+				c.events = append(c.events, ev)
+				c.cond.Broadcast()
+				c.mu.Unlock()
+			case ws.OpClose:
+				code, reason := ws.ParseCloseFrameData(m.Payload)
+				c.finish(&Closed{Code: int(code), Reason: reason})
+				return
+			case ws.OpPing:
+				c.wmu.Lock()
+				_ = wsutil.WriteClientMessage(c.conn, ws.OpPong, m.Payload)
+				c.wmu.Unlock()
+			}
+		}
+	}
+}
+
+func (c *Client) finish(cl *Closed) {
+	c.mu.Lock()
+	if c.closed == nil {
+		c.closed = cl
+	}
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	c.conn.Close()
+}
+
+// Send writes one operation (any JSON-encodable value).
+func (c *Client) Send(op any) error {
+	b, err := json.Marshal(op)
+	if err != nil {
+		return err
+	}
+	return c.WriteText(b)
+}
+
+// WriteText writes raw bytes as one text frame.
+func (c *Client) WriteText(b []byte) error { return c.WriteFrame(ws.OpText, b) }
+
+// WriteFrame writes one masked frame of any opcode (for testing bad input).
+func (c *Client) WriteFrame(op ws.OpCode, b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return wsutil.WriteClientMessage(c.conn, op, b)
+}
+
+// Conn exposes the socket, for tests that write malformed frames by hand.
+func (c *Client) Conn() net.Conn { return c.conn }
+
+// Next returns the next event, waiting until ctx ends. After the server
+// closed the connection and all events were read it returns *Closed.
+func (c *Client) Next(ctx context.Context) (Event, error) {
+	return c.take(ctx, func(Event) bool { return true })
+}
+
+// Expect returns the first event of one of the given types, dropping the
+// events before it.
+func (c *Client) Expect(ctx context.Context, types ...string) (Event, error) {
+	for {
+		ev, err := c.Next(ctx)
+		if err != nil {
+			return ev, err
+		}
+		for _, t := range types {
+			if ev.Type == t {
+				return ev, nil
+			}
+		}
+	}
+}
+
+// take removes and returns the first queued event that match accepts,
+// leaving the others in place.
+func (c *Client) take(ctx context.Context, match func(Event) bool) (Event, error) {
+	stop := context.AfterFunc(ctx, func() {
+		c.mu.Lock()
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	})
+	defer stop()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		for i, ev := range c.events {
+			if match(ev) {
+				c.events = append(c.events[:i:i], c.events[i+1:]...)
+				return ev, nil
+			}
+		}
+		if c.closed != nil {
+			return Event{}, c.closed
+		}
+		if err := ctx.Err(); err != nil {
+			return Event{}, err
+		}
+		c.cond.Wait()
+	}
+}
+
+// Request sends op with a fresh rid and returns the reply carrying that
+// rid (an "error" event is returned as an *Error). Other events stay queued
+// for Next.
+func (c *Client) Request(ctx context.Context, op map[string]any) (Event, error) {
+	rid := strconv.FormatInt(c.rid.Add(1), 10)
+	op["rid"] = rid
+	if err := c.Send(op); err != nil {
+		return Event{}, err
+	}
+	want := []byte(strconv.Quote(rid))
+	ev, err := c.take(ctx, func(ev Event) bool { return string(ev.RID) == string(want) })
+	if err != nil {
+		return ev, err
+	}
+	if ev.Type == "error" {
+		return ev, &Error{Code: ev.Code, Message: ev.Message}
+	}
+	return ev, nil
+}
+
+// Error is an error event returned by Request.
+type Error struct{ Code, Message string }
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// ErrorCode returns the protocol error code of err, or "".
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// Auth authenticates with a token.
+func (c *Client) Auth(ctx context.Context, token string) (Event, error) {
+	return c.Request(ctx, map[string]any{"op": "auth", "token": token})
+}
+
+// Join joins room; after < 0 means "from my delivered cursor".
+func (c *Client) Join(ctx context.Context, room string, after int64, epoch string) (Event, error) {
+	op := map[string]any{"op": "join", "room": room}
+	if after >= 0 {
+		op["after"] = after
+		if epoch != "" {
+			op["epoch"] = epoch
+		}
+	}
+	return c.Request(ctx, op)
+}
+
+// SendText sends a message and waits for its ack.
+func (c *Client) SendText(ctx context.Context, room, cid, text string) (Event, error) {
+	return c.Request(ctx, map[string]any{"op": "send", "room": room, "cid": cid, "text": text})
+}
+
+// Messages waits for n msg events of room and returns them in arrival order.
+func (c *Client) Messages(ctx context.Context, room string, n int) ([]Event, error) {
+	out := make([]Event, 0, n)
+	for len(out) < n {
+		ev, err := c.take(ctx, func(ev Event) bool { return ev.Type == "msg" && ev.Room == room })
+		if err != nil {
+			return out, err
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// Close sends a normal close frame and closes the socket.
+func (c *Client) Close() error {
+	c.wmu.Lock()
+	_ = wsutil.WriteClientMessage(c.conn, ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
+	c.wmu.Unlock()
+	c.finish(&Closed{Code: int(ws.StatusNormalClosure)})
+	return nil
+}
+
+// Wait blocks until the server closes the connection (or ctx ends) and
+// returns the close frame it sent.
+func (c *Client) Wait(ctx context.Context) (*Closed, error) {
+	stop := context.AfterFunc(ctx, func() {
+		c.mu.Lock()
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	})
+	defer stop()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.closed == nil {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c.cond.Wait()
+	}
+	return c.closed, nil
+}

@@ -1,0 +1,52 @@
+package history
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/natter-chat/natter"
+)
+
+type userKey struct{}
+
+// userFrom returns the user authenticated by authenticate. Handlers behind
+// that middleware can rely on it being valid.
+func userFrom(ctx context.Context) natter.UserID {
+	u, _ := ctx.Value(userKey{}).(natter.UserID)
+	return u
+}
+
+// authenticate requires "Authorization: Bearer <token>" and puts the user it
+// verifies into the request context. Every failure is the same 401 with a
+// fixed message: why a token was rejected is of use to an attacker only.
+func (h *handler) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := bearer(r.Header.Get("Authorization"))
+		if !ok {
+			h.fail(w, r, natter.Errorf(natter.EUNAUTHORIZED, "missing bearer token"))
+			return
+		}
+		user, err := h.tokens.Verify(token)
+		if err == nil {
+			// A verifier bug must not let an empty or malformed user through.
+			err = user.Validate()
+		}
+		if err != nil {
+			h.fail(w, r, natter.Errorf(natter.EUNAUTHORIZED, "invalid or expired token"))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
+	})
+}
+
+// bearer extracts the token of a Bearer Authorization header; the scheme is
+// case-insensitive (RFC 9110 §11.1).
+func bearer(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}

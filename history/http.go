@@ -1,0 +1,65 @@
+package history
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/natter-chat/natter"
+)
+
+// handler serves the history API. Its dependencies are interfaces except the
+// store, which this package owns.
+type handler struct {
+	store  *Store
+	dir    natter.Directory
+	tokens natter.TokenVerifier
+	log    *slog.Logger
+}
+
+// NewHandler returns the history API. The caller mounts it at the root: the
+// routes carry their /api prefix. A nil log discards.
+func NewHandler(store *Store, dir natter.Directory, tokens natter.TokenVerifier, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &handler{store: store, dir: dir, tokens: tokens, log: log}
+
+	r := chi.NewRouter()
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, natter.Errorf(natter.ENOTFOUND, "no such endpoint"))
+	})
+	r.Route("/api", func(r chi.Router) {
+		// noStore runs first so that error responses (401 included) are not
+		// cached either: they depend on the caller's token.
+		r.Use(noStore, h.authenticate)
+		r.Get("/rooms", h.rooms)
+		r.Get("/rooms/{room}/messages", h.messages)
+	})
+	return r
+}
+
+// noStore keeps browsers and proxies from caching per-user, ever-changing
+// responses.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// writeJSON encodes v before writing the header, so that an encoding failure
+// can still become a 500 instead of a truncated 200.
+func (h *handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}

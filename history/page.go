@@ -1,0 +1,141 @@
+package history
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/natter-chat/natter"
+)
+
+// Page sizes. A page is bounded so that one request cannot make the server
+// read and encode a room's whole history.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// Query selects a page of a room's history.
+//
+// If Before > 0 the page is the Limit messages with seq < Before (the newest
+// of them; Before = math.MaxUint64 gives the room's latest page). Otherwise it
+// is the Limit messages with seq > After (the oldest of them; After = 0 starts
+// at the beginning). Either way messages come in ascending seq order. Setting
+// both is an EINVALID error. Limit 0 means DefaultPageSize; other values are
+// clamped to [1, MaxPageSize].
+type Query struct {
+	Before, After uint64
+	Limit         int
+}
+
+func (q Query) normalize() (Query, error) {
+	if q.Before > 0 && q.After > 0 {
+		return q, natter.Errorf(natter.EINVALID, "before and after are mutually exclusive")
+	}
+	switch {
+	case q.Limit == 0:
+		q.Limit = DefaultPageSize
+	case q.Limit < 1:
+		q.Limit = 1
+	case q.Limit > MaxPageSize:
+		q.Limit = MaxPageSize
+	}
+	return q, nil
+}
+
+// Page returns one page of room's archived history; see Query.
+func (s *Store) Page(ctx context.Context, room natter.RoomID, q Query) ([]natter.Message, error) {
+	q, err := q.normalize()
+	if err != nil {
+		return nil, err
+	}
+	msgs, _, err := s.page(ctx, room, q)
+	return msgs, err
+}
+
+// page runs a normalized q and also reports whether another page exists in
+// the same direction. It fetches one row more than asked for to know that
+// without a second query. The result is never nil, so it encodes as [].
+func (s *Store) page(ctx context.Context, room natter.RoomID, q Query) (msgs []natter.Message, more bool, err error) {
+	if err := room.Validate(); err != nil {
+		return nil, false, err
+	}
+	backward := q.Before > 0
+	var query string
+	var bound int64
+	if backward {
+		// seq <= Before-1 rather than seq < Before, because Before may
+		// exceed what a signed 64-bit SQLite integer can hold.
+		bound = int64(min(q.Before-1, math.MaxInt64))
+		query = `SELECT room, seq, prev, epoch, from_user, text, cid, ts FROM messages
+			WHERE room = ? AND seq <= ? ORDER BY seq DESC LIMIT ?`
+	} else {
+		if q.After >= math.MaxInt64 {
+			return []natter.Message{}, false, nil
+		}
+		bound = int64(q.After)
+		query = `SELECT room, seq, prev, epoch, from_user, text, cid, ts FROM messages
+			WHERE room = ? AND seq > ? ORDER BY seq ASC LIMIT ?`
+	}
+
+	rows, err := s.r.QueryContext(ctx, query, string(room), bound, q.Limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("history: page %s: %w", room, err)
+	}
+	defer rows.Close()
+	msgs = make([]natter.Message, 0, q.Limit+1)
+	for rows.Next() {
+		var (
+			m             natter.Message
+			seq, prev, ts int64
+			roomID, from  string
+		)
+		if err := rows.Scan(&roomID, &seq, &prev, &m.Epoch, &from, &m.Text, &m.ClientID, &ts); err != nil {
+			return nil, false, fmt.Errorf("history: page %s: %w", room, err)
+		}
+		m.Room, m.From = natter.RoomID(roomID), natter.UserID(from)
+		m.Seq, m.Prev, m.Time = uint64(seq), uint64(prev), fromUnixNano(ts)
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("history: page %s: %w", room, err)
+	}
+
+	if len(msgs) > q.Limit {
+		// The extra row is the farthest one in the walking direction.
+		msgs, more = msgs[:q.Limit], true
+	}
+	if backward {
+		slices.Reverse(msgs)
+	}
+	return msgs, more, nil
+}
+
+// Last returns the highest archived seq in room, 0 if it has none.
+func (s *Store) Last(ctx context.Context, room natter.RoomID) (uint64, error) {
+	var last int64
+	err := s.r.QueryRowContext(ctx,
+		`SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ?`, string(room)).Scan(&last)
+	if err != nil {
+		return 0, fmt.Errorf("history: last %s: %w", room, err)
+	}
+	return uint64(last), nil
+}
+
+// CountAfter returns how many archived messages in room have a seq greater
+// than seq: the unread count for a read cursor at seq. It must count rows,
+// not subtract sequences, because all rooms share one stream and a room's
+// sequences have gaps.
+func (s *Store) CountAfter(ctx context.Context, room natter.RoomID, seq uint64) (int, error) {
+	if seq >= math.MaxInt64 {
+		return 0, nil
+	}
+	var n int
+	err := s.r.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM messages WHERE room = ? AND seq > ?`, string(room), int64(seq)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("history: count %s: %w", room, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,76 @@
+package history
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+
+	"github.com/natter-chat/natter"
+)
+
+// roomSummary is one entry of GET /api/rooms.
+type roomSummary struct {
+	ID        natter.RoomID   `json:"id"`
+	Kind      natter.RoomKind `json:"kind"`
+	LastSeq   uint64          `json:"last_seq"`
+	Read      uint64          `json:"read"`
+	Delivered uint64          `json:"delivered"`
+	Unread    int             `json:"unread"`
+}
+
+// rooms serves GET /api/rooms: the caller's rooms with their last archived
+// sequence, the caller's cursors and unread count, sorted by room id.
+func (h *handler) rooms(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	user := userFrom(ctx)
+	ids, err := h.dir.UserRooms(ctx, user)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	epoch, err := h.store.Epoch(ctx)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+
+	out := make([]roomSummary, 0, len(ids))
+	for _, id := range ids {
+		room, err := h.dir.Room(ctx, id)
+		if natter.ErrorCode(err) == natter.ENOTFOUND {
+			continue // deleted since UserRooms answered
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		cur, err := h.dir.Cursor(ctx, user, id)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		// A cursor from another stream epoch points into sequences that
+		// no longer exist; counting from it would hide new messages.
+		if cur.Epoch != "" && epoch != "" && cur.Epoch != epoch {
+			cur = natter.Cursor{}
+		}
+		last, err := h.store.Last(ctx, id)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		unread, err := h.store.CountAfter(ctx, id, cur.Read)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		out = append(out, roomSummary{
+			ID: id, Kind: room.Kind, LastSeq: last,
+			Read: cur.Read, Delivered: cur.Delivered, Unread: unread,
+		})
+	}
+	slices.SortStableFunc(out, func(a, b roomSummary) int { return cmp.Compare(a.ID, b.ID) })
+	h.writeJSON(w, r, http.StatusOK, struct {
+		Rooms []roomSummary `json:"rooms"`
+	}{out})
+}

@@ -1,0 +1,229 @@
+package history
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/natter-chat/natter"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Store is the SQLite archive of chat messages. It is safe for concurrent use.
+//
+// It holds two pools on the same file. Writes go through a single connection:
+// SQLite admits one writer at a time anyway, and serialising in Go turns lock
+// contention into queueing instead of SQLITE_BUSY errors. Reads go through a
+// separate query-only pool, which WAL mode lets run alongside the writer, so
+// history requests never wait behind the archiver.
+type Store struct {
+	w *sql.DB
+	r *sql.DB
+}
+
+// busyTimeoutMS bounds how long a connection waits for a lock held by another
+// connection (e.g. a WAL checkpoint) before failing with SQLITE_BUSY.
+const busyTimeoutMS = 5000
+
+// schema is applied on every Open; IF NOT EXISTS makes that idempotent.
+// messages is WITHOUT ROWID because every query is a range scan on its primary
+// key (room, seq): the table then is the index, with no second B-tree.
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS messages (
+		room      TEXT    NOT NULL,
+		seq       INTEGER NOT NULL,
+		prev      INTEGER NOT NULL,
+		epoch     TEXT    NOT NULL,
+		from_user TEXT    NOT NULL,
+		text      TEXT    NOT NULL,
+		cid       TEXT    NOT NULL,
+		ts        INTEGER NOT NULL, -- unix nanoseconds; 0 for the zero time
+		PRIMARY KEY (room, seq)
+	) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS meta (
+		key   TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	)`,
+}
+
+// Open opens the archive at path, creating the file and schema if missing.
+// path must be a file path: ":memory:" would give each pool its own empty
+// database.
+func Open(path string) (*Store, error) {
+	// The driver treats everything after the first '?' as DSN parameters, so
+	// such a path would silently open a different file.
+	if path == "" || strings.Contains(path, "?") {
+		return nil, fmt.Errorf("history: invalid database path %q", path)
+	}
+
+	// journal_mode=WAL is persistent in the file, so setting it on the writer
+	// is enough; synchronous=NORMAL is safe under WAL (a power loss may drop
+	// the last commits, never corrupt), and the archive can be refilled from
+	// the stream. _txlock=immediate takes the write lock at BEGIN, so a
+	// transaction never fails halfway on lock upgrade.
+	w, err := sql.Open("sqlite", fmt.Sprintf(
+		"%s?_pragma=busy_timeout(%d)&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate",
+		path, busyTimeoutMS))
+	if err != nil {
+		return nil, fmt.Errorf("history: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	for _, stmt := range schema {
+		if _, err := w.Exec(stmt); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("history: create schema in %s: %w", path, err)
+		}
+	}
+
+	// The read pool is opened only after the writer has switched the file to
+	// WAL; query_only makes a stray write through it an error, not a second
+	// writer.
+	r, err := sql.Open("sqlite", fmt.Sprintf(
+		"%s?_pragma=busy_timeout(%d)&_query_only=1", path, busyTimeoutMS))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("history: open %s: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	if err := r.Ping(); err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("history: open %s: %w", path, err)
+	}
+	return &Store{w: w, r: r}, nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// Append archives msgs in one transaction. It is idempotent on (room, seq):
+// the archiver may redeliver after a crash, and a message archived twice is
+// stored once (the first copy wins).
+//
+// Call SetEpoch before appending messages of a new stream epoch; otherwise a
+// new message could be ignored as a duplicate of an old-epoch row.
+func (s *Store) Append(ctx context.Context, msgs []natter.Message) (err error) {
+	if len(msgs) == 0 {
+		return nil
+	}
+	for _, m := range msgs {
+		if err := m.Room.Validate(); err != nil {
+			return err
+		}
+		// Seq 0 means "before the first message" in queries and cannot be
+		// a message; SQLite integers are signed 64-bit.
+		if m.Seq == 0 || m.Seq > math.MaxInt64 || m.Prev > math.MaxInt64 {
+			return natter.Errorf(natter.EINVALID, "message %s/%d: sequence out of range", m.Room, m.Seq)
+		}
+	}
+
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("history: append: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO messages
+		(room, seq, prev, epoch, from_user, text, cid, ts)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("history: append: %w", err)
+	}
+	defer stmt.Close()
+	for _, m := range msgs {
+		if _, err = stmt.ExecContext(ctx, string(m.Room), int64(m.Seq), int64(m.Prev),
+			m.Epoch, string(m.From), m.Text, m.ClientID, unixNano(m.Time)); err != nil {
+			return fmt.Errorf("history: append %s/%d: %w", m.Room, m.Seq, err)
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("history: append: %w", err)
+	}
+	return nil
+}
+
+// epochKey is the meta row holding the stream epoch the archive belongs to.
+const epochKey = "epoch"
+
+// Epoch returns the stream epoch the archive belongs to, "" if none was set.
+func (s *Store) Epoch(ctx context.Context) (string, error) {
+	var epoch string
+	err := s.r.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, epochKey).Scan(&epoch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("history: epoch: %w", err)
+	}
+	return epoch, nil
+}
+
+// SetEpoch records the stream epoch the archive belongs to. If it differs
+// from the stored one, the stream was recreated: its sequences restart, so
+// rows from any other epoch would collide with (and shadow) new messages and
+// are deleted in the same transaction. Rows already carrying the new epoch
+// are kept. Setting the stored epoch again is a no-op.
+func (s *Store) SetEpoch(ctx context.Context, epoch string) (err error) {
+	if epoch == "" {
+		return natter.Errorf(natter.EINVALID, "epoch must not be empty")
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("history: set epoch: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	var cur string
+	err = tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, epochKey).Scan(&cur)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("history: set epoch: %w", err)
+	case cur == epoch:
+		return tx.Rollback()
+	}
+	if _, err = tx.ExecContext(ctx, `DELETE FROM messages WHERE epoch <> ?`, epoch); err != nil {
+		return fmt.Errorf("history: set epoch: %w", err)
+	}
+	if _, err = tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, epochKey, epoch); err != nil {
+		return fmt.Errorf("history: set epoch: %w", err)
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("history: set epoch: %w", err)
+	}
+	return nil
+}
+
+// unixNano stores the zero time as 0, because time.Time{}.UnixNano is
+// undefined (year 1 overflows int64 nanoseconds).
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}

@@ -1,0 +1,69 @@
+// Package metrics defines the Prometheus collectors that Natter exports on
+// /metrics. Every part of the process counts into one *Metrics, created once
+// in main and passed down, so there are no package-level collectors and
+// tests can use a registry of their own.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is the set of Natter's collectors.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	Connections    prometheus.Gauge
+	FramesIn       prometheus.Counter
+	FramesOut      prometheus.Counter
+	Published      prometheus.Counter
+	Duplicates     prometheus.Counter
+	Delivered      prometheus.Counter
+	Replayed       prometheus.Counter
+	PublishLatency prometheus.Histogram
+	SlowConsumers  prometheus.Counter
+	Closed         *prometheus.CounterVec
+	GapRepairs     prometheus.Counter
+	Archived       prometheus.Counter
+}
+
+// New creates the collectors on a fresh registry that also carries the Go
+// runtime and process collectors.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f := func(name, help string) prometheus.Counter {
+		c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "natter", Name: name, Help: help})
+		reg.MustRegister(c)
+		return c
+	}
+	m := &Metrics{
+		reg:           reg,
+		FramesIn:      f("frames_in_total", "WebSocket frames received from clients."),
+		FramesOut:     f("frames_out_total", "WebSocket frames written to clients."),
+		Published:     f("messages_published_total", "Client messages stored and acknowledged by JetStream."),
+		Duplicates:    f("messages_duplicate_total", "Resends recognised by client message id and not stored again."),
+		Delivered:     f("messages_delivered_total", "Room messages queued to local client connections (live and replayed)."),
+		Replayed:      f("messages_replayed_total", "Room messages sent to clients from the stream on join/resume."),
+		SlowConsumers: f("slow_consumer_disconnects_total", "Connections closed because their outgoing queue was full."),
+		GapRepairs:    f("feed_gap_repairs_total", "Times a room feed re-read the stream to fill a gap in live delivery."),
+		Archived:      f("history_archived_total", "Messages written to the history archive."),
+	}
+	m.Connections = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "natter", Name: "connections", Help: "Open, authenticated WebSocket connections."})
+	m.PublishLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "natter", Name: "publish_latency_seconds",
+		Help:    "Time from a client's send frame to JetStream's acknowledgement.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	})
+	m.Closed = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "natter", Name: "connections_closed_total", Help: "Closed connections by WebSocket close code."}, []string{"code"})
+	reg.MustRegister(m.Connections, m.PublishLatency, m.Closed)
+	return m
+}
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
