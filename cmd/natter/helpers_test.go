@@ -60,7 +60,10 @@ func startServer(t *testing.T, dir string, tweak ...func(*Main)) *server {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func (s *server) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -165,3 +168,15 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 }
 
 func cid(prefix string, i int) string { return fmt.Sprintf("%s-%d", prefix, i) }
+
+// waitFor polls cond until it holds or ctx ends (then the test fails).
+func waitFor(t *testing.T, ctx context.Context, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("condition not reached: %v", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

@@ -65,16 +65,39 @@ type Client struct {
 	cond   *sync.Cond
 	events []Event
 	closed *Closed
+	paused bool
+}
+
+// Options tune how a client connects.
+type Options struct {
+	// LocalAddr binds the client socket to this source IP (for load tools
+	// that spread connections over 127.0.0.x).
+	LocalAddr string
+	// ReadBuffer, if > 0, sets the socket's receive buffer (SO_RCVBUF),
+	// e.g. small to make a paused client back up quickly.
+	ReadBuffer int
 }
 
 // Dial connects to a ws:// URL.
 func Dial(ctx context.Context, url string) (*Client, error) {
-	return DialWith(ctx, ws.Dialer{}, url)
+	return DialOptions(ctx, url, Options{})
 }
 
-// DialWith connects with a custom dialer (for example one that binds a
-// source address).
-func DialWith(ctx context.Context, d ws.Dialer, url string) (*Client, error) {
+// DialOptions connects with options.
+func DialOptions(ctx context.Context, url string, o Options) (*Client, error) {
+	nd := net.Dialer{}
+	if o.LocalAddr != "" {
+		nd.LocalAddr = &net.TCPAddr{IP: net.ParseIP(o.LocalAddr)}
+	}
+	d := ws.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := nd.DialContext(ctx, network, addr)
+		if err == nil && o.ReadBuffer > 0 {
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetReadBuffer(o.ReadBuffer)
+			}
+		}
+		return conn, err
+	}}
 	conn, br, _, err := d.Dial(ctx, url)
 	if err != nil {
 		return nil, err
@@ -90,6 +113,11 @@ func DialWith(ctx context.Context, d ws.Dialer, url string) (*Client, error) {
 
 func (c *Client) readLoop() {
 	for {
+		c.mu.Lock()
+		for c.paused && c.closed == nil {
+			c.cond.Wait()
+		}
+		c.mu.Unlock()
 		msgs, err := wsutil.ReadServerMessage(c.conn, nil)
 		if err != nil {
 			c.finish(&Closed{})
@@ -268,6 +296,20 @@ func (c *Client) Messages(ctx context.Context, room string, n int) ([]Event, err
 		out = append(out, ev)
 	}
 	return out, nil
+}
+
+// Pause stops reading from the socket (between frames), so the server's
+// writes back up as for a client that has stopped reading. Resume undoes it.
+func (c *Client) Pause() { c.setPaused(true) }
+
+// Resume restarts reading after Pause.
+func (c *Client) Resume() { c.setPaused(false) }
+
+func (c *Client) setPaused(p bool) {
+	c.mu.Lock()
+	c.paused = p
+	c.cond.Broadcast()
+	c.mu.Unlock()
 }
 
 // Close sends a normal close frame and closes the socket.
