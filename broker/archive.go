@@ -13,24 +13,23 @@ import (
 // archiveBatch is how many messages one archive round fetches.
 const archiveBatch = 500
 
+// archiveAckWait is how long JetStream waits for the archive's ack before
+// redelivering. Short, because a restarted archiver must not sit behind
+// messages a dead one had fetched.
+const archiveAckWait = 10 * time.Second
+
 // Archive feeds every room message, in stream order, to fn in batches,
 // through the durable consumer named durable: a restarted archiver resumes
-// where the last acknowledged batch ended. A batch is acknowledged only
-// after fn returned nil, so fn sees every message at least once and must be
-// idempotent. Prev is left 0: the archive knows each room's previous message
-// better than a consumer does. Archive returns when ctx ends.
+// after the last acknowledged batch. A batch is acknowledged only after fn
+// returned nil, and the next batch is not fetched before that (a failing fn
+// is retried with backoff), so fn sees the stream in order, every message at
+// least once; it must be idempotent. Prev is left 0: the archive knows each
+// room's previous message better than a consumer does. Archive returns when
+// ctx ends; a batch in progress is finished first.
 func (b *Broker) Archive(ctx context.Context, durable string, fn func([]natter.Message) error) error {
-	cons, err := b.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
-		Durable:       durable,
-		Description:   "history archive",
-		AckPolicy:     jetstream.AckAllPolicy,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		FilterSubject: roomWildcard,
-		AckWait:       time.Minute,
-		MaxAckPending: archiveBatch * 4,
-	})
+	cons, err := b.archiveConsumer(ctx, durable)
 	if err != nil {
-		return unavailable("archive consumer", err)
+		return err
 	}
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
@@ -52,6 +51,46 @@ func (b *Broker) Archive(ctx context.Context, durable string, fn func([]natter.M
 		backoff = 0
 	}
 	return nil
+}
+
+// archiveConsumer returns the durable consumer, recreated at its ack floor
+// if a previous archiver left messages delivered but unacknowledged: those
+// would otherwise come back only after AckWait, behind newer messages, and
+// an AckAll of the newer ones would acknowledge them unseen.
+func (b *Broker) archiveConsumer(ctx context.Context, durable string) (jetstream.Consumer, error) {
+	cfg := jetstream.ConsumerConfig{
+		Durable:       durable,
+		Description:   "history archive",
+		AckPolicy:     jetstream.AckAllPolicy,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		FilterSubject: roomWildcard,
+		AckWait:       archiveAckWait,
+		MaxAckPending: archiveBatch * 4,
+	}
+	cons, err := b.js.Consumer(ctx, StreamName, durable)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+	case err != nil:
+		return nil, unavailable("archive consumer", err)
+	default:
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return nil, unavailable("archive consumer", err)
+		}
+		if info.NumAckPending == 0 {
+			return cons, nil
+		}
+		if err := b.js.DeleteConsumer(ctx, StreamName, durable); err != nil {
+			return nil, unavailable("archive consumer", err)
+		}
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = info.AckFloor.Stream + 1
+	}
+	cons, err = b.js.CreateOrUpdateConsumer(ctx, StreamName, cfg)
+	if err != nil {
+		return nil, unavailable("archive consumer", err)
+	}
+	return cons, nil
 }
 
 func (b *Broker) archiveRound(ctx context.Context, cons jetstream.Consumer, fn func([]natter.Message) error) error {
@@ -87,11 +126,25 @@ func (b *Broker) archiveRound(ctx context.Context, cons jetstream.Consumer, fn f
 		}
 		return nil
 	}
-	if err := fn(msgs); err != nil {
-		return err
+	// The batch is finished even if ctx ends meanwhile: stopping halfway
+	// would leave it to be redelivered after AckWait.
+	work := context.WithoutCancel(ctx)
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+		err := fn(msgs)
+		if err == nil {
+			break
+		}
+		b.log.Warn("archiving batch failed; retrying", "messages", len(msgs), "err", err)
+		// Keep the batch from being redelivered while we retry it.
+		_ = last.InProgress()
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return ctx.Err() // unacknowledged: the next archiver starts at it
+		}
 	}
 	b.metrics.Archived.Add(float64(len(msgs)))
-	return last.DoubleAck(ctx)
+	return last.DoubleAck(work)
 }
 
 // ArchiveLag is how many stream messages the archive consumer has not yet

@@ -16,8 +16,10 @@ import (
 // they hold up the room.
 type FeedHandler interface {
 	// Message is called for every room message after the feed's start,
-	// exactly once each, in sequence order, with Prev equal to the sequence
-	// of the message passed before it.
+	// at most once each, in sequence order. Prev equals the sequence of the
+	// message passed before it, unless the feed could not fill a gap from
+	// the stream (e.g. a lagging replica): then Prev is the room's real
+	// previous sequence, larger, and the handler must read the gap itself.
 	Message(natter.Message)
 	// Event is called with the raw bytes of an ephemeral room event.
 	Event(data []byte)
@@ -29,6 +31,8 @@ type Feed struct {
 	room natter.RoomID
 	h    FeedHandler
 	sub  *nats.Subscription
+
+	start uint64 // room's last sequence when the feed began
 
 	mu   sync.Mutex // serialises receive and sync
 	last uint64     // last sequence handed to h
@@ -65,20 +69,15 @@ func (b *Broker) Follow(ctx context.Context, room natter.RoomID, h FeedHandler) 
 		sub.Unsubscribe()
 		return nil, err
 	}
-	f.sub, f.last = sub, last
+	f.sub, f.last, f.start = sub, last, last
 	b.feeds.Store(f, struct{}{})
 	return f, nil
 }
 
 // Start is the sequence up to which the room was stored when the feed began.
-func (f *Feed) Start() uint64 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.last
-}
+func (f *Feed) Start() uint64 { return f.start }
 
-// Stop unsubscribes. The handler is not called after Stop returns... except
-// for a call already in progress.
+// Stop unsubscribes. A handler call already in progress may still finish.
 func (f *Feed) Stop() {
 	f.b.feeds.Delete(f)
 	f.sub.Unsubscribe()
@@ -100,9 +99,14 @@ func (f *Feed) receive(m *nats.Msg) {
 		return // already delivered (by a repair)
 	}
 	if msg.Prev > f.last {
-		f.repair(msg.Seq - 1)
+		f.repair(msg.Prev)
+		if msg.Seq <= f.last {
+			return
+		}
 	}
-	msg.Prev = f.last
+	if msg.Prev <= f.last {
+		msg.Prev = f.last
+	} // else the gap stays visible to the handler
 	f.h.Message(msg)
 	f.last = msg.Seq
 }

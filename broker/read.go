@@ -47,7 +47,6 @@ type directGetRequest struct {
 	Seq     uint64 `json:"seq"`
 	NextFor string `json:"next_by_subj"`
 	Batch   int    `json:"batch"`
-	UpToSeq uint64 `json:"up_to_seq,omitempty"`
 }
 
 // readBatch performs one batched direct get from after+1. It returns how
@@ -55,7 +54,13 @@ type directGetRequest struct {
 func (b *Broker) readBatch(ctx context.Context, room natter.RoomID, after, upTo uint64, fn func(natter.Message) error) (int, uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
 	defer cancel()
-	req, _ := json.Marshal(directGetRequest{Seq: after + 1, NextFor: roomSubject(room), Batch: readBatch, UpToSeq: upTo})
+	batch := readBatch
+	if upTo > 0 {
+		// Sequences are stream-wide, so upTo-after bounds the room's
+		// messages in range: a small gap costs a small batch.
+		batch = int(min(uint64(readBatch), upTo-after))
+	}
+	req, _ := json.Marshal(directGetRequest{Seq: after + 1, NextFor: roomSubject(room), Batch: batch})
 	inbox := b.nc.NewInbox()
 	sub, err := b.nc.SubscribeSync(inbox)
 	if err != nil {
@@ -84,6 +89,11 @@ func (b *Broker) readBatch(ctx context.Context, room natter.RoomID, after, upTo 
 		msg, err := decodeStored(m, b.epoch)
 		if err != nil {
 			return n, 0, err
+		}
+		if upTo > 0 && msg.Seq > upTo {
+			// The server honours up_to_seq only for multi_last requests;
+			// drain the rest of the batch without delivering it.
+			continue
 		}
 		if err := fn(msg); err != nil {
 			return n, 0, err

@@ -41,22 +41,50 @@ var errClose = errors.New("connection closing")
 // serve runs the connection until it ends. It is the connection's reader.
 func (c *conn) serve() {
 	defer c.teardown()
+	// The auth deadline is set once: frames before auth do not extend it.
 	_ = c.nc.SetReadDeadline(time.Now().Add(c.e.cfg.AuthTimeout))
 	for {
 		payload, err := c.readMessage()
 		if err != nil {
 			c.readFailed(err)
-			return
+			break
 		}
 		c.e.m.FramesIn.Inc()
 		if err := c.handle(payload); err != nil {
+			break
+		}
+	}
+	c.drain()
+}
+
+// lingerTimeout bounds how long a closing connection is drained.
+const lingerTimeout = 2 * time.Second
+
+// drain reads and discards until the peer closes or lingerTimeout passes,
+// when we have queued a close frame. Closing a socket with unread input
+// makes the kernel reset the connection, which can destroy the close frame
+// (and its code) before the client reads it.
+func (c *conn) drain() {
+	c.mu.Lock()
+	closing := c.closing
+	c.mu.Unlock()
+	if !closing {
+		return
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	var buf [512]byte
+	for {
+		if _, err := c.nc.Read(buf[:]); err != nil {
 			return
 		}
-		timeout := c.e.cfg.IdleTimeout
-		if c.user == "" {
-			timeout = c.e.cfg.AuthTimeout
-		}
-		_ = c.nc.SetReadDeadline(time.Now().Add(timeout))
+	}
+}
+
+// alive extends the idle deadline; any frame from an authenticated client,
+// WebSocket pings included, counts as a sign of life.
+func (c *conn) alive() {
+	if c.user != "" {
+		_ = c.nc.SetReadDeadline(time.Now().Add(c.e.cfg.IdleTimeout))
 	}
 }
 
@@ -76,9 +104,13 @@ func (c *conn) readMessage() ([]byte, error) {
 	fragmented := false
 	for {
 		h, err := ws.ReadHeader(c.nc)
+		if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
+			return nil, &protocolError{ws.StatusProtocolError, "malformed frame header"}
+		}
 		if err != nil {
 			return nil, err
 		}
+		c.alive()
 		if !h.Masked {
 			return nil, &protocolError{ws.StatusProtocolError, "client frames must be masked"}
 		}
@@ -200,7 +232,9 @@ func (c *conn) writeLoop() {
 			closing := c.closing
 			c.mu.Unlock()
 			if closing {
-				c.nc.Close()
+				// The close frame is out: send FIN, and let the reader drain
+				// until the client closes too (see drain).
+				closeWrite(c.nc)
 			}
 			return
 		}
@@ -246,20 +280,24 @@ func codeLabel(code ws.StatusCode) string {
 	return string([]byte{digits[n/1000%10], digits[n/100%10], digits[n/10%10], digits[n%10]})
 }
 
-// teardown runs once when the reader ends: it leaves every room and
-// releases the socket (after the writer has flushed a pending close frame).
+// closeWrite half-closes a TCP connection, or closes any other.
+func closeWrite(nc net.Conn) {
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+		return
+	}
+	nc.Close()
+}
+
+// teardown runs once when the reader ends (after drain): it leaves every
+// room and releases the socket; a writer still blocked on it fails at once.
 func (c *conn) teardown() {
 	c.mu.Lock()
 	rooms := c.rooms
 	c.rooms = map[natter.RoomID]*member{}
-	if !c.closing {
-		c.closing = true
-		if !c.writing {
-			c.nc.Close()
-		}
-		// else the writer closes it after its current batch.
-	}
+	c.closing = true
 	c.mu.Unlock()
+	c.nc.Close()
 	for _, m := range rooms {
 		m.room.remove(c)
 	}

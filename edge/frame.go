@@ -29,6 +29,7 @@ func closeFrame(code ws.StatusCode, reason string) []byte {
 
 // Close codes Natter uses beyond RFC 6455's. docs/PROTOCOL.md lists them all.
 const (
+	CloseGoingAway    = 1001                // server shutting down or draining
 	CloseUnauthorized = ws.StatusCode(4001) // bad or expired token
 	CloseAuthTimeout  = ws.StatusCode(4002) // no auth frame in time
 	CloseAuthRequired = ws.StatusCode(4003) // an operation before auth

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/natter-chat/natter"
@@ -42,7 +43,10 @@ type member struct {
 	live     bool
 	pending  []frameAt
 	overflow bool // pending was dropped; the replay must read further
-	gone     bool
+
+	// gone is set when the member leaves or is replaced by a re-join; a
+	// running replay checks it between messages, without the room lock.
+	gone atomic.Bool
 }
 
 // frameAt is a framed room message with its sequence numbers.
@@ -52,8 +56,8 @@ type frameAt struct {
 }
 
 // join subscribes c to room id from position after and starts the replay.
-// It returns once the member is registered; c receives joined (sent by the
-// caller before this returns? no: the caller sends it first) then messages.
+// The joined frame is queued before any message of the room, so the client
+// sees the reply to its join first, then the replayed messages, then live ones.
 func (e *Edge) join(c *conn, id natter.RoomID, after uint64, joined []byte) error {
 	for {
 		r, err := e.room(id)
@@ -67,7 +71,7 @@ func (e *Edge) join(c *conn, id natter.RoomID, after uint64, joined []byte) erro
 		}
 		if old := r.members[c]; old != nil {
 			// Re-join: drop the old subscription, replay from the new position.
-			old.gone = true
+			old.gone.Store(true)
 		} else {
 			r.users[c.user]++
 		}
@@ -122,7 +126,7 @@ func (r *room) remove(c *conn) {
 		r.mu.Unlock()
 		return
 	}
-	m.gone = true
+	m.gone.Store(true)
 	delete(r.members, c)
 	r.users[c.user]--
 	lastOfUser := r.users[c.user] == 0
@@ -207,7 +211,7 @@ func (r *room) Event(data []byte) {
 	}
 	r.mu.Unlock()
 	for _, c := range kick {
-		c.leave(r.id)
+		c.leave(r.id, nil)
 	}
 }
 
@@ -220,13 +224,13 @@ var errGone = errors.New("member gone")
 func (r *room) replay(m *member) {
 	for attempt := 0; ; attempt++ {
 		r.mu.Lock()
-		from, gone := m.last, m.gone
+		from := m.last
 		r.mu.Unlock()
-		if gone {
+		if m.gone.Load() {
 			return
 		}
 		last, err := r.e.b.ReadRoom(r.e.ctx, r.id, from, 0, func(msg natter.Message) error {
-			if !m.c.enqueue(textFrame(encode(msgEvent(msg)))) {
+			if m.gone.Load() || !m.c.enqueue(textFrame(encode(msgEvent(msg)))) {
 				return errGone
 			}
 			r.e.m.Replayed.Inc()
@@ -260,7 +264,7 @@ func (r *room) replay(m *member) {
 // goLive flushes pending and makes m live if pending continues where the
 // replay stopped. Called with room.mu held.
 func (m *member) goLive() bool {
-	if m.gone {
+	if m.gone.Load() {
 		return true
 	}
 	i := 0

@@ -30,6 +30,11 @@ func (c *conn) handle(payload []byte) error {
 	var req request
 	if err := json.Unmarshal(payload, &req); err != nil {
 		c.send(event{Type: evError, Code: natter.EINVALID, Message: "invalid JSON: " + err.Error()})
+		if c.user == "" {
+			// Nothing but a valid auth frame is served before auth.
+			c.closeWith(CloseAuthRequired, "authenticate first")
+			return errClose
+		}
 		return nil
 	}
 	if len(req.RID) > 64 {
@@ -93,6 +98,7 @@ func (c *conn) auth(req request) error {
 		return errClose
 	}
 	c.user = user
+	c.alive()
 	c.limiter = rate.NewLimiter(rate.Limit(c.e.cfg.Rate), c.e.cfg.Burst)
 	c.e.m.Connections.Inc()
 	cfg := c.e.cfg
@@ -171,13 +177,17 @@ func (c *conn) join(ctx context.Context, req request) error {
 	if err != nil {
 		return err
 	}
+	// A position past the room's end cannot be real (same epoch): trusting
+	// it would silently skip the next live messages.
+	after = min(after, last)
 	joined := textFrame(encode(event{Type: evJoined, RID: req.RID, Room: r.ID, Kind: r.Kind, Owner: r.Owner,
 		Epoch: epoch, After: u64(after), Last: u64(last), Reset: reset}))
 	return c.e.join(c, req.Room, after, joined)
 }
 
-// leave unsubscribes this connection from id (membership is kept).
-func (c *conn) leave(id natter.RoomID) bool {
+// leave unsubscribes this connection from id (membership is kept) and
+// tells the client with a left event carrying rid.
+func (c *conn) leave(id natter.RoomID, rid json.RawMessage) bool {
 	c.mu.Lock()
 	m := c.rooms[id]
 	delete(c.rooms, id)
@@ -186,7 +196,7 @@ func (c *conn) leave(id natter.RoomID) bool {
 		return false
 	}
 	m.room.remove(c)
-	c.send(event{Type: evLeft, Room: id})
+	c.send(event{Type: evLeft, RID: rid, Room: id})
 	return true
 }
 
@@ -194,7 +204,7 @@ func (c *conn) leaveOp(req request) error {
 	if err := validRoom(req.Room); err != nil {
 		return err
 	}
-	if !c.leave(req.Room) {
+	if !c.leave(req.Room, req.RID) {
 		return natter.Errorf(natter.EINVALID, "not joined to %s", req.Room)
 	}
 	return nil
@@ -211,7 +221,7 @@ func (c *conn) part(ctx context.Context, req request) error {
 	if err := c.e.b.RemoveMember(ctx, req.Room, c.user); err != nil {
 		return err
 	}
-	c.leave(req.Room)
+	c.leave(req.Room, nil)
 	c.e.publishEvent(req.Room, event{Type: evMember, Room: req.Room, User: c.user, Action: "removed"})
 	c.send(event{Type: evOK, RID: req.RID, Room: req.Room})
 	return nil
@@ -369,6 +379,13 @@ func (c *conn) cursor(ctx context.Context, req request) error {
 		if !ok {
 			return natter.Errorf(natter.EFORBIDDEN, "not a member of %s", req.Room)
 		}
+	}
+	last, err := c.e.b.LastSeq(ctx, req.Room)
+	if err != nil {
+		return err
+	}
+	if req.Seq > last {
+		return natter.Errorf(natter.EINVALID, "seq %d is past the room's last message %d", req.Seq, last)
 	}
 	var delivered, read uint64
 	if req.Op == opRead {

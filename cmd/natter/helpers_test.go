@@ -180,3 +180,23 @@ func waitFor(t *testing.T, ctx context.Context, cond func() bool) {
 		}
 	}
 }
+
+// metricValue reads one unlabelled metric from /metrics.
+func metricValue(t *testing.T, s *server, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(s.m.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, name+" "); ok {
+			var v float64
+			fmt.Sscan(rest, &v)
+			return v
+		}
+	}
+	t.Fatalf("metric %s not exported", name)
+	return 0
+}

@@ -41,6 +41,7 @@ type Main struct {
 	Burst           int
 	QueueLen        int
 	IdleTimeout     time.Duration
+	AuthTimeout     time.Duration
 	ShutdownTimeout time.Duration
 	ArchiveName     string
 	ReadyMaxLag     uint64
@@ -66,7 +67,7 @@ func NewMain() *Main {
 		DuplicateWindow: broker.DefaultDuplicateWindow,
 		MaxFrame:        edge.DefaultMaxFrame, MaxText: edge.DefaultMaxText,
 		Rate: edge.DefaultRate, Burst: edge.DefaultBurst, QueueLen: edge.DefaultQueueLen,
-		IdleTimeout: edge.DefaultIdleTimeout, ShutdownTimeout: 10 * time.Second,
+		IdleTimeout: edge.DefaultIdleTimeout, AuthTimeout: edge.DefaultAuthTimeout, ShutdownTimeout: 10 * time.Second,
 		ArchiveName: "history", ReadyMaxLag: 1000,
 		Log: slog.Default(),
 	}
@@ -89,6 +90,7 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 	fs.IntVar(&m.Burst, "burst", m.Burst, "client frames allowed in a burst above --rate")
 	fs.IntVar(&m.QueueLen, "queue", m.QueueLen, "outgoing frames queued per connection before it is closed as a slow consumer")
 	fs.DurationVar(&m.IdleTimeout, "idle-timeout", m.IdleTimeout, "close connections silent for this long (clients ping)")
+	fs.DurationVar(&m.AuthTimeout, "auth-timeout", m.AuthTimeout, "close connections that have not authenticated within this time (4002)")
 	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "how long shutdown waits for connections to close")
 	fs.StringVar(&m.ArchiveName, "archive-name", m.ArchiveName, "durable consumer name of this history archive")
 }
@@ -135,7 +137,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.edge = edge.New(edge.Config{
 		Broker: m.broker, Tokens: keys, Metrics: m.metrics, Log: m.Log,
 		MaxFrame: m.MaxFrame, MaxText: m.MaxText, Rate: m.Rate, Burst: m.Burst,
-		QueueLen: m.QueueLen, IdleTimeout: m.IdleTimeout,
+		QueueLen: m.QueueLen, IdleTimeout: m.IdleTimeout, AuthTimeout: m.AuthTimeout,
 	})
 	l, err := net.Listen("tcp", m.Addr)
 	if err != nil {

@@ -74,7 +74,9 @@ type Options struct {
 	// that spread connections over 127.0.0.x).
 	LocalAddr string
 	// ReadBuffer, if > 0, sets the socket's receive buffer (SO_RCVBUF),
-	// e.g. small to make a paused client back up quickly.
+	// e.g. small to make a paused client back up quickly. Keep it well
+	// above the MSS (64 KiB on loopback): smaller windows can stall the
+	// sender in silly-window avoidance.
 	ReadBuffer int
 }
 
