@@ -114,3 +114,14 @@ func readSecret(path string) ([]byte, error) {
 	}
 	return secret, nil
 }
+
+// LoadSecret reads the secret kept in dataDir without creating one: a tool
+// pointed at the wrong directory must fail rather than mint tokens with a
+// key no server uses.
+func LoadSecret(dataDir string) ([]byte, error) {
+	secret, err := readSecret(filepath.Join(dataDir, SecretFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("auth: no %s in %s: start the server with this data dir once, or pass the secret explicitly", SecretFile, dataDir)
+	}
+	return secret, err
+}

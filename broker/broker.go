@@ -73,6 +73,10 @@ func Open(ctx context.Context, cfg Config) (*Broker, error) {
 	if cfg.DuplicateWindow <= 0 {
 		cfg.DuplicateWindow = DefaultDuplicateWindow
 	}
+	if cfg.MaxAge > 0 && cfg.DuplicateWindow > cfg.MaxAge {
+		// JetStream refuses a window longer than the retention.
+		cfg.DuplicateWindow = cfg.MaxAge
+	}
 	if cfg.MaxInflight <= 0 {
 		cfg.MaxInflight = DefaultMaxInflight
 	}

@@ -17,6 +17,11 @@ type EmbeddedConfig struct {
 	Listen string
 	// MaxStore caps JetStream file storage in bytes (0: server default).
 	MaxStore int64
+	// SyncAlways makes JetStream fsync every write before acknowledging
+	// it. Without it, acked messages survive a crash of the process (they
+	// are in the OS page cache) but a crash of the machine can lose what
+	// was written since the last periodic sync (every 2 minutes).
+	SyncAlways bool
 }
 
 // Embedded is a NATS server with JetStream running inside this process.
@@ -38,6 +43,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		DontListen:            cfg.Listen == "",
 		MaxPayload:            1 << 20,
 		DisableShortFirstPing: true,
+		SyncAlways:            cfg.SyncAlways,
 	}
 	if cfg.Listen != "" {
 		host, port, err := splitHostPort(cfg.Listen)

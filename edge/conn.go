@@ -133,7 +133,7 @@ func (c *conn) readMessage() ([]byte, error) {
 				if code.Empty() {
 					code = ws.StatusNormalClosure
 				}
-				c.closeWith(code, "")
+				c.closeFrame(code, "", "peer")
 				return nil, errClose
 			}
 			continue
@@ -258,6 +258,13 @@ func (c *conn) writeLoop() {
 // consumer's queue is discarded instead, and the socket is cut after a
 // second if the close frame cannot be written.
 func (c *conn) closeWith(code ws.StatusCode, reason string) {
+	c.closeFrame(code, reason, codeLabel(code))
+}
+
+// closeFrame is closeWith with the label the close is counted under: the
+// code for closes we initiate, "peer" for echoes of a client's close (whose
+// code is the client's choice and must not grow the metric's label set).
+func (c *conn) closeFrame(code ws.StatusCode, reason, label string) {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
@@ -271,7 +278,7 @@ func (c *conn) closeWith(code ws.StatusCode, reason string) {
 	c.queue = append(c.queue, closeFrame(code, reason))
 	c.startWriter()
 	c.mu.Unlock()
-	c.e.m.Closed.WithLabelValues(codeLabel(code)).Inc()
+	c.e.m.Closed.WithLabelValues(label).Inc()
 }
 
 func codeLabel(code ws.StatusCode) string {

@@ -65,9 +65,7 @@ type event struct {
 	Code     string          `json:"code,omitempty"`
 	Message  string          `json:"message,omitempty"`
 	Read     *uint64         `json:"read,omitempty"`
-	Session  string          `json:"session,omitempty"`
 	Limits   *limitsInfo     `json:"limits,omitempty"`
-	Interval int             `json:"ping_interval,omitempty"`
 }
 
 // Server event types.
@@ -88,12 +86,14 @@ const (
 	evError    = "error"
 )
 
+// limitsInfo tells a client, in the ready event, the limits it must keep.
 type limitsInfo struct {
-	MaxFrame   int     `json:"max_frame"`
-	MaxText    int     `json:"max_text"`
-	Rate       float64 `json:"rate"`
-	Burst      int     `json:"burst"`
-	IdleTimout int     `json:"idle_timeout"`
+	MaxFrame    int     `json:"max_frame"`    // bytes per frame
+	MaxText     int     `json:"max_text"`     // bytes of message text
+	Rate        float64 `json:"rate"`         // frames per second, sustained
+	Burst       int     `json:"burst"`        // frames above rate in a burst
+	Queue       int     `json:"queue"`        // server frames queued before 4009
+	IdleTimeout int     `json:"idle_timeout"` // seconds of silence before 4010
 }
 
 func u64(v uint64) *uint64 { return &v }

@@ -104,7 +104,7 @@ func (c *conn) auth(req request) error {
 	cfg := c.e.cfg
 	c.send(event{Type: evReady, RID: req.RID, User: user, Epoch: c.e.b.Epoch(),
 		Limits: &limitsInfo{MaxFrame: cfg.MaxFrame, MaxText: cfg.MaxText, Rate: cfg.Rate, Burst: cfg.Burst,
-			IdleTimout: int(cfg.IdleTimeout / time.Second)}})
+			Queue: cfg.QueueLen, IdleTimeout: int(cfg.IdleTimeout / time.Second)}})
 	return nil
 }
 
@@ -217,6 +217,13 @@ func (c *conn) part(ctx context.Context, req request) error {
 	}
 	if req.Room.IsDM() {
 		return natter.Errorf(natter.EINVALID, "direct conversations cannot be left")
+	}
+	member, err := c.e.b.IsMember(ctx, req.Room, c.user)
+	if err != nil {
+		return err
+	}
+	if !member {
+		return natter.Errorf(natter.EINVALID, "not a member of %s", req.Room)
 	}
 	if err := c.e.b.RemoveMember(ctx, req.Room, c.user); err != nil {
 		return err

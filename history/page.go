@@ -139,3 +139,19 @@ func (s *Store) CountAfter(ctx context.Context, room natter.RoomID, seq uint64) 
 	}
 	return n, nil
 }
+
+// Unread counts the messages in room after the read cursor seq that user
+// did not send: one's own messages are never unread.
+func (s *Store) Unread(ctx context.Context, room natter.RoomID, seq uint64, user natter.UserID) (int, error) {
+	if seq >= math.MaxInt64 {
+		return 0, nil
+	}
+	var n int
+	err := s.r.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM messages WHERE room = ? AND seq > ? AND from_user <> ?`,
+		string(room), int64(seq), string(user)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("history: unread %s: %w", room, err)
+	}
+	return n, nil
+}

@@ -59,7 +59,7 @@ func (h *handler) rooms(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		unread, err := h.store.CountAfter(ctx, id, cur.Read)
+		unread, err := h.store.Unread(ctx, id, cur.Read, user)
 		if err != nil {
 			h.fail(w, r, err)
 			return

@@ -454,3 +454,27 @@ func TestOpenRejectsQueryPath(t *testing.T) {
 		}
 	}
 }
+
+// One's own messages never count as unread.
+func TestUnreadExcludesOwnMessages(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	msgs := []natter.Message{
+		{Room: "r", Seq: 1, From: "alice", Text: "a", Epoch: "e"},
+		{Room: "r", Seq: 2, From: "bob", Text: "b", Epoch: "e"},
+		{Room: "r", Seq: 3, From: "alice", Text: "c", Epoch: "e"},
+		{Room: "r", Seq: 4, From: "carol", Text: "d", Epoch: "e"},
+	}
+	if err := s.Append(ctx, msgs); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		user natter.UserID
+		read uint64
+		want int
+	}{{"alice", 0, 2}, {"bob", 0, 3}, {"alice", 2, 1}, {"dave", 0, 4}, {"carol", 4, 0}} {
+		if got, err := s.Unread(ctx, "r", tc.read, tc.user); err != nil || got != tc.want {
+			t.Errorf("Unread(%s after %d) = %d, %v; want %d", tc.user, tc.read, got, err, tc.want)
+		}
+	}
+}

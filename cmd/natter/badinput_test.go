@@ -220,7 +220,7 @@ func TestBadAuth(t *testing.T) {
 	ctx := ctxFor(t, 30*time.Second)
 	by := newBystanders(t, ctx, s, "lobby")
 
-	secret, err := auth.LoadOrCreateSecret(s.dir)
+	secret, err := signingSecret("", s.dir, auth.LoadSecret)
 	if err != nil {
 		t.Fatal(err)
 	}

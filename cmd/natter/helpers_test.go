@@ -45,7 +45,7 @@ func startServer(t *testing.T, dir string, tweak ...func(*Main)) *server {
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatalf("start server: %v", err)
 	}
-	secret, err := auth.LoadOrCreateSecret(dir)
+	secret, err := signingSecret("", dir, auth.LoadSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +81,17 @@ func (s *server) token(user string) string {
 		s.t.Fatal(err)
 	}
 	return tok
+}
+
+// dialRaw dials without authenticating.
+func (s *server) dialRaw(ctx context.Context) *wsclient.Client {
+	s.t.Helper()
+	c, err := wsclient.Dial(ctx, s.wsURL())
+	if err != nil {
+		s.t.Fatalf("dial: %v", err)
+	}
+	s.t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // connect dials and authenticates user.

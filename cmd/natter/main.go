@@ -19,9 +19,10 @@ import (
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "natter:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
 		}
+		fmt.Fprintln(os.Stderr, "natter:", err)
 		os.Exit(2)
 	}
 }
@@ -58,12 +59,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 }
 
+func newServeFlags(m *Main, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	m.Flags(fs)
+	return fs
+}
+
 func serve(args []string, stderr io.Writer) error {
 	m := NewMain()
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	m.Flags(fs)
-	if err := parse(fs, args); err != nil {
+	if err := parse(newServeFlags(m, stderr), args); err != nil {
 		return err
 	}
 	m.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))

@@ -32,6 +32,7 @@ type Main struct {
 	JWTPublicKeys   string // comma-separated PEM files of external issuers
 	JWTAudience     string
 	NATSListen      string
+	SyncAlways      bool
 	StreamMaxAge    time.Duration
 	StreamMaxBytes  int64
 	DuplicateWindow time.Duration
@@ -81,6 +82,7 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&m.JWTPublicKeys, "jwt-public-key", m.JWTPublicKeys, "comma-separated PEM files of external issuers' RS256/EdDSA public keys")
 	fs.StringVar(&m.JWTAudience, "jwt-audience", m.JWTAudience, "if set, tokens must carry this aud")
 	fs.StringVar(&m.NATSListen, "nats-listen", m.NATSListen, "also expose the embedded NATS server on this host:port (default: in-process only)")
+	fs.BoolVar(&m.SyncAlways, "sync-always", m.SyncAlways, "fsync every stored message before acking it (survives power loss; slower)")
 	fs.DurationVar(&m.StreamMaxAge, "stream-max-age", m.StreamMaxAge, "drop room messages older than this from the stream (0: keep)")
 	fs.Int64Var(&m.StreamMaxBytes, "stream-max-bytes", m.StreamMaxBytes, "cap the stream's size in bytes, oldest dropped first (0: no cap)")
 	fs.DurationVar(&m.DuplicateWindow, "dedupe-window", m.DuplicateWindow, "how long a client message id is remembered for de-duplication")
@@ -110,7 +112,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.metrics = metrics.New()
-	m.embedded, err = broker.StartEmbedded(broker.EmbeddedConfig{DataDir: m.DataDir, Listen: m.NATSListen})
+	m.embedded, err = broker.StartEmbedded(broker.EmbeddedConfig{DataDir: m.DataDir, Listen: m.NATSListen, SyncAlways: m.SyncAlways})
 	if err != nil {
 		return err
 	}
@@ -187,7 +189,7 @@ func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
 
 func (m *Main) keys() (*auth.Keys, error) {
 	cfg := auth.Config{Audience: m.JWTAudience}
-	secret, err := signingSecret(m.JWTSecret, m.DataDir)
+	secret, err := signingSecret(m.JWTSecret, m.DataDir, auth.LoadOrCreateSecret)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,17 +19,18 @@ func token(args []string, stdout, stderr io.Writer) error {
 	user := fs.String("user", "", "user id the token authenticates (A-Z a-z 0-9 _ -, up to 64)")
 	ttl := fs.Duration("ttl", 24*time.Hour, "token lifetime")
 	secret := fs.String("jwt-secret", "", "HS256 signing secret shared with the server (default: the one in the data dir)")
+	aud := fs.String("jwt-audience", "", "aud claim, if the server requires one (--jwt-audience)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *user == "" {
 		return errors.New("token: --user is required")
 	}
-	key, err := signingSecret(*secret, *data)
+	key, err := signingSecret(*secret, *data, auth.LoadSecret)
 	if err != nil {
 		return err
 	}
-	keys, err := auth.New(auth.Config{Secret: key})
+	keys, err := auth.New(auth.Config{Secret: key, Audience: *aud})
 	if err != nil {
 		return err
 	}
@@ -41,14 +43,15 @@ func token(args []string, stdout, stderr io.Writer) error {
 }
 
 // signingSecret is the explicit secret if one is given, else the one kept in
-// (or created in) the data dir.
-func signingSecret(explicit, dataDir string) ([]byte, error) {
+// the data dir (read with load). The key is the secret's text in both
+// cases, so --jwt-secret "$(cat DATA/jwt.secret)" is the same key as the file.
+func signingSecret(explicit, dataDir string, load func(string) ([]byte, error)) ([]byte, error) {
 	if explicit != "" {
 		return []byte(explicit), nil
 	}
-	s, err := auth.LoadOrCreateSecret(dataDir)
+	s, err := load(dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("signing secret: %w", err)
 	}
-	return s, nil
+	return []byte(hex.EncodeToString(s)), nil
 }
