@@ -43,29 +43,29 @@ const (
 // event is every server frame. Like request, one struct with omitempty
 // fields keeps encoding in one place.
 type event struct {
-	Type     string          `json:"type"`
-	RID      json.RawMessage `json:"rid,omitempty"`
-	Room     natter.RoomID   `json:"room,omitempty"`
-	Seq      uint64          `json:"seq,omitempty"`
-	Prev     *uint64         `json:"prev,omitempty"`
-	Epoch    string          `json:"epoch,omitempty"`
-	From     natter.UserID   `json:"from,omitempty"`
-	User     natter.UserID   `json:"user,omitempty"`
-	Text     *string         `json:"text,omitempty"`
-	CID      string          `json:"cid,omitempty"`
-	TS       *time.Time      `json:"ts,omitempty"`
-	Kind     natter.RoomKind `json:"kind,omitempty"`
-	Owner    natter.UserID   `json:"owner,omitempty"`
-	Last     *uint64         `json:"last,omitempty"`
-	After    *uint64         `json:"after,omitempty"`
-	Reset    bool            `json:"reset,omitempty"`
-	Dup      bool            `json:"dup,omitempty"`
-	Status   string          `json:"status,omitempty"`
-	Action   string          `json:"action,omitempty"`
-	Code     string          `json:"code,omitempty"`
-	Message  string          `json:"message,omitempty"`
-	Read     *uint64         `json:"read,omitempty"`
-	Limits   *limitsInfo     `json:"limits,omitempty"`
+	Type    string          `json:"type"`
+	RID     json.RawMessage `json:"rid,omitempty"`
+	Room    natter.RoomID   `json:"room,omitempty"`
+	Seq     uint64          `json:"seq,omitempty"`
+	Prev    *uint64         `json:"prev,omitempty"`
+	Epoch   string          `json:"epoch,omitempty"`
+	From    natter.UserID   `json:"from,omitempty"`
+	User    natter.UserID   `json:"user,omitempty"`
+	Text    *string         `json:"text,omitempty"`
+	CID     string          `json:"cid,omitempty"`
+	TS      *time.Time      `json:"ts,omitempty"`
+	Kind    natter.RoomKind `json:"kind,omitempty"`
+	Owner   natter.UserID   `json:"owner,omitempty"`
+	Last    *uint64         `json:"last,omitempty"`
+	After   *uint64         `json:"after,omitempty"`
+	Reset   bool            `json:"reset,omitempty"`
+	Dup     bool            `json:"dup,omitempty"`
+	Status  string          `json:"status,omitempty"`
+	Action  string          `json:"action,omitempty"`
+	Code    string          `json:"code,omitempty"`
+	Message string          `json:"message,omitempty"`
+	Read    *uint64         `json:"read,omitempty"`
+	Limits  *limitsInfo     `json:"limits,omitempty"`
 }
 
 // Server event types.
