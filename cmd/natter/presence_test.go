@@ -1,0 +1,71 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Room members see each other come online and go offline, and typing.
+func TestPresenceAndTyping(t *testing.T) {
+	s := startServer(t, "")
+	ctx := ctxFor(t, 20*time.Second)
+	alice := s.connect(ctx, "alice")
+	alice.join(ctx, "p", -1, "")
+	bob := s.connect(ctx, "bob")
+	bob.join(ctx, "p", -1, "")
+	ev, err := alice.Expect(ctx, "presence")
+	for err == nil && ev.User != "bob" {
+		ev, err = alice.Expect(ctx, "presence")
+	}
+	if err != nil || ev.Status != "online" || ev.Room != "p" {
+		t.Fatalf("alice's presence event for bob: %+v %v", ev, err)
+	}
+	bob.request(ctx, map[string]any{"op": "ping"}) // typing has no reply: order it after a round trip
+	if err := bob.Send(map[string]any{"op": "typing", "room": "p"}); err != nil {
+		t.Fatal(err)
+	}
+	if ev, err := alice.Expect(ctx, "typing"); err != nil || ev.User != "bob" || ev.Room != "p" {
+		t.Fatalf("alice's typing event: %+v %v", ev, err)
+	}
+	bob.Close()
+	ev, err = alice.Expect(ctx, "presence")
+	if err != nil || ev.User != "bob" || ev.Status != "offline" {
+		t.Fatalf("alice's presence event after bob left: %+v %v", ev, err)
+	}
+}
+
+// Tokens of an external issuer, signed with an Ed25519 key whose public
+// half the server was given, are accepted; the same claims signed by
+// another key are not.
+func TestExternalIssuerKey(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	_, otherPriv, _ := ed25519.GenerateKey(rand.Reader)
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "issuer.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "", func(m *Main) { m.JWTPublicKeys = keyFile })
+	ctx := ctxFor(t, 10*time.Second)
+	claims := jwt.RegisteredClaims{Subject: "ext-user", Issuer: "idp", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}
+	good, _ := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims).SignedString(priv)
+	bad, _ := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims).SignedString(otherPriv)
+
+	if ev, err := s.dialRaw(ctx).Auth(ctx, good); err != nil || ev.User != "ext-user" {
+		t.Fatalf("external token refused: %+v %v", ev, err)
+	}
+	if _, err := s.dialRaw(ctx).Auth(ctx, bad); err == nil {
+		t.Fatal("token signed by an unknown key was accepted")
+	}
+}
