@@ -14,6 +14,11 @@ type Directory interface {
 	UserRooms(ctx context.Context, user UserID) ([]RoomID, error)
 	// Cursor returns user's delivered/read cursor in room (zero if none).
 	Cursor(ctx context.Context, user UserID, room RoomID) (Cursor, error)
+	// Members lists a room's members, sorted.
+	Members(ctx context.Context, room RoomID) ([]UserID, error)
+	// PublicRooms lists public rooms whose id starts with prefix, sorted,
+	// at most limit of them.
+	PublicRooms(ctx context.Context, prefix string, limit int) ([]Room, error)
 }
 
 // TokenVerifier turns a bearer token into the user it authenticates. Any

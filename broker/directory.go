@@ -132,6 +132,37 @@ func (b *Broker) Members(ctx context.Context, room natter.RoomID) ([]natter.User
 	return users, nil
 }
 
+// PublicRooms lists public rooms whose id starts with prefix, sorted, at
+// most limit. It reads every room entry: fine for the rooms of one
+// deployment, and the reason the limit exists.
+func (b *Broker) PublicRooms(ctx context.Context, prefix string, limit int) ([]natter.Room, error) {
+	keys, err := b.listKeys(ctx, "room.")
+	if err != nil {
+		return nil, err
+	}
+	rooms := []natter.Room{}
+	for _, k := range keys {
+		id := natter.RoomID(strings.TrimPrefix(k, "room."))
+		if !strings.HasPrefix(string(id), prefix) || id.IsDM() {
+			continue
+		}
+		r, err := b.Room(ctx, id)
+		if natter.ErrorCode(err) == natter.ENOTFOUND {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		if r.Kind == natter.Public {
+			rooms = append(rooms, r)
+			if len(rooms) == limit {
+				break
+			}
+		}
+	}
+	return rooms, nil
+}
+
 func (b *Broker) listKeys(ctx context.Context, prefix string) ([]string, error) {
 	lister, err := b.dir.ListKeysFiltered(ctx, prefix+"*")
 	if errors.Is(err, jetstream.ErrNoKeysFound) {

@@ -308,5 +308,8 @@ func (c *conn) teardown() {
 	for _, m := range rooms {
 		m.room.remove(c)
 	}
+	if c.user != "" {
+		c.e.detach(c)
+	}
 	c.e.forget(c)
 }

@@ -62,6 +62,7 @@ type Edge struct {
 
 	mu       sync.Mutex
 	rooms    map[natter.RoomID]*room
+	users    map[natter.UserID]*userFeed
 	conns    map[*conn]struct{}
 	draining bool
 	wg       sync.WaitGroup
@@ -101,6 +102,7 @@ func New(cfg Config) *Edge {
 		cfg: cfg, b: cfg.Broker, m: cfg.Metrics, log: cfg.Log,
 		ctx: ctx, cancel: cancel,
 		rooms: map[natter.RoomID]*room{},
+		users: map[natter.UserID]*userFeed{},
 		conns: map[*conn]struct{}{},
 	}
 	e.up = ws.Upgrader{ReadBufferSize: 2048, WriteBufferSize: 512}

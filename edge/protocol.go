@@ -66,6 +66,8 @@ type event struct {
 	Message string          `json:"message,omitempty"`
 	Read    *uint64         `json:"read,omitempty"`
 	Limits  *limitsInfo     `json:"limits,omitempty"`
+	Users   []natter.UserID `json:"users,omitempty"`  // the two users of a DM
+	Online  []natter.UserID `json:"online,omitempty"` // presence snapshot in joined
 }
 
 // Server event types.
@@ -82,6 +84,7 @@ const (
 	evPresence = "presence"
 	evTyping   = "typing"
 	evMember   = "member"
+	evRoom     = "room" // user event: you were added to or removed from a room
 	evPong     = "pong"
 	evError    = "error"
 )

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,7 +59,10 @@ type frameAt struct {
 // join subscribes c to room id from position after and starts the replay.
 // The joined frame is queued before any message of the room, so the client
 // sees the reply to its join first, then the replayed messages, then live ones.
-func (e *Edge) join(c *conn, id natter.RoomID, after uint64, joined []byte) error {
+//
+// joined builds that frame from the users connected to the room on this
+// edge (the presence snapshot, c's user included).
+func (e *Edge) join(c *conn, id natter.RoomID, after uint64, joined func(online []natter.UserID) []byte) error {
 	for {
 		r, err := e.room(id)
 		if err != nil {
@@ -80,7 +84,12 @@ func (e *Edge) join(c *conn, id natter.RoomID, after uint64, joined []byte) erro
 		first := r.users[c.user] == 1
 		// joined goes out before any message, under the room lock, so no
 		// live frame can overtake it.
-		c.enqueue(joined)
+		online := make([]natter.UserID, 0, len(r.users))
+		for u := range r.users {
+			online = append(online, u)
+		}
+		slices.Sort(online)
+		c.enqueue(joined(online))
 		r.mu.Unlock()
 
 		c.mu.Lock()

@@ -98,6 +98,12 @@ func (c *conn) auth(req request) error {
 		return errClose
 	}
 	c.user = user
+	if err := c.e.attach(c); err != nil {
+		c.user = ""
+		c.send(errEvent(req.RID, "", err))
+		c.closeWith(1011, "unavailable")
+		return errClose
+	}
 	c.alive()
 	c.limiter = rate.NewLimiter(rate.Limit(c.e.cfg.Rate), c.e.cfg.Burst)
 	c.e.m.Connections.Inc()
@@ -180,9 +186,10 @@ func (c *conn) join(ctx context.Context, req request) error {
 	// A position past the room's end cannot be real (same epoch): trusting
 	// it would silently skip the next live messages.
 	after = min(after, last)
-	joined := textFrame(encode(event{Type: evJoined, RID: req.RID, Room: r.ID, Kind: r.Kind, Owner: r.Owner,
-		Epoch: epoch, After: u64(after), Last: u64(last), Reset: reset}))
-	return c.e.join(c, req.Room, after, joined)
+	return c.e.join(c, req.Room, after, func(online []natter.UserID) []byte {
+		return textFrame(encode(event{Type: evJoined, RID: req.RID, Room: r.ID, Kind: r.Kind, Owner: r.Owner, Users: r.Users,
+			Epoch: epoch, After: u64(after), Last: u64(last), Reset: reset, Online: online}))
+	})
 }
 
 // leave unsubscribes this connection from id (membership is kept) and
@@ -298,6 +305,7 @@ func (c *conn) changeMember(ctx context.Context, req request) error {
 		return err
 	}
 	c.e.publishEvent(r.ID, event{Type: evMember, Room: r.ID, User: req.User, Action: action})
+	c.e.notify(req.User, event{Type: evRoom, Room: r.ID, Kind: r.Kind, Owner: r.Owner, Action: action, From: c.user})
 	c.send(event{Type: evOK, RID: req.RID, Room: r.ID, User: req.User})
 	return nil
 }
@@ -326,6 +334,7 @@ func (c *conn) dm(ctx context.Context, req request) error {
 			return err
 		}
 	}
+	c.e.notify(req.User, event{Type: evRoom, Room: id, Kind: natter.Direct, Action: "added", From: c.user, User: c.user})
 	c.send(event{Type: evDM, RID: req.RID, Room: id, User: req.User, Kind: natter.Direct})
 	return nil
 }

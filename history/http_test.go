@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -71,6 +72,29 @@ func (d *directory) Cursor(_ context.Context, user natter.UserID, room natter.Ro
 		return natter.Cursor{}, d.err
 	}
 	return d.cursors[user][room], nil
+}
+
+func (d *directory) Members(_ context.Context, room natter.RoomID) ([]natter.UserID, error) {
+	if d.err != nil {
+		return nil, d.err
+	}
+	out := slices.Clone(d.members[room])
+	slices.Sort(out)
+	return out, nil
+}
+
+func (d *directory) PublicRooms(_ context.Context, prefix string, limit int) ([]natter.Room, error) {
+	if d.err != nil {
+		return nil, d.err
+	}
+	var out []natter.Room
+	for _, r := range d.rooms {
+		if r.Kind == natter.Public && strings.HasPrefix(string(r.ID), prefix) {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b natter.Room) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	return out[:min(limit, len(out))], nil
 }
 
 type tokens map[string]natter.UserID

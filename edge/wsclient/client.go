@@ -42,6 +42,8 @@ type Event struct {
 	Code    string          `json:"code,omitempty"`
 	Message string          `json:"message,omitempty"`
 	Read    uint64          `json:"read,omitempty"`
+	Users   []string        `json:"users,omitempty"`
+	Online  []string        `json:"online,omitempty"`
 }
 
 // Closed is returned once the connection has ended; Code and Reason are

@@ -1,0 +1,90 @@
+package history
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/natter-chat/natter"
+)
+
+// maxPublicRooms caps one listing of public rooms.
+const maxPublicRooms = 200
+
+type publicRoom struct {
+	ID      natter.RoomID `json:"id"`
+	Owner   natter.UserID `json:"owner,omitempty"`
+	Created string        `json:"created"`
+}
+
+// publicRooms serves GET /api/public-rooms?q=PREFIX&limit=N: public rooms
+// anyone may join, for a room browser or search box.
+func (h *handler) publicRooms(w http.ResponseWriter, r *http.Request) {
+	limit := 50
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			h.fail(w, r, natter.Errorf(natter.EINVALID, "limit must be a positive integer"))
+			return
+		}
+		limit = min(n, maxPublicRooms)
+	}
+	rooms, err := h.dir.PublicRooms(r.Context(), r.URL.Query().Get("q"), limit)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]publicRoom, 0, len(rooms))
+	for _, rm := range rooms {
+		out = append(out, publicRoom{ID: rm.ID, Owner: rm.Owner, Created: rm.Created.UTC().Format("2006-01-02T15:04:05Z07:00")})
+	}
+	h.writeJSON(w, r, http.StatusOK, map[string]any{"rooms": out})
+}
+
+type memberInfo struct {
+	User      natter.UserID `json:"user"`
+	Read      uint64        `json:"read"`
+	Delivered uint64        `json:"delivered"`
+}
+
+// members serves GET /api/rooms/{room}/members: every member with their
+// read and delivered cursors, for "seen by" receipts. Members only.
+func (h *handler) members(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	room, err := roomParam(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ok, err := h.dir.IsMember(ctx, room, userFrom(ctx))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if !ok {
+		h.fail(w, r, natter.Errorf(natter.EFORBIDDEN, "not a member of %s", room))
+		return
+	}
+	users, err := h.dir.Members(ctx, room)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	epoch, err := h.store.Epoch(ctx)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]memberInfo, 0, len(users))
+	for _, u := range users {
+		cur, err := h.dir.Cursor(ctx, u, room)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if cur.Epoch != "" && cur.Epoch != epoch {
+			cur = natter.Cursor{}
+		}
+		out = append(out, memberInfo{User: u, Read: cur.Read, Delivered: cur.Delivered})
+	}
+	h.writeJSON(w, r, http.StatusOK, map[string]any{"room": room, "members": out})
+}
