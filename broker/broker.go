@@ -22,10 +22,21 @@ type Config struct {
 	Embedded *Embedded
 	// URLs is a comma-separated list of NATS server URLs (cluster mode).
 	URLs string
+	// Credentials and TLS for an external cluster; all optional.
+	User, Password string
+	CredsFile      string // NATS .creds file (JWT + nkey seed)
+	CAFile         string // CA that signed the servers' certificates
+	CertFile       string // client certificate (mutual TLS), with KeyFile
+	KeyFile        string
 	// Name identifies this process in NATS connection lists.
 	Name string
-	// Replicas of the stream and buckets: 1 embedded, 3 in a cluster.
+	// Replicas of the stream and buckets. 0 picks: 1 embedded, 3 when the
+	// cluster has at least three servers, else 1.
 	Replicas int
+	// SyncInterval is how often followed rooms are compared with the stream
+	// to catch messages lost in transit while the room stayed quiet
+	// (default 5s).
+	SyncInterval time.Duration
 	// MaxAge and MaxBytes bound the stream (0: unlimited).
 	MaxAge   time.Duration
 	MaxBytes int64
@@ -42,6 +53,7 @@ type Config struct {
 const (
 	DefaultDuplicateWindow = 10 * time.Minute
 	DefaultMaxInflight     = 4096
+	DefaultSyncInterval    = 5 * time.Second
 	publishAckTimeout      = 10 * time.Second
 )
 
@@ -62,8 +74,11 @@ type Broker struct {
 	pending sync.Map
 	// feeds are the live room subscriptions, re-synced after a reconnect.
 	feeds sync.Map
-	// metrics counts what operators watch; nil-safe.
+	// metrics counts what operators watch.
 	metrics *metrics.Metrics
+
+	stopSync, syncDone chan struct{} // the periodic feed sync
+	closeOnce          sync.Once
 }
 
 // Open connects and creates the stream and buckets if they do not exist.
@@ -80,8 +95,8 @@ func Open(ctx context.Context, cfg Config) (*Broker, error) {
 	if cfg.MaxInflight <= 0 {
 		cfg.MaxInflight = DefaultMaxInflight
 	}
-	if cfg.Replicas <= 0 {
-		cfg.Replicas = 1
+	if cfg.SyncInterval <= 0 {
+		cfg.SyncInterval = DefaultSyncInterval
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -119,11 +134,18 @@ func Open(ctx context.Context, cfg Config) (*Broker, error) {
 	} else if url == "" {
 		return nil, errors.New("broker: neither embedded server nor NATS URLs given")
 	}
+	opts = append(opts, cfg.authOptions()...)
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("broker: connect: %w", err)
 	}
 	b.nc = nc
+	if b.cfg.Replicas <= 0 {
+		b.cfg.Replicas = 1
+		if cfg.Embedded == nil && len(nc.Servers()) >= 3 {
+			b.cfg.Replicas = 3
+		}
+	}
 	js, err := jetstream.New(nc,
 		jetstream.WithPublishAsyncMaxPending(cfg.MaxInflight),
 		jetstream.WithPublishAsyncTimeout(publishAckTimeout),
@@ -139,7 +161,28 @@ func Open(ctx context.Context, cfg Config) (*Broker, error) {
 		nc.Close()
 		return nil, err
 	}
+	b.stopSync = make(chan struct{})
+	b.syncDone = make(chan struct{})
+	go b.syncLoop()
 	return b, nil
+}
+
+// authOptions turns the credential and TLS settings into nats options.
+func (cfg Config) authOptions() []nats.Option {
+	var opts []nats.Option
+	if cfg.User != "" {
+		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
+	}
+	if cfg.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
+	}
+	if cfg.CAFile != "" {
+		opts = append(opts, nats.RootCAs(cfg.CAFile))
+	}
+	if cfg.CertFile != "" {
+		opts = append(opts, nats.ClientCert(cfg.CertFile, cfg.KeyFile))
+	}
+	return opts
 }
 
 func (b *Broker) ensure(ctx context.Context) error {
@@ -158,28 +201,67 @@ func (b *Broker) ensure(ctx context.Context) error {
 		AllowDirect: true,
 		RePublish:   &jetstream.RePublish{Source: roomWildcard, Destination: liveTemplate},
 	}
-	st, err := b.js.CreateOrUpdateStream(ctx, scfg)
+	st, err := b.createStream(ctx, scfg)
 	if err != nil {
 		return fmt.Errorf("broker: stream %s: %w", StreamName, err)
 	}
 	b.stream = st
 	b.epoch = strconv.FormatInt(st.CachedInfo().Created.UnixNano(), 36)
 
-	b.dir, err = b.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: dirBucket, Description: "rooms and memberships", History: 1,
+	if b.dir, err = b.createBucket(ctx, dirBucket, "rooms and memberships"); err != nil {
+		return err
+	}
+	b.cursors, err = b.createBucket(ctx, cursorsBucket, "per-user per-room delivered/read cursors")
+	return err
+}
+
+// createStream creates the stream unless it exists. An existing stream is
+// used as it is, never updated: nodes starting together, or an old and a
+// new version during a rolling upgrade, must not fight over its
+// configuration. Changing limits is an operator's act (nats stream edit).
+func (b *Broker) createStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	st, err := b.js.Stream(ctx, cfg.Name)
+	if err == nil {
+		b.warnIfDiffers(st.CachedInfo().Config, cfg)
+		return st, nil
+	}
+	if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, err
+	}
+	st, err = b.js.CreateStream(ctx, cfg)
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return b.js.Stream(ctx, cfg.Name) // another node won the race
+	}
+	return st, err
+}
+
+func (b *Broker) warnIfDiffers(have, want jetstream.StreamConfig) {
+	if have.MaxAge != want.MaxAge || have.MaxBytes != want.MaxBytes || have.Replicas != want.Replicas || have.Duplicates != want.Duplicates {
+		b.log.Warn("stream exists with other limits; keeping them",
+			"stream", have.Name, "replicas", have.Replicas, "max_age", have.MaxAge, "max_bytes", have.MaxBytes, "dedupe", have.Duplicates)
+	}
+}
+
+// createBucket creates a KV bucket unless it exists, like createStream.
+func (b *Broker) createBucket(ctx context.Context, name, desc string) (jetstream.KeyValue, error) {
+	kv, err := b.js.KeyValue(ctx, name)
+	if err == nil {
+		return kv, nil
+	}
+	if !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, fmt.Errorf("broker: bucket %s: %w", name, err)
+	}
+	kv, err = b.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: name, Description: desc, History: 1,
 		Storage: jetstream.FileStorage, Replicas: b.cfg.Replicas,
 	})
-	if err != nil {
-		return fmt.Errorf("broker: bucket %s: %w", dirBucket, err)
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		kv, err = b.js.KeyValue(ctx, name)
 	}
-	b.cursors, err = b.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: cursorsBucket, Description: "per-user per-room delivered/read cursors", History: 1,
-		Storage: jetstream.FileStorage, Replicas: b.cfg.Replicas,
-	})
 	if err != nil {
-		return fmt.Errorf("broker: bucket %s: %w", cursorsBucket, err)
+		return nil, fmt.Errorf("broker: bucket %s: %w", name, err)
 	}
-	return nil
+	return kv, nil
 }
 
 func orUnlimited(n int64) int64 {
@@ -206,6 +288,8 @@ func (b *Broker) Ready(ctx context.Context) error {
 // Close waits (up to ctx) for outstanding publish acks, then drains the
 // connection so that nothing buffered is lost.
 func (b *Broker) Close(ctx context.Context) error {
+	b.closeOnce.Do(func() { close(b.stopSync) })
+	<-b.syncDone
 	select {
 	case <-b.js.PublishAsyncComplete():
 	case <-ctx.Done():

@@ -2,11 +2,15 @@ package broker
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/natter-chat/natter"
 )
@@ -131,14 +135,9 @@ func (f *Feed) repair(upTo uint64) {
 	}
 }
 
-// sync catches up with the stream after a NATS reconnect, when live
-// messages may have been missed and the room may stay quiet afterwards.
-func (f *Feed) sync(ctx context.Context) {
-	last, err := f.b.LastSeq(ctx, f.room)
-	if err != nil {
-		f.b.log.Warn("feed sync failed", "room", f.room, "err", err)
-		return
-	}
+// catchUp repairs the feed up to last, the room's last sequence as the
+// stream reported it, if the feed is behind.
+func (f *Feed) catchUp(last uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if last > f.last {
@@ -146,12 +145,90 @@ func (f *Feed) sync(ctx context.Context) {
 	}
 }
 
-// syncFeeds runs sync on every feed; the broker calls it on reconnect.
+// syncLoop compares every followed room with the stream every
+// SyncInterval. Live delivery is core NATS: a republished message can be
+// lost (a route or node failing, a reconnect). The next message of the room
+// reveals the gap by its Prev, but a room that then stays quiet would keep
+// the loss; this loop bounds how long that can last.
+func (b *Broker) syncLoop() {
+	defer close(b.syncDone)
+	t := time.NewTicker(b.cfg.SyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stopSync:
+			return
+		case <-t.C:
+			b.syncFeeds()
+		}
+	}
+}
+
+// syncFeeds asks the stream for the last sequence of every followed room,
+// syncChunk rooms per request, and catches up the feeds that are behind.
 func (b *Broker) syncFeeds() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	feeds := map[string][]*Feed{}
 	b.feeds.Range(func(k, _ any) bool {
-		k.(*Feed).sync(ctx)
+		f := k.(*Feed)
+		feeds[roomSubject(f.room)] = append(feeds[roomSubject(f.room)], f)
 		return true
 	})
+	subjects := make([]string, 0, len(feeds))
+	for s := range feeds {
+		subjects = append(subjects, s)
+	}
+	for len(subjects) > 0 {
+		n := min(len(subjects), syncChunk)
+		chunk := subjects[:n]
+		subjects = subjects[n:]
+		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+		lasts, err := b.lastSeqs(ctx, chunk)
+		cancel()
+		if err != nil {
+			b.log.Warn("feed sync failed", "err", err)
+			return
+		}
+		for subj, last := range lasts {
+			for _, f := range feeds[subj] {
+				f.catchUp(last)
+			}
+		}
+	}
+}
+
+// syncChunk is how many rooms one multi-last request covers.
+const syncChunk = 256
+
+// lastSeqs returns the last sequence of each subject that has messages, in
+// one batched direct get.
+func (b *Broker) lastSeqs(ctx context.Context, subjects []string) (map[string]uint64, error) {
+	req, _ := json.Marshal(map[string]any{"multi_last": subjects, "batch": len(subjects)})
+	inbox := b.nc.NewInbox()
+	sub, err := b.nc.SubscribeSync(inbox)
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Unsubscribe()
+	if err := b.nc.PublishRequest("$JS.API.DIRECT.GET."+StreamName, inbox, req); err != nil {
+		return nil, err
+	}
+	out := map[string]uint64{}
+	for {
+		m, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			return nil, err
+		}
+		switch m.Header.Get("Status") {
+		case "":
+		case "204", "404":
+			return out, nil
+		default:
+			return nil, fmt.Errorf("multi-last: status %s %s", m.Header.Get("Status"), m.Header.Get("Description"))
+		}
+		seq, err := strconv.ParseUint(m.Header.Get(jetstream.SequenceHeader), 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		out[m.Header.Get(jetstream.SubjectHeader)] = seq
+	}
 }

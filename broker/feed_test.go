@@ -359,7 +359,7 @@ func TestFeedRepairGivesUpVisibly(t *testing.T) {
 	}
 }
 
-// sync catches a feed up with a room that went quiet after messages the
+// syncFeeds catches a feed up with a room that went quiet after messages the
 // feed missed (what a reconnect does).
 func TestFeedSync(t *testing.T) {
 	b := start(t)
@@ -369,11 +369,10 @@ func TestFeedSync(t *testing.T) {
 		t.Fatalf("Start() = %d, want %d", f.Start(), before.Seq)
 	}
 	_, texts := interleave(t, b.Broker, 3)
-	ctx := testCtx(t)
 
-	f.sync(ctx)
+	b.syncFeeds()
 	checkChain(t, rec.messages(), "a", before.Seq, texts)
-	f.sync(ctx)
+	b.syncFeeds()
 	if got := rec.messages(); len(got) != 3 {
 		t.Errorf("second sync delivered again: %v", textsOf(got))
 	}

@@ -24,6 +24,7 @@ type room struct {
 	err   error
 
 	mu      sync.Mutex
+	last    uint64 // last sequence the feed delivered
 	members map[*conn]*member
 	users   map[natter.UserID]int // local connections per user, for presence
 	closed  bool                  // removed from e.rooms; join a new one
@@ -166,6 +167,7 @@ func (r *room) Message(msg natter.Message) {
 	fa := frameAt{seq: msg.Seq, prev: msg.Prev, frame: textFrame(encode(msgEvent(msg)))}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.last = max(r.last, msg.Seq)
 	for _, m := range r.members {
 		if !m.live {
 			m.park(fa)
@@ -267,6 +269,9 @@ func (r *room) replay(m *member) {
 			return
 		}
 		r.mu.Unlock()
+		// The stream read ended short of what the feed has delivered: a
+		// direct-get replica lagging behind the leader. Give it a moment.
+		time.Sleep(min(time.Duration(attempt+1)*20*time.Millisecond, replayRetry))
 	}
 }
 
@@ -292,7 +297,13 @@ func (m *member) goLive() bool {
 		m.last = fa.seq
 		m.room.e.m.Delivered.Inc()
 	}
-	m.pending, m.live = nil, true
+	m.pending = nil
+	if m.last < m.room.last {
+		// The feed delivered messages before this member registered that
+		// the stream read did not return: read again.
+		return false
+	}
+	m.live = true
 	return true
 }
 
