@@ -30,7 +30,10 @@ func main() {
 const usage = `Usage: natter <command> [flags]
 
 Commands:
-  serve     run the chat server (embedded NATS + edge + history + web UI)
+  serve     run the chat server: edge + history + web UI, on an embedded
+            NATS server (or on an external cluster with --nats)
+  edge      run a stateless WebSocket edge of a cluster (--nats required)
+  history   run a history replica of a cluster (--nats required)
   token     print a signed token for a user
   version   print the version
 
@@ -43,8 +46,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return errors.New("no command")
 	}
 	switch args[0] {
-	case "serve":
-		return serve(args[1:], stderr)
+	case "serve", "edge", "history":
+		return serve(args[0], args[1:], stderr)
 	case "token":
 		return token(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
@@ -60,14 +63,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 func newServeFlags(m *Main, out io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := flag.NewFlagSet(m.Role, flag.ContinueOnError)
 	fs.SetOutput(out)
 	m.Flags(fs)
 	return fs
 }
 
-func serve(args []string, stderr io.Writer) error {
+func serve(role string, args []string, stderr io.Writer) error {
 	m := NewMain()
+	m.Role = role
 	if err := parse(newServeFlags(m, stderr), args); err != nil {
 		return err
 	}
@@ -78,6 +82,11 @@ func serve(args []string, stderr io.Writer) error {
 		return err
 	}
 	<-ctx.Done()
+	if m.DrainDelay > 0 {
+		m.Log.Info("draining", "for", m.DrainDelay)
+		m.Drain()
+		time.Sleep(m.DrainDelay)
+	}
 	m.Log.Info("shutting down")
 	cctx, cancel := context.WithTimeout(context.Background(), m.ShutdownTimeout+5*time.Second)
 	defer cancel()

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/natter-chat/natter/auth"
@@ -26,7 +27,19 @@ import (
 // Main is one natter process: it holds the configuration and wires the
 // parts together. Tests run it in-process, so the wiring itself is tested.
 type Main struct {
+	// Role says which parts run: "serve" (all of them), "edge" or "history".
+	Role string
+
 	Addr            string
+	NATS            string // comma-separated URLs of an external cluster; empty: embedded
+	NATSUser        string
+	NATSPassword    string
+	NATSCreds       string
+	NATSCA          string
+	NATSCert        string
+	NATSKey         string
+	Replicas        int
+	DrainDelay      time.Duration
 	DataDir         string
 	JWTSecret       string
 	JWTPublicKeys   string // comma-separated PEM files of external issuers
@@ -59,11 +72,13 @@ type Main struct {
 	stopArc  context.CancelFunc
 	arcDone  chan struct{}
 	closeMu  sync.Once
+	draining atomic.Bool
 }
 
 // NewMain returns a Main with the defaults.
 func NewMain() *Main {
 	return &Main{
+		Role: "serve",
 		Addr: "127.0.0.1:8080", DataDir: "./data",
 		DuplicateWindow: broker.DefaultDuplicateWindow,
 		MaxFrame:        edge.DefaultMaxFrame, MaxText: edge.DefaultMaxText,
@@ -74,92 +89,143 @@ func NewMain() *Main {
 	}
 }
 
-// Flags registers the serve flags on fs.
+// Flags registers the flags of m.Role on fs.
 func (m *Main) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&m.Addr, "addr", m.Addr, "HTTP and WebSocket listen address")
-	fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory (JetStream store, history database, signing secret)")
 	fs.StringVar(&m.JWTSecret, "jwt-secret", m.JWTSecret, "HS256 token secret (default: generated into the data dir)")
 	fs.StringVar(&m.JWTPublicKeys, "jwt-public-key", m.JWTPublicKeys, "comma-separated PEM files of external issuers' RS256/EdDSA public keys")
 	fs.StringVar(&m.JWTAudience, "jwt-audience", m.JWTAudience, "if set, tokens must carry this aud")
-	fs.StringVar(&m.NATSListen, "nats-listen", m.NATSListen, "also expose the embedded NATS server on this host:port (default: in-process only)")
-	fs.BoolVar(&m.SyncAlways, "sync-always", m.SyncAlways, "fsync every stored message before acking it (survives power loss; slower)")
 	fs.DurationVar(&m.StreamMaxAge, "stream-max-age", m.StreamMaxAge, "drop room messages older than this from the stream (0: keep)")
 	fs.Int64Var(&m.StreamMaxBytes, "stream-max-bytes", m.StreamMaxBytes, "cap the stream's size in bytes, oldest dropped first (0: no cap)")
 	fs.DurationVar(&m.DuplicateWindow, "dedupe-window", m.DuplicateWindow, "how long a client message id is remembered for de-duplication")
-	fs.IntVar(&m.MaxFrame, "max-frame", m.MaxFrame, "largest client WebSocket frame in bytes (larger: close 1009)")
-	fs.IntVar(&m.MaxText, "max-text", m.MaxText, "largest message text in bytes")
-	fs.Float64Var(&m.Rate, "rate", m.Rate, "client frames per second allowed per connection")
-	fs.IntVar(&m.Burst, "burst", m.Burst, "client frames allowed in a burst above --rate")
-	fs.IntVar(&m.QueueLen, "queue", m.QueueLen, "outgoing frames queued per connection before it is closed as a slow consumer")
-	fs.DurationVar(&m.IdleTimeout, "idle-timeout", m.IdleTimeout, "close connections silent for this long (clients ping)")
-	fs.DurationVar(&m.AuthTimeout, "auth-timeout", m.AuthTimeout, "close connections that have not authenticated within this time (4002)")
 	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "how long shutdown waits for connections to close")
-	fs.StringVar(&m.ArchiveName, "archive-name", m.ArchiveName, "durable consumer name of this history archive")
+	if m.Role == "serve" || m.Role == "history" {
+		fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory (history database; in serve mode also the embedded JetStream store and the signing secret)")
+		fs.StringVar(&m.ArchiveName, "archive-name", m.ArchiveName, "durable consumer name of this history archive")
+	}
+	if m.Role == "serve" || m.Role == "edge" {
+		fs.IntVar(&m.MaxFrame, "max-frame", m.MaxFrame, "largest client WebSocket frame in bytes (larger: close 1009)")
+		fs.IntVar(&m.MaxText, "max-text", m.MaxText, "largest message text in bytes")
+		fs.Float64Var(&m.Rate, "rate", m.Rate, "client frames per second allowed per connection")
+		fs.IntVar(&m.Burst, "burst", m.Burst, "client frames allowed in a burst above --rate")
+		fs.IntVar(&m.QueueLen, "queue", m.QueueLen, "outgoing frames queued per connection before it is closed as a slow consumer")
+		fs.DurationVar(&m.IdleTimeout, "idle-timeout", m.IdleTimeout, "close connections silent for this long (clients ping)")
+		fs.DurationVar(&m.AuthTimeout, "auth-timeout", m.AuthTimeout, "close connections that have not authenticated within this time (4002)")
+		fs.DurationVar(&m.DrainDelay, "drain-delay", m.DrainDelay, "on SIGTERM, report not ready and keep serving this long before closing connections (lets load balancers notice)")
+	}
+	if m.Role == "serve" {
+		fs.StringVar(&m.NATSListen, "nats-listen", m.NATSListen, "also expose the embedded NATS server on this host:port (default: in-process only)")
+		fs.BoolVar(&m.SyncAlways, "sync-always", m.SyncAlways, "fsync every stored message before acking it (survives power loss; slower)")
+	}
+	fs.StringVar(&m.NATS, "nats", m.NATS, "comma-separated URLs of an external NATS cluster (serve: empty runs an embedded server)")
+	fs.StringVar(&m.NATSUser, "nats-user", m.NATSUser, "NATS user name")
+	fs.StringVar(&m.NATSPassword, "nats-password", m.NATSPassword, "NATS password")
+	fs.StringVar(&m.NATSCreds, "nats-creds", m.NATSCreds, "NATS credentials file (.creds)")
+	fs.StringVar(&m.NATSCA, "nats-ca", m.NATSCA, "CA certificate (PEM) to verify the NATS servers")
+	fs.StringVar(&m.NATSCert, "nats-cert", m.NATSCert, "client certificate (PEM) for NATS mutual TLS")
+	fs.StringVar(&m.NATSKey, "nats-key", m.NATSKey, "client key (PEM) for NATS mutual TLS")
+	fs.IntVar(&m.Replicas, "replicas", m.Replicas, "replicas of the stream and buckets when this node creates them (0: 3 if the cluster has 3+ servers, else 1)")
 }
 
-// Run starts every part and returns once the server accepts connections.
+// Run starts the parts of m.Role and returns once the server accepts
+// connections.
 func (m *Main) Run(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
 			m.Close(context.Background())
 		}
 	}()
-	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
-		return err
+	if m.Role != "serve" && m.NATS == "" {
+		return fmt.Errorf("%s: --nats is required (the embedded server runs only with serve)", m.Role)
+	}
+	if m.runsHistory() || m.NATS == "" {
+		if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
+			return err
+		}
 	}
 	keys, err := m.keys()
 	if err != nil {
 		return err
 	}
 	m.metrics = metrics.New()
-	m.embedded, err = broker.StartEmbedded(broker.EmbeddedConfig{DataDir: m.DataDir, Listen: m.NATSListen, SyncAlways: m.SyncAlways})
-	if err != nil {
-		return err
-	}
-	m.broker, err = broker.Open(ctx, broker.Config{
-		Embedded: m.embedded, Name: "natter", Replicas: 1,
+	bcfg := broker.Config{
+		URLs: m.NATS, User: m.NATSUser, Password: m.NATSPassword, CredsFile: m.NATSCreds,
+		CAFile: m.NATSCA, CertFile: m.NATSCert, KeyFile: m.NATSKey,
+		Name: "natter-" + m.Role, Replicas: m.Replicas,
 		MaxAge: m.StreamMaxAge, MaxBytes: m.StreamMaxBytes, DuplicateWindow: m.DuplicateWindow,
 		Log: m.Log, Metrics: m.metrics,
-	})
-	if err != nil {
-		return err
 	}
-	m.store, err = history.Open(filepath.Join(m.DataDir, "history.db"))
-	if err != nil {
-		return err
-	}
-	actx, cancel := context.WithCancel(context.Background())
-	m.stopArc, m.arcDone = cancel, make(chan struct{})
-	go func() {
-		defer close(m.arcDone)
-		if err := history.Archive(actx, m.store, m.broker, m.ArchiveName); err != nil {
-			m.Log.Error("history archive stopped", "err", err)
+	if m.NATS == "" {
+		m.embedded, err = broker.StartEmbedded(broker.EmbeddedConfig{DataDir: m.DataDir, Listen: m.NATSListen, SyncAlways: m.SyncAlways})
+		if err != nil {
+			return err
 		}
-	}()
-	m.edge = edge.New(edge.Config{
-		Broker: m.broker, Tokens: keys, Metrics: m.metrics, Log: m.Log,
-		MaxFrame: m.MaxFrame, MaxText: m.MaxText, Rate: m.Rate, Burst: m.Burst,
-		QueueLen: m.QueueLen, IdleTimeout: m.IdleTimeout, AuthTimeout: m.AuthTimeout,
-	})
+		bcfg.Embedded, bcfg.Replicas = m.embedded, 1
+	}
+	if m.broker, err = broker.Open(ctx, bcfg); err != nil {
+		return err
+	}
+	if m.runsHistory() {
+		if m.store, err = history.Open(filepath.Join(m.DataDir, "history.db")); err != nil {
+			return err
+		}
+		actx, cancel := context.WithCancel(context.Background())
+		m.stopArc, m.arcDone = cancel, make(chan struct{})
+		go func() {
+			defer close(m.arcDone)
+			if err := history.Archive(actx, m.store, m.broker, m.ArchiveName); err != nil {
+				m.Log.Error("history archive stopped", "err", err)
+			}
+		}()
+	}
 	l, err := net.Listen("tcp", m.Addr)
 	if err != nil {
 		return err
 	}
 	m.URL = "http://" + l.Addr().String()
+	if m.runsEdge() {
+		m.edge = edge.New(edge.Config{
+			Broker: m.broker, Tokens: keys, Metrics: m.metrics, Log: m.Log,
+			MaxFrame: m.MaxFrame, MaxText: m.MaxText, Rate: m.Rate, Burst: m.Burst,
+			QueueLen: m.QueueLen, IdleTimeout: m.IdleTimeout, AuthTimeout: m.AuthTimeout,
+		})
+		l = m.edge.Split(l, "/ws")
+	}
 	m.http = &http.Server{Handler: m.routes(keys), ReadHeaderTimeout: 10 * time.Second}
-	go m.http.Serve(m.edge.Split(l, "/ws"))
-	m.Log.Info("natter serving", "url", m.URL, "ws", strings.Replace(m.URL, "http", "ws", 1)+"/ws", "data", m.DataDir)
+	go m.http.Serve(l)
+	attrs := []any{"role", m.Role, "url", m.URL}
+	if m.runsEdge() {
+		attrs = append(attrs, "ws", strings.Replace(m.URL, "http", "ws", 1)+"/ws")
+	}
+	if m.runsHistory() || m.NATS == "" {
+		attrs = append(attrs, "data", m.DataDir)
+	}
+	if m.NATS != "" {
+		attrs = append(attrs, "nats", m.NATS)
+	}
+	m.Log.Info("natter serving", attrs...)
 	return nil
 }
+
+func (m *Main) runsEdge() bool    { return m.Role != "history" }
+func (m *Main) runsHistory() bool { return m.Role != "edge" }
+
+// Drain makes the node report not ready, so that load balancers stop
+// sending it new clients, while it keeps serving the ones it has.
+func (m *Main) Drain() { m.draining.Store(true) }
 
 func (m *Main) routes(keys *auth.Keys) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", m.ready)
 	mux.Handle("GET /metrics", m.metrics.Handler())
-	mux.Handle("GET /ws", m.edge)
-	mux.Handle("/api/", history.NewHandler(m.store, m.broker, keys, m.Log))
-	mux.Handle("/", web.Handler())
+	if m.edge != nil {
+		mux.Handle("GET /ws", m.edge)
+		mux.Handle("/", web.Handler())
+	}
+	if m.store != nil {
+		mux.Handle("/api/", history.NewHandler(m.store, m.broker, keys, m.Log))
+	}
 	return mux
 }
 
@@ -171,8 +237,16 @@ func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
 	fail := func(err error) {
 		http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 	}
+	if m.draining.Load() {
+		fail(errors.New("draining"))
+		return
+	}
 	if err := m.broker.Ready(ctx); err != nil {
 		fail(err)
+		return
+	}
+	if m.store == nil {
+		fmt.Fprintln(w, "ready")
 		return
 	}
 	lag, err := m.broker.ArchiveLag(ctx, m.ArchiveName)
@@ -189,11 +263,18 @@ func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
 
 func (m *Main) keys() (*auth.Keys, error) {
 	cfg := auth.Config{Audience: m.JWTAudience}
-	secret, err := signingSecret(m.JWTSecret, m.DataDir, auth.LoadOrCreateSecret)
-	if err != nil {
-		return nil, err
+	switch {
+	case m.JWTSecret != "" || m.NATS == "":
+		secret, err := signingSecret(m.JWTSecret, m.DataDir, auth.LoadOrCreateSecret)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Secret = secret
+	case m.JWTPublicKeys == "":
+		// A secret generated into one node's data dir would not be known
+		// to the others.
+		return nil, errors.New("with --nats, give every node the same --jwt-secret, or --jwt-public-key")
 	}
-	cfg.Secret = secret
 	for _, path := range strings.Split(m.JWTPublicKeys, ",") {
 		if path = strings.TrimSpace(path); path == "" {
 			continue
