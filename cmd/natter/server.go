@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/natter-chat/natter/account"
 	"github.com/natter-chat/natter/auth"
 	"github.com/natter-chat/natter/broker"
 	"github.com/natter-chat/natter/edge"
@@ -44,6 +45,9 @@ type Main struct {
 	JWTSecret       string
 	JWTPublicKeys   string // comma-separated PEM files of external issuers
 	JWTAudience     string
+	Accounts        bool          // built-in accounts: register, log in, refresh under /api/auth/
+	LoginURL        string        // external login page the web UI sends people to
+	TokenTTL        time.Duration // lifetime of tokens issued at login (0: account.DefaultTTL)
 	NATSListen      string
 	SyncAlways      bool
 	StreamMaxAge    time.Duration
@@ -95,6 +99,9 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&m.JWTSecret, "jwt-secret", m.JWTSecret, "HS256 token secret (default: generated into the data dir)")
 	fs.StringVar(&m.JWTPublicKeys, "jwt-public-key", m.JWTPublicKeys, "comma-separated PEM files of external issuers' RS256/EdDSA public keys")
 	fs.StringVar(&m.JWTAudience, "jwt-audience", m.JWTAudience, "if set, tokens must carry this aud")
+	fs.BoolVar(&m.Accounts, "accounts", true, "built-in accounts: anyone may register and log in with a username and password (false: tokens come from elsewhere)")
+	fs.StringVar(&m.LoginURL, "login-url", m.LoginURL, "external login page the web UI sends people to; it returns them to the UI with #token=<jwt> (docs/WEB-UI.md)")
+	fs.DurationVar(&m.TokenTTL, "token-ttl", account.DefaultTTL, "lifetime of tokens issued by built-in accounts (the web UI refreshes them while open)")
 	fs.DurationVar(&m.StreamMaxAge, "stream-max-age", m.StreamMaxAge, "drop room messages older than this from the stream (0: keep)")
 	fs.Int64Var(&m.StreamMaxBytes, "stream-max-bytes", m.StreamMaxBytes, "cap the stream's size in bytes, oldest dropped first (0: no cap)")
 	fs.DurationVar(&m.DuplicateWindow, "dedupe-window", m.DuplicateWindow, "how long a client message id is remembered for de-duplication")
@@ -219,6 +226,10 @@ func (m *Main) routes(keys *auth.Keys) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", m.ready)
 	mux.Handle("GET /metrics", m.metrics.Handler())
+	mux.Handle("/api/auth/", account.NewHandler(account.Config{
+		Enabled: m.Accounts, Store: m.broker.Accounts(), Tokens: keys,
+		TTL: m.TokenTTL, LoginURL: m.LoginURL, Log: m.Log,
+	}))
 	if m.edge != nil {
 		mux.Handle("GET /ws", m.edge)
 		mux.Handle("/", web.Handler())
