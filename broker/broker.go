@@ -157,7 +157,7 @@ func Open(ctx context.Context, cfg Config) (*Broker, error) {
 		return nil, fmt.Errorf("broker: jetstream: %w", err)
 	}
 	b.js = js
-	if err := b.ensure(ctx); err != nil {
+	if err := b.ensureRetrying(ctx); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -183,6 +183,29 @@ func (cfg Config) authOptions() []nats.Option {
 		opts = append(opts, nats.ClientCert(cfg.CertFile, cfg.KeyFile))
 	}
 	return opts
+}
+
+// startupTimeout bounds how long Open waits for JetStream to become able
+// to create the stream: a cluster that is still electing its meta leader
+// answers with timeouts for a few seconds.
+const startupTimeout = time.Minute
+
+func (b *Broker) ensureRetrying(ctx context.Context) error {
+	deadline := time.Now().Add(startupTimeout)
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := b.ensure(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		b.log.Warn("jetstream not ready; retrying", "err", err, "in", wait)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 func (b *Broker) ensure(ctx context.Context) error {

@@ -318,6 +318,7 @@ func (m *Main) Close(ctx context.Context) error {
 			sctx, cancel := context.WithTimeout(ctx, m.ShutdownTimeout)
 			errs = append(errs, m.edge.Shutdown(sctx))
 			cancel()
+			m.Log.Info("websockets closed")
 		}
 		if m.stopArc != nil {
 			m.stopArc()
@@ -325,6 +326,7 @@ func (m *Main) Close(ctx context.Context) error {
 		}
 		if m.broker != nil {
 			errs = append(errs, m.broker.Close(ctx))
+			m.Log.Info("nats drained")
 		}
 		if m.store != nil {
 			errs = append(errs, m.store.Close())

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// proc is one child process that can be killed and started again with the
+// same command line and data.
+type proc struct {
+	name string
+	args []string
+	env  []string
+	log  string
+	cmd  *exec.Cmd
+	exit chan error
+}
+
+func (p *proc) start() error {
+	f, err := os.OpenFile(p.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(f, "\n=== start %s\n", time.Now().Format(time.RFC3339Nano))
+	cmd := exec.Command(p.args[0], p.args[1:]...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Env = append(os.Environ(), p.env...)
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", p.name, err)
+	}
+	p.cmd, p.exit = cmd, make(chan error, 1)
+	go func() { p.exit <- cmd.Wait(); f.Close() }()
+	return nil
+}
+
+// running reports an error if the process has exited.
+func (p *proc) running() error {
+	select {
+	case err := <-p.exit:
+		p.exit <- err
+		return fmt.Errorf("%s exited: %v (log %s)", p.name, err, p.log)
+	default:
+		return nil
+	}
+}
+
+// kill sends SIGKILL (no goodbye) and waits for the process to be gone.
+func (p *proc) kill() {
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exit
+	p.cmd = nil
+}
+
+// term sends SIGTERM and waits up to d for a graceful exit.
+func (p *proc) term(d time.Duration) error {
+	if p.cmd == nil {
+		return nil
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exit:
+		p.cmd = nil
+		return err
+	case <-time.After(d):
+		p.kill()
+		return fmt.Errorf("%s did not exit within %v of SIGTERM", p.name, d)
+	}
+}
+
+// cluster is the whole deployment under test.
+type cluster struct {
+	nats    []*proc
+	edges   []*proc
+	history *proc
+	natsURL string
+	edgeURL []string // ws://…/ws
+	histURL string   // http://…
+	secret  string
+}
+
+func natsConf(name string, client, route, mon int, routes []int, store string) string {
+	var rs []string
+	for _, r := range routes {
+		rs = append(rs, fmt.Sprintf("nats://127.0.0.1:%d", r))
+	}
+	return fmt.Sprintf(`server_name: %s
+listen: 127.0.0.1:%d
+http: 127.0.0.1:%d
+jetstream { store_dir: %q }
+cluster {
+  name: natter
+  listen: 127.0.0.1:%d
+  routes: [%s]
+}
+`, name, client, mon, store, route, strings.Join(rs, ", "))
+}
+
+func startCluster(ctx context.Context, c config, log *slog.Logger) (*cluster, error) {
+	cl := &cluster{secret: "chaos-shared-secret-0123456789abcdef"}
+	port := c.basePort
+	var clientPorts, routePorts []int
+	for i := 0; i < 3; i++ {
+		clientPorts = append(clientPorts, port+i)
+		routePorts = append(routePorts, port+10+i)
+	}
+	var urls []string
+	for i := 0; i < 3; i++ {
+		name := fmt.Sprintf("n%d", i+1)
+		dir := filepath.Join(c.dir, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		conf := filepath.Join(dir, "nats.conf")
+		if err := os.WriteFile(conf, []byte(natsConf(name, clientPorts[i], routePorts[i], port+20+i, routePorts, filepath.Join(dir, "js"))), 0o644); err != nil {
+			return nil, err
+		}
+		p := &proc{name: name, args: []string{c.natsServer, "-c", conf}, log: filepath.Join(dir, "log")}
+		cl.nats = append(cl.nats, p)
+		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", clientPorts[i]))
+	}
+	cl.natsURL = strings.Join(urls, ",")
+	for _, p := range cl.nats {
+		if err := p.start(); err != nil {
+			return cl, err
+		}
+	}
+	for i, p := range cl.nats {
+		if err := waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/healthz", port+20+i), 30*time.Second); err != nil {
+			return cl, fmt.Errorf("nats n%d: %w", i+1, err)
+		}
+		if err := p.running(); err != nil {
+			return cl, err // someone else answered on its port
+		}
+	}
+	common := []string{"--nats", cl.natsURL, "--jwt-secret", cl.secret, "--replicas", "3", "--shutdown-timeout", "5s"}
+	for i := 0; i < 2; i++ {
+		addr := fmt.Sprintf("127.0.0.1:%d", port+30+i)
+		p := &proc{name: fmt.Sprintf("edge%d", i+1), log: filepath.Join(c.dir, fmt.Sprintf("edge%d.log", i+1)),
+			args: append([]string{c.natter, "edge", "--addr", addr, "--drain-delay", "500ms", "--rate", "1000", "--burst", "1000"}, common...)}
+		cl.edges = append(cl.edges, p)
+		cl.edgeURL = append(cl.edgeURL, "ws://"+addr+"/ws")
+	}
+	haddr := fmt.Sprintf("127.0.0.1:%d", port+40)
+	cl.history = &proc{name: "history", log: filepath.Join(c.dir, "history.log"),
+		args: append([]string{c.natter, "history", "--addr", haddr, "--data", filepath.Join(c.dir, "history")}, common...)}
+	cl.histURL = "http://" + haddr
+	// The history replica first: it creates the stream (R3) before the edges race for it.
+	for _, p := range append([]*proc{cl.history}, cl.edges...) {
+		if err := p.start(); err != nil {
+			return cl, err
+		}
+	}
+	for i, p := range append([]*proc{cl.history}, cl.edges...) {
+		url := cl.histURL
+		if i > 0 {
+			url = strings.Replace(strings.TrimSuffix(cl.edgeURL[i-1], "/ws"), "ws://", "http://", 1)
+		}
+		if err := waitHTTP(ctx, url+"/readyz", 60*time.Second); err != nil {
+			return cl, fmt.Errorf("%s not ready: %w (log %s)", p.name, err, p.log)
+		}
+		if err := p.running(); err != nil {
+			return cl, err
+		}
+	}
+	log.Info("cluster up", "nats", cl.natsURL, "edges", cl.edgeURL, "history", cl.histURL)
+	return cl, nil
+}
+
+func (cl *cluster) stop() {
+	for _, p := range append(append([]*proc{cl.history}, cl.edges...), cl.nats...) {
+		if p != nil && p.exit != nil {
+			_ = p.term(10 * time.Second)
+		}
+	}
+}
+
+// waitHTTP polls url until it answers 200 or d passes.
+func waitHTTP(ctx context.Context, url string, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = fmt.Errorf("status %d", resp.StatusCode)
+			}
+			return fmt.Errorf("%s: %v", url, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
