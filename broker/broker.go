@@ -55,6 +55,7 @@ const (
 	DefaultMaxInflight     = 4096
 	DefaultSyncInterval    = 5 * time.Second
 	publishAckTimeout      = 10 * time.Second
+	publishDrainWait       = time.Second
 )
 
 // Broker is a connection to JetStream with the ROOMS stream and the KV
@@ -313,9 +314,13 @@ func (b *Broker) Ready(ctx context.Context) error {
 func (b *Broker) Close(ctx context.Context) error {
 	b.closeOnce.Do(func() { close(b.stopSync) })
 	<-b.syncDone
+	// Outstanding publishes are on their way to JetStream, which stores
+	// them whether or not we wait; waiting only lets their acks reach
+	// callers, so it is short. A sender without an ack resends its cid.
 	select {
 	case <-b.js.PublishAsyncComplete():
 	case <-ctx.Done():
+	case <-time.After(publishDrainWait):
 	}
 	done := make(chan struct{})
 	b.nc.SetClosedHandler(func(*nats.Conn) { close(done) })

@@ -2,6 +2,8 @@ package edge
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"sync"
 	"time"
@@ -28,6 +30,10 @@ type Config struct {
 	AuthTimeout  time.Duration // time allowed between upgrade and auth
 	IdleTimeout  time.Duration // silence after which a connection is closed (4010)
 	WriteTimeout time.Duration // bound on one socket write
+	// PresenceInterval is how often the edge re-announces its users in
+	// every room; an edge silent for 3 intervals is presumed dead and its
+	// users offline (default 10s, so presence converges within 30s).
+	PresenceInterval time.Duration
 }
 
 // Defaults.
@@ -40,6 +46,7 @@ const (
 	DefaultAuthTimeout  = 10 * time.Second
 	DefaultIdleTimeout  = 75 * time.Second
 	DefaultWriteTimeout = 10 * time.Second
+	DefaultPresence     = 10 * time.Second
 
 	// maxStrikes is how many frames in a row a connection may have refused
 	// by the rate limiter before it is closed with 4008.
@@ -52,6 +59,7 @@ const (
 // Edge is the WebSocket gateway of one process.
 type Edge struct {
 	cfg Config
+	id  string // this edge's identity in presence announcements
 	b   *broker.Broker
 	m   *metrics.Metrics
 	log *slog.Logger
@@ -86,7 +94,7 @@ func New(cfg Config) *Edge {
 	for _, d := range []struct {
 		v *time.Duration
 		d time.Duration
-	}{{&cfg.AuthTimeout, DefaultAuthTimeout}, {&cfg.IdleTimeout, DefaultIdleTimeout}, {&cfg.WriteTimeout, DefaultWriteTimeout}} {
+	}{{&cfg.AuthTimeout, DefaultAuthTimeout}, {&cfg.IdleTimeout, DefaultIdleTimeout}, {&cfg.WriteTimeout, DefaultWriteTimeout}, {&cfg.PresenceInterval, DefaultPresence}} {
 		if *d.v <= 0 {
 			*d.v = d.d
 		}
@@ -106,6 +114,10 @@ func New(cfg Config) *Edge {
 		conns: map[*conn]struct{}{},
 	}
 	e.up = ws.Upgrader{ReadBufferSize: 2048, WriteBufferSize: 512}
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	e.id = hex.EncodeToString(id[:])
+	go e.presenceLoop()
 	return e
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,7 +26,9 @@ type room struct {
 	last    uint64 // last sequence the feed delivered
 	members map[*conn]*member
 	users   map[natter.UserID]int // local connections per user, for presence
-	closed  bool                  // removed from e.rooms; join a new one
+	// presence is the cluster-wide view: user -> edge -> last announced.
+	presence map[natter.UserID]map[string]time.Time
+	closed   bool // removed from e.rooms; join a new one
 }
 
 // member is one connection's subscription to a room.
@@ -83,21 +84,24 @@ func (e *Edge) join(c *conn, id natter.RoomID, after uint64, joined func(online 
 		m := &member{c: c, room: r, last: after}
 		r.members[c] = m
 		first := r.users[c.user] == 1
+		var local []byte
+		if first {
+			// Seen here at once, so the snapshot includes the joiner.
+			local = r.seen(c.user, e.id, time.Now())
+		}
 		// joined goes out before any message, under the room lock, so no
 		// live frame can overtake it.
-		online := make([]natter.UserID, 0, len(r.users))
-		for u := range r.users {
-			online = append(online, u)
-		}
-		slices.Sort(online)
-		c.enqueue(joined(online))
+		c.enqueue(joined(r.online()))
 		r.mu.Unlock()
+		if local != nil {
+			r.broadcast([][]byte{local})
+		}
 
 		c.mu.Lock()
 		c.rooms[id] = m
 		c.mu.Unlock()
 		if first {
-			e.publishEvent(id, event{Type: evPresence, Room: id, User: c.user, Status: "online"})
+			e.publishPresence(presenceEvent{Type: evPresence, Room: id, User: c.user, Status: "online", Edge: e.id})
 		}
 		go r.replay(m)
 		return nil
@@ -113,10 +117,15 @@ func (e *Edge) room(id natter.RoomID) (*room, error) {
 		<-r.ready
 		return r, r.err
 	}
-	r = &room{id: id, e: e, ready: make(chan struct{}), members: map[*conn]*member{}, users: map[natter.UserID]int{}}
+	r = &room{id: id, e: e, ready: make(chan struct{}), members: map[*conn]*member{}, users: map[natter.UserID]int{},
+		presence: map[natter.UserID]map[string]time.Time{}}
 	e.rooms[id] = r
 	e.mu.Unlock()
 	r.feed, r.err = e.b.Follow(e.ctx, id, r)
+	if r.err == nil {
+		// Ask the other edges who is here, rather than wait an interval.
+		e.publishPresence(presenceEvent{Type: evPresenceQuery, Room: id, Edge: e.id})
+	}
 	if r.err != nil {
 		e.mu.Lock()
 		if e.rooms[id] == r {
@@ -147,9 +156,14 @@ func (r *room) remove(c *conn) {
 	if empty {
 		r.closed = true
 	}
+	var local []byte
+	if lastOfUser {
+		local = r.gone(c.user, r.e.id)
+	}
 	r.mu.Unlock()
 	if lastOfUser {
-		r.e.publishEvent(r.id, event{Type: evPresence, Room: r.id, User: c.user, Status: "offline"})
+		r.broadcast([][]byte{local})
+		r.e.publishPresence(presenceEvent{Type: evPresence, Room: r.id, User: c.user, Status: "offline", Edge: r.e.id})
 	}
 	if empty {
 		r.e.mu.Lock()
@@ -209,6 +223,16 @@ var memberRemoved = []byte(`"action":"removed"`)
 // Event is the Feed's delivery of an ephemeral room event: queued as is to
 // every member. A member-removed event also unsubscribes that user here.
 func (r *room) Event(data []byte) {
+	if isPresence(data) {
+		r.mu.Lock()
+		evs, query := r.applyPresence(data)
+		r.mu.Unlock()
+		r.broadcast(evs)
+		if query {
+			r.announce()
+		}
+		return
+	}
 	frame := textFrame(data)
 	var kick []*conn
 	r.mu.Lock()

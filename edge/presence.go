@@ -1,0 +1,220 @@
+package edge
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/natter-chat/natter"
+)
+
+// Presence is cluster-wide and converges without any node saying goodbye.
+//
+// Every edge announces, on the room's event subject, when a user gets their
+// first local connection in a room (presence online) and loses their last
+// (presence offline), and every PresenceInterval it re-announces the full
+// list of its local users in each room it follows (presence_sync). Every
+// edge keeps, per room, which edges have each user online and when it last
+// heard so; an entry not refreshed for presenceExpiry intervals is dropped,
+// which is how the users of an edge that died disappear. Clients see only
+// the resulting transitions: a presence event when a user goes from no edge
+// to some edge (online) or from some edge to none (offline).
+//
+// When an edge starts following a room it asks the others to announce
+// at once (presence_query), so its snapshot in joined fills within a round
+// trip rather than an interval.
+
+// Internal presence event types, never sent to clients.
+const (
+	evPresenceSync  = "presence_sync"
+	evPresenceQuery = "presence_query"
+)
+
+// presenceExpiry is how many intervals an edge's announcement stays valid.
+const presenceExpiry = 3
+
+var presenceTag = []byte(`"type":"presence`)
+
+// presenceEvent is the wire form of the events between edges.
+type presenceEvent struct {
+	Type   string          `json:"type"`
+	Room   natter.RoomID   `json:"room"`
+	User   natter.UserID   `json:"user,omitempty"`
+	Status string          `json:"status,omitempty"`
+	Edge   string          `json:"edge"`
+	Users  []natter.UserID `json:"users,omitempty"`
+}
+
+// seen records that edge has user online now. Called with r.mu held; it
+// returns the client event to send if this makes the user online.
+func (r *room) seen(user natter.UserID, edge string, now time.Time) []byte {
+	edges := r.presence[user]
+	if edges == nil {
+		edges = map[string]time.Time{}
+		r.presence[user] = edges
+	}
+	edges[edge] = now
+	if len(edges) == 1 {
+		return encode(event{Type: evPresence, Room: r.id, User: user, Status: "online"})
+	}
+	return nil
+}
+
+// gone records that edge no longer has user. Called with r.mu held; it
+// returns the client event to send if the user is now offline everywhere.
+func (r *room) gone(user natter.UserID, edge string) []byte {
+	edges := r.presence[user]
+	if edges == nil {
+		return nil
+	}
+	if _, ok := edges[edge]; !ok {
+		return nil
+	}
+	delete(edges, edge)
+	if len(edges) == 0 {
+		delete(r.presence, user)
+		return encode(event{Type: evPresence, Room: r.id, User: user, Status: "offline"})
+	}
+	return nil
+}
+
+// online lists the users online in the room on any edge. Called with r.mu held.
+func (r *room) online() []natter.UserID {
+	out := make([]natter.UserID, 0, len(r.presence))
+	for u := range r.presence {
+		out = append(out, u)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// presenceEvent applies an edge-to-edge presence event and returns the
+// client events it causes. Called with r.mu held.
+func (r *room) applyPresence(data []byte) (out [][]byte, query bool) {
+	var ev presenceEvent
+	if json.Unmarshal(data, &ev) != nil || ev.Edge == "" {
+		return nil, false
+	}
+	now := time.Now()
+	add := func(b []byte) {
+		if b != nil {
+			out = append(out, b)
+		}
+	}
+	switch ev.Type {
+	case evPresence:
+		if ev.Status == "online" {
+			add(r.seen(ev.User, ev.Edge, now))
+		} else {
+			add(r.gone(ev.User, ev.Edge))
+		}
+	case evPresenceSync:
+		for _, u := range ev.Users {
+			add(r.seen(u, ev.Edge, now))
+		}
+		for u, edges := range r.presence {
+			if _, ok := edges[ev.Edge]; ok && !slices.Contains(ev.Users, u) {
+				add(r.gone(u, ev.Edge))
+			}
+		}
+	case evPresenceQuery:
+		return nil, ev.Edge != r.e.id
+	}
+	return out, false
+}
+
+// expire drops announcements older than the expiry. Called with r.mu held.
+func (r *room) expire(now time.Time) [][]byte {
+	var out [][]byte
+	limit := presenceExpiry * r.e.cfg.PresenceInterval
+	for u, edges := range r.presence {
+		for edge, at := range edges {
+			if edge != r.e.id && now.Sub(at) > limit {
+				if b := r.gone(u, edge); b != nil {
+					out = append(out, b)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// localUsers lists the users with local connections. Called with r.mu held.
+func (r *room) localUsers() []natter.UserID {
+	out := make([]natter.UserID, 0, len(r.users))
+	for u := range r.users {
+		out = append(out, u)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// announce publishes this edge's local users of the room.
+func (r *room) announce() {
+	r.mu.Lock()
+	users := r.localUsers()
+	r.mu.Unlock()
+	r.e.publishPresence(presenceEvent{Type: evPresenceSync, Room: r.id, Edge: r.e.id, Users: users})
+}
+
+func (e *Edge) publishPresence(ev presenceEvent) {
+	data, _ := json.Marshal(ev)
+	if err := e.b.PublishEvent(ev.Room, data); err != nil {
+		e.log.Warn("presence not sent", "room", ev.Room, "err", err)
+	}
+}
+
+// presenceLoop re-announces every followed room and expires silent edges.
+func (e *Edge) presenceLoop() {
+	t := time.NewTicker(e.cfg.PresenceInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case now := <-t.C:
+			e.mu.Lock()
+			rooms := make([]*room, 0, len(e.rooms))
+			for _, r := range e.rooms {
+				rooms = append(rooms, r)
+			}
+			e.mu.Unlock()
+			for _, r := range rooms {
+				select {
+				case <-r.ready:
+				default:
+					continue
+				}
+				if r.err != nil {
+					continue
+				}
+				r.announce()
+				r.mu.Lock()
+				evs := r.expire(now)
+				r.mu.Unlock()
+				r.broadcast(evs)
+			}
+		}
+	}
+}
+
+// broadcast queues client events to every member.
+func (r *room) broadcast(evs [][]byte) {
+	if len(evs) == 0 {
+		return
+	}
+	frames := make([][]byte, len(evs))
+	for i, b := range evs {
+		frames[i] = textFrame(b)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for c := range r.members {
+		for _, f := range frames {
+			c.enqueue(f)
+		}
+	}
+}
+
+func isPresence(data []byte) bool { return bytes.Contains(data, presenceTag) }
