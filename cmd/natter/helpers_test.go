@@ -45,7 +45,7 @@ func startServer(t *testing.T, dir string, tweak ...func(*Main)) *server {
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatalf("start server: %v", err)
 	}
-	secret, err := signingSecret("", dir, auth.LoadSecret)
+	secret, err := signingSecret(m.JWTSecret, dir, auth.LoadSecret)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,7 @@ type Main struct {
 	NATSKey         string
 	Replicas        int
 	DrainDelay      time.Duration
+	Presence        time.Duration
 	DataDir         string
 	JWTSecret       string
 	JWTPublicKeys   string // comma-separated PEM files of external issuers
@@ -87,7 +88,7 @@ func NewMain() *Main {
 		DuplicateWindow: broker.DefaultDuplicateWindow,
 		MaxFrame:        edge.DefaultMaxFrame, MaxText: edge.DefaultMaxText,
 		Rate: edge.DefaultRate, Burst: edge.DefaultBurst, QueueLen: edge.DefaultQueueLen,
-		IdleTimeout: edge.DefaultIdleTimeout, AuthTimeout: edge.DefaultAuthTimeout, ShutdownTimeout: 10 * time.Second,
+		IdleTimeout: edge.DefaultIdleTimeout, AuthTimeout: edge.DefaultAuthTimeout, Presence: edge.DefaultPresence, ShutdownTimeout: 10 * time.Second,
 		ArchiveName: "history", ReadyMaxLag: 1000,
 		Log: slog.Default(),
 	}
@@ -118,6 +119,7 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 		fs.IntVar(&m.QueueLen, "queue", m.QueueLen, "outgoing frames queued per connection before it is closed as a slow consumer")
 		fs.DurationVar(&m.IdleTimeout, "idle-timeout", m.IdleTimeout, "close connections silent for this long (clients ping)")
 		fs.DurationVar(&m.AuthTimeout, "auth-timeout", m.AuthTimeout, "close connections that have not authenticated within this time (4002)")
+		fs.DurationVar(&m.Presence, "presence-interval", m.Presence, "how often this edge re-announces its users; presence of a dead edge expires after 3 intervals")
 		fs.DurationVar(&m.DrainDelay, "drain-delay", m.DrainDelay, "on SIGTERM, report not ready and keep serving this long before closing connections (lets load balancers notice)")
 	}
 	if m.Role == "serve" {
@@ -195,6 +197,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			Broker: m.broker, Tokens: keys, Metrics: m.metrics, Log: m.Log,
 			MaxFrame: m.MaxFrame, MaxText: m.MaxText, Rate: m.Rate, Burst: m.Burst,
 			QueueLen: m.QueueLen, IdleTimeout: m.IdleTimeout, AuthTimeout: m.AuthTimeout,
+			PresenceInterval: m.Presence,
 		})
 		l = m.edge.Split(l, "/ws")
 	}
