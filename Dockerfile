@@ -5,10 +5,14 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
+# /data must belong to the nonroot user: a named volume takes the owner of
+# the image's directory on first use.
+RUN mkdir /data-dir
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/natter-chat/natter.Version=${VERSION}" -o /natter ./cmd/natter
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /natter /natter
+COPY --from=build --chown=65532:65532 /data-dir /data
 USER nonroot:nonroot
 VOLUME /data
 EXPOSE 8080

@@ -26,7 +26,7 @@ fmt-check:
 # docker-compose.yml must stay valid; nothing can run it here. CI installs
 # docker-compose (NATTER_REQUIRE_TOOLS=1 makes its absence an error).
 check-deploy:
-	@if command -v docker-compose >/dev/null; then docker-compose config -q && echo "docker-compose.yml valid"; \
+	@if command -v docker-compose >/dev/null; then NATTER_JWT_SECRET=validate docker-compose config -q && echo "docker-compose.yml valid"; \
 	elif [ "$$NATTER_REQUIRE_TOOLS" = 1 ]; then echo "docker-compose missing"; exit 1; \
 	else echo "WARNING: docker-compose not installed: docker-compose.yml NOT validated"; fi
 

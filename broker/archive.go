@@ -78,7 +78,9 @@ func (b *Broker) archiveConsumer(ctx context.Context, durable string) (jetstream
 			return nil, unavailable("archive consumer", err)
 		}
 		if info.NumAckPending == 0 {
-			return cons, nil
+			// Reuse it, with this version's settings (AckWait may differ).
+			cfg.DeliverPolicy, cfg.OptStartSeq = info.Config.DeliverPolicy, info.Config.OptStartSeq
+			break
 		}
 		if err := b.js.DeleteConsumer(ctx, StreamName, durable); err != nil {
 			return nil, unavailable("archive consumer", err)

@@ -190,6 +190,12 @@ func (c *conn) readFailed(err error) {
 	// Anything else: the peer is gone or the socket was closed by us.
 }
 
+func (c *conn) isClosing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closing
+}
+
 // send encodes ev and queues it.
 func (c *conn) send(ev event) bool { return c.enqueue(textFrame(encode(ev))) }
 
@@ -253,10 +259,11 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// closeWith queues a close frame behind what is already queued and stops
-// accepting frames; the writer closes the socket after sending it. A slow
-// consumer's queue is discarded instead, and the socket is cut after a
-// second if the close frame cannot be written.
+// closeWith queues a close frame behind what is already queued; from then
+// on nothing more is queued and no client frame is served. The writer
+// half-closes the socket after the close frame and the reader drains it
+// (see drain). A slow consumer's queue is discarded instead, and its socket
+// cut after a second if the close frame cannot be written.
 func (c *conn) closeWith(code ws.StatusCode, reason string) {
 	c.closeFrame(code, reason, codeLabel(code))
 }

@@ -265,7 +265,14 @@ func (r *room) replay(m *member) {
 			return
 		}
 		last, err := r.e.b.ReadRoom(r.e.ctx, r.id, from, 0, func(msg natter.Message) error {
-			if m.gone.Load() || !m.c.enqueue(textFrame(encode(msgEvent(msg)))) {
+			frame := textFrame(encode(msgEvent(msg)))
+			// Checked and queued under the room lock: a leave (which sets
+			// gone under it, then queues left) can never be followed by a
+			// replayed message.
+			r.mu.Lock()
+			ok := !m.gone.Load() && m.c.enqueue(frame)
+			r.mu.Unlock()
+			if !ok {
 				return errGone
 			}
 			r.e.m.Replayed.Inc()

@@ -17,6 +17,12 @@ const opTimeout = 10 * time.Second
 // handle runs one client frame. A non-nil error ends the connection (a
 // close frame has been queued).
 func (c *conn) handle(payload []byte) error {
+	if c.isClosing() {
+		// A close frame is queued (shutdown, slow consumer, …): serve
+		// nothing more, so that nothing is stored after the client was
+		// told to go.
+		return errClose
+	}
 	if c.user != "" && !c.limiter.Allow() {
 		c.strikes++
 		if c.strikes >= maxStrikes {
@@ -37,15 +43,15 @@ func (c *conn) handle(payload []byte) error {
 		}
 		return nil
 	}
+	if c.user == "" && (req.Op != opAuth || len(req.RID) > 64) {
+		c.closeWith(CloseAuthRequired, "authenticate first")
+		return errClose
+	}
 	if len(req.RID) > 64 {
 		c.send(event{Type: evError, Code: natter.EINVALID, Message: "rid longer than 64 bytes"})
 		return nil
 	}
 	if c.user == "" {
-		if req.Op != opAuth {
-			c.closeWith(CloseAuthRequired, "authenticate first")
-			return errClose
-		}
 		return c.auth(req)
 	}
 	ctx, cancel := context.WithTimeout(c.e.ctx, opTimeout)

@@ -23,7 +23,11 @@ func Archive(ctx context.Context, s *Store, src Source, durable string) error {
 		return fmt.Errorf("history: epoch: %w", err)
 	}
 	last := map[natter.RoomID]uint64{}
+	// A batch in progress is finished even when ctx ends (the source stops
+	// after it): its writes must not be cut halfway by shutdown.
+	work := context.WithoutCancel(ctx)
 	return src.Archive(ctx, durable, func(msgs []natter.Message) error {
+		ctx := work
 		// Work on a copy of the room positions: if Append fails, the batch
 		// comes again and must see the positions from before it.
 		next := map[natter.RoomID]uint64{}
