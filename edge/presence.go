@@ -80,9 +80,14 @@ func (r *room) gone(user natter.UserID, edge string) []byte {
 }
 
 // online lists the users online in the room on any edge. Called with r.mu held.
-func (r *room) online() []natter.UserID {
-	out := make([]natter.UserID, 0, len(r.presence))
-	for u := range r.presence {
+func (r *room) online() []natter.UserID { return sortedUsers(r.presence) }
+
+// localUsers lists the users with local connections. Called with r.mu held.
+func (r *room) localUsers() []natter.UserID { return sortedUsers(r.users) }
+
+func sortedUsers[V any](m map[natter.UserID]V) []natter.UserID {
+	out := make([]natter.UserID, 0, len(m))
+	for u := range m {
 		out = append(out, u)
 	}
 	slices.Sort(out)
@@ -140,15 +145,6 @@ func (r *room) expire(now time.Time) [][]byte {
 	return out
 }
 
-// localUsers lists the users with local connections. Called with r.mu held.
-func (r *room) localUsers() []natter.UserID {
-	out := make([]natter.UserID, 0, len(r.users))
-	for u := range r.users {
-		out = append(out, u)
-	}
-	slices.Sort(out)
-	return out
-}
 
 // announce publishes this edge's local users of the room.
 func (r *room) announce() {

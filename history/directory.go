@@ -50,18 +50,9 @@ type memberInfo struct {
 // read and delivered cursors, for "seen by" receipts. Members only.
 func (h *handler) members(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	room, err := roomParam(r)
+	room, err := h.memberRoom(r)
 	if err != nil {
 		h.fail(w, r, err)
-		return
-	}
-	ok, err := h.dir.IsMember(ctx, room, userFrom(ctx))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if !ok {
-		h.fail(w, r, natter.Errorf(natter.EFORBIDDEN, "not a member of %s", room))
 		return
 	}
 	users, err := h.dir.Members(ctx, room)
@@ -76,13 +67,10 @@ func (h *handler) members(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]memberInfo, 0, len(users))
 	for _, u := range users {
-		cur, err := h.dir.Cursor(ctx, u, room)
+		cur, err := h.cursor(ctx, u, room, epoch)
 		if err != nil {
 			h.fail(w, r, err)
 			return
-		}
-		if cur.Epoch != "" && cur.Epoch != epoch {
-			cur = natter.Cursor{}
 		}
 		out = append(out, memberInfo{User: u, Read: cur.Read, Delivered: cur.Delivered})
 	}

@@ -23,34 +23,40 @@ type messagePage struct {
 
 // messages serves GET /api/rooms/{room}/messages?before=SEQ|after=SEQ&limit=N.
 func (h *handler) messages(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	room, err := roomParam(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	q, err := pageQuery(r.URL.Query())
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	// Only membership is checked, never existence, so that a non-member
-	// cannot probe which private rooms exist: both get the same 403.
-	ok, err := h.dir.IsMember(ctx, room, userFrom(ctx))
+	room, err := h.memberRoom(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if !ok {
-		h.fail(w, r, natter.Errorf(natter.EFORBIDDEN, "not a member of this room"))
-		return
-	}
-	msgs, more, err := h.store.page(ctx, room, q)
+	msgs, more, err := h.store.page(r.Context(), room, q)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	h.writeJSON(w, r, http.StatusOK, messagePage{Room: room, Messages: msgs, HasMore: more})
+}
+
+// memberRoom returns the {room} of the request if the caller is a member.
+// Only membership is checked, never existence, so that a non-member cannot
+// probe which private rooms exist: both get the same 403.
+func (h *handler) memberRoom(r *http.Request) (natter.RoomID, error) {
+	room, err := roomParam(r)
+	if err != nil {
+		return "", err
+	}
+	ok, err := h.dir.IsMember(r.Context(), room, userFrom(r.Context()))
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", natter.Errorf(natter.EFORBIDDEN, "not a member of this room")
+	}
+	return room, nil
 }
 
 // roomParam returns the validated {room} path segment. chi hands over the raw

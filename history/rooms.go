@@ -2,6 +2,7 @@ package history
 
 import (
 	"cmp"
+	"context"
 	"net/http"
 	"slices"
 
@@ -44,15 +45,10 @@ func (h *handler) rooms(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		cur, err := h.dir.Cursor(ctx, user, id)
+		cur, err := h.cursor(ctx, user, id, epoch)
 		if err != nil {
 			h.fail(w, r, err)
 			return
-		}
-		// A cursor from another stream epoch points into sequences that
-		// no longer exist; counting from it would hide new messages.
-		if cur.Epoch != "" && epoch != "" && cur.Epoch != epoch {
-			cur = natter.Cursor{}
 		}
 		last, err := h.store.Last(ctx, id)
 		if err != nil {
@@ -73,4 +69,18 @@ func (h *handler) rooms(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, r, http.StatusOK, struct {
 		Rooms []roomSummary `json:"rooms"`
 	}{out})
+}
+
+// cursor returns user's cursor in room, or the zero cursor if it belongs to
+// another stream epoch than the archive: it points into sequences that no
+// longer exist, and counting from it would hide new messages.
+func (h *handler) cursor(ctx context.Context, user natter.UserID, room natter.RoomID, epoch string) (natter.Cursor, error) {
+	cur, err := h.dir.Cursor(ctx, user, room)
+	if err != nil {
+		return cur, err
+	}
+	if cur.Epoch != "" && epoch != "" && cur.Epoch != epoch {
+		return natter.Cursor{}, nil
+	}
+	return cur, nil
 }
