@@ -145,7 +145,6 @@ func (r *room) expire(now time.Time) [][]byte {
 	return out
 }
 
-
 // announce publishes this edge's local users of the room.
 func (r *room) announce() {
 	r.mu.Lock()
