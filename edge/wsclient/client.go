@@ -205,15 +205,20 @@ func (c *Client) Expect(ctx context.Context, types ...string) (Event, error) {
 	}
 }
 
-// take removes and returns the first queued event that match accepts,
-// leaving the others in place.
-func (c *Client) take(ctx context.Context, match func(Event) bool) (Event, error) {
-	stop := context.AfterFunc(ctx, func() {
+// wakeOnDone wakes the waiters on c.cond when ctx ends, so that they can
+// notice; the returned func stops it.
+func (c *Client) wakeOnDone(ctx context.Context) func() bool {
+	return context.AfterFunc(ctx, func() {
 		c.mu.Lock()
 		c.cond.Broadcast()
 		c.mu.Unlock()
 	})
-	defer stop()
+}
+
+// take removes and returns the first queued event that match accepts,
+// leaving the others in place.
+func (c *Client) take(ctx context.Context, match func(Event) bool) (Event, error) {
+	defer c.wakeOnDone(ctx)()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for {
@@ -328,12 +333,7 @@ func (c *Client) Close() error {
 // Wait blocks until the server closes the connection (or ctx ends) and
 // returns the close frame it sent.
 func (c *Client) Wait(ctx context.Context) (*Closed, error) {
-	stop := context.AfterFunc(ctx, func() {
-		c.mu.Lock()
-		c.cond.Broadcast()
-		c.mu.Unlock()
-	})
-	defer stop()
+	defer c.wakeOnDone(ctx)()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for c.closed == nil {
