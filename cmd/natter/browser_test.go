@@ -1,0 +1,617 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/log"
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/natter-chat/natter/edge/wsclient"
+)
+
+// The web UI, driven in Debian's Chromium through the DevTools protocol,
+// against a real server on loopback. One browser; each user has a browser
+// context of their own (separate storage, like separate people).
+
+const chromiumPath = "/usr/bin/chromium"
+
+// artifacts is where screenshots go (gitignored; CI may keep them).
+const artifacts = "../../test-artifacts"
+
+// needBrowser skips (loudly) without Chromium, unless CI demands it.
+func needBrowser(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err == nil {
+		return
+	}
+	msg := "BROWSER TESTS SKIPPED: " + chromiumPath + " not found; install it with `apt-get install chromium` " +
+		"(NATTER_REQUIRE_BROWSER=1 makes this a failure, as in CI)"
+	if os.Getenv("NATTER_REQUIRE_BROWSER") == "1" {
+		t.Fatal(msg)
+	}
+	fmt.Fprintf(os.Stderr, "\n!!!!!!!!!!\n!!! %s\n!!!!!!!!!!\n\n", msg)
+	t.Skip(msg)
+}
+
+// browser is one Chromium process for a test.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func newBrowser(t *testing.T, ctx context.Context) *browser {
+	t.Helper()
+	needBrowser(t)
+	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.NoSandbox,
+		chromedp.WindowSize(1280, 800),
+		// Keep Chromium off the network: it talks to the test server only.
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-domain-reliability", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+	})
+	// The first Run starts the browser and binds it to bctx (no timeout
+	// of its own: ctx bounds the whole test).
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &browser{t: t, ctx: bctx}
+}
+
+// tab is one user's page in a browser context of its own.
+type tab struct {
+	t      *testing.T
+	name   string
+	ctx    context.Context
+	cancel context.CancelFunc
+	url    string
+
+	mu       sync.Mutex
+	problems []string // exceptions, CSP violations, dialogs
+	logs     []string
+}
+
+// tab opens url for a new user; t is the (sub)test that uses it first.
+func (b *browser) tab(t *testing.T, name, url string) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	p := &tab{t: t, name: name, ctx: ctx, cancel: cancel, url: url}
+	b.t.Cleanup(p.close)
+	err := chromedp.Listen(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			p.note(true, "exception: %s %s", ev.ExceptionDetails.Text, describe(ev.ExceptionDetails.Exception))
+		case *cdppage.EventJavascriptDialogOpening:
+			p.note(true, "dialog opened: %s %q", ev.Type, ev.Message)
+			go chromedp.Call(ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{Accept: false})
+		case *log.EventEntryAdded:
+			p.note(strings.Contains(ev.Entry.Text, "Content Security Policy"), "log %s: %s", ev.Entry.Level, ev.Entry.Text)
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, describe(a))
+				}
+				p.note(false, "console.%s: %s", ev.Type, strings.Join(args, " "))
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("%s: open tab: %v", name, err)
+	}
+	// Pages of background tabs keep running as if they were in front.
+	p.call(func(ctx context.Context) error {
+		_, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+		return err
+	})
+	p.do(chromedp.Navigate(url))
+	return p
+}
+
+func describe(o *runtime.RemoteObject) string {
+	if o == nil {
+		return ""
+	}
+	if o.Description != "" {
+		return o.Description
+	}
+	return string(o.Value)
+}
+
+func (p *tab) note(problem bool, format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := fmt.Sprintf(format, args...)
+	p.logs = append(p.logs, s)
+	if problem {
+		p.problems = append(p.problems, s)
+	}
+}
+
+// close ends the tab (its browser context too), failing the test if the
+// page had problems.
+func (p *tab) close() {
+	p.cancel()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range p.problems {
+		p.t.Errorf("%s's page: %s", p.name, s)
+	}
+	p.problems = nil
+	if p.t.Failed() && len(p.logs) > 0 {
+		p.t.Logf("%s's page log:\n  %s", p.name, strings.Join(p.logs, "\n  "))
+		p.logs = nil
+	}
+}
+
+// opTimeout bounds every step in a page.
+const opTimeout = 20 * time.Second
+
+func (p *tab) call(f func(ctx context.Context) error) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, opTimeout)
+	defer cancel()
+	if err := f(ctx); err != nil {
+		p.shot("FAILED-" + strings.ReplaceAll(p.t.Name(), "/", "-") + "-" + p.name)
+		p.t.Fatalf("%s: %v", p.name, err)
+	}
+}
+
+func (p *tab) do(steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	p.call(func(ctx context.Context) error { return chromedp.Do(ctx, steps...) })
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](p *tab, expr string) T {
+	p.t.Helper()
+	var v T
+	p.call(func(ctx context.Context) (err error) {
+		v, err = chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+		return err
+	})
+	return v
+}
+
+// wait polls a JavaScript predicate until it holds; what describes it.
+func (p *tab) wait(what, expr string) {
+	p.t.Helper()
+	p.call(func(ctx context.Context) error {
+		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(opTimeout-time.Second)))
+		if err != nil {
+			return fmt.Errorf("waiting for %s: %w", what, err)
+		}
+		return nil
+	})
+}
+
+// shot saves a screenshot of the page as test-artifacts/<name>.png.
+func (p *tab) shot(name string) {
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		p.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	path := filepath.Join(artifacts, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		p.t.Logf("screenshot %s: %v", name, err)
+	}
+}
+
+// ---- what a person does ----
+
+func (p *tab) register(user, password string) {
+	p.t.Helper()
+	p.do(
+		chromedp.WaitVisible(chromedp.CSS("#auth-form")),
+		chromedp.Click(chromedp.CSS("#tab-register")),
+		chromedp.SendKeys(chromedp.CSS("#auth-username"), user),
+		chromedp.SendKeys(chromedp.CSS("#auth-password"), password),
+		chromedp.Click(chromedp.CSS("#auth-submit")),
+	)
+	p.waitConnected()
+}
+
+func (p *tab) login(user, password string) {
+	p.t.Helper()
+	p.do(
+		chromedp.WaitVisible(chromedp.CSS("#auth-form")),
+		chromedp.SendKeys(chromedp.CSS("#auth-username"), user),
+		chromedp.SendKeys(chromedp.CSS("#auth-password"), password+"\r"),
+	)
+	p.waitConnected()
+}
+
+func (p *tab) waitConnected() {
+	p.t.Helper()
+	p.wait("connected", `!document.querySelector('#app').hidden && document.querySelector('#conn').dataset.state === 'connected'`)
+}
+
+func (p *tab) waitRoomListed(room string) {
+	p.t.Helper()
+	p.wait("room "+room+" listed", fmt.Sprintf(`!!document.querySelector('#rooms [data-room=%q]')`, room))
+}
+
+func (p *tab) open(room string) {
+	p.t.Helper()
+	p.waitRoomListed(room)
+	p.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#rooms [data-room=%q]`, room))))
+	p.wait("room "+room+" open", fmt.Sprintf(`document.querySelector('#rooms [data-room=%q]').getAttribute('aria-current') === 'page' && !document.querySelector('#room-view').hidden`, room))
+}
+
+// say types text into the composer and presses Enter.
+func (p *tab) say(text string) {
+	p.t.Helper()
+	p.do(chromedp.SendKeys(chromedp.CSS("#composer"), text+"\r"))
+}
+
+// shown is the messages in the open room: text, sender and seq, in page
+// order; pending ones have seq 0.
+type shownMsg struct {
+	Seq  uint64 `json:"seq"`
+	From string `json:"from"`
+	Text string `json:"text"`
+}
+
+func (p *tab) shown() []shownMsg {
+	p.t.Helper()
+	return eval[[]shownMsg](p, `[...document.querySelectorAll('#messages .msg')].map(e => ({
+		seq: Number(e.dataset.seq || 0), from: e.dataset.from, text: e.querySelector('.msg-text').textContent}))`)
+}
+
+// waitShown waits until the open room shows exactly these texts, stored.
+func (p *tab) waitShown(texts ...string) []shownMsg {
+	p.t.Helper()
+	want := jsStrings(texts)
+	p.wait(fmt.Sprintf("messages %q", texts), `(() => {
+		const got = [...document.querySelectorAll('#messages .msg')].map(e => e.dataset.seq ? e.querySelector('.msg-text').textContent : '(pending)');
+		return JSON.stringify(got) === JSON.stringify(`+want+`);
+	})()`)
+	msgs := p.shown()
+	for i := 1; i < len(msgs); i++ {
+		if msgs[i].Seq <= msgs[i-1].Seq {
+			p.t.Fatalf("%s: messages out of order or doubled: %+v", p.name, msgs)
+		}
+	}
+	return msgs
+}
+
+func jsStrings(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(q, ",") + "]"
+}
+
+func (p *tab) unread(room string) string {
+	return eval[string](p, fmt.Sprintf(`document.querySelector('#rooms [data-room=%q] .unread-count')?.textContent || ''`, room))
+}
+
+func (p *tab) connState() string {
+	return eval[string](p, `document.querySelector('#conn').dataset.state`)
+}
+
+// ---- the scenarios of the web UI issue ----
+
+func TestBrowser(t *testing.T) {
+	needBrowser(t)
+	top := t
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	t.Cleanup(cancel)
+	dir := t.TempDir()
+	// Accounts on; a generous frame rate for the Go clients that fill rooms.
+	config := func(m *Main) { m.Accounts, m.Rate, m.Burst = true, 1000, 1000 }
+	srv := startServer(t, dir, config)
+	url := srv.m.URL
+	b := newBrowser(t, ctx)
+
+	alice := b.tab(t, "alice", url)
+	alice.wait("login form", `!document.querySelector('#auth').hidden`)
+	alice.shot("01-login")
+	alice.register("alice", "alice-password")
+	bob := b.tab(t, "bob", url)
+	bob.register("bob", "bob-password")
+
+	t.Run("1 two users chat in a private room", func(t *testing.T) {
+		alice.t, bob.t = t, t
+		alice.do(
+			chromedp.Click(chromedp.CSS("#new-room-button")),
+			chromedp.SendKeys(chromedp.CSS("#new-room-name"), "project"),
+			chromedp.Click(chromedp.CSS(`#new-room-form input[value="private"]`)),
+			chromedp.WaitVisible(chromedp.CSS("#new-room-members")),
+			chromedp.SendKeys(chromedp.CSS("#new-room-members"), "bob"),
+			chromedp.Click(chromedp.CSS(`#new-room-form button[type="submit"]`)),
+		)
+		alice.wait("project open", `document.querySelector('#room-title').textContent === '#project'`)
+		// Bob is told he was added; the room appears without a reload.
+		bob.open("project")
+
+		alice.say("hi bob, welcome to the project")
+		bob.waitShown("hi bob, welcome to the project")
+		// Typing shows on the other side; the text stays a draft.
+		bob.do(chromedp.SendKeys(chromedp.CSS("#composer"), "thanks"))
+		alice.wait("typing indicator", `document.querySelector('#typing').textContent === 'bob is typing…'`)
+		bob.do(chromedp.SendKeys(chromedp.CSS("#composer"), " alice!\r"))
+		alice.waitShown("hi bob, welcome to the project", "thanks alice!")
+		// Both at once: each keeps their own order, and both pages agree.
+		alice.say("a1")
+		alice.say("a2")
+		bob.say("b1")
+		bob.say("b2")
+		alice.wait("4 more", `document.querySelectorAll('#messages .msg[data-seq]').length === 6`)
+		bob.wait("4 more", `document.querySelectorAll('#messages .msg[data-seq]').length === 6`)
+		a, bb := alice.shown(), bob.shown()
+		if !slices.Equal(a, bb) {
+			t.Fatalf("alice and bob see different conversations:\n%+v\n%+v", a, bb)
+		}
+		texts := func(from string) []string {
+			var out []string
+			for _, m := range a {
+				if m.From == from {
+					out = append(out, m.Text)
+				}
+			}
+			return out
+		}
+		if got := texts("alice"); !slices.Equal(got, []string{"hi bob, welcome to the project", "a1", "a2"}) {
+			t.Errorf("alice's messages in order %q", got)
+		}
+		if got := texts("bob"); !slices.Equal(got, []string{"thanks alice!", "b1", "b2"}) {
+			t.Errorf("bob's messages in order %q", got)
+		}
+		alice.shot("02-chat-alice")
+	})
+
+	var conversation []string
+	t.Run("2 unread while away, then seen", func(t *testing.T) {
+		alice.t, bob.t = t, t
+		bob.close()
+		for i := 1; i <= 5; i++ {
+			alice.say(fmt.Sprintf("while you were away %d", i))
+		}
+		alice.wait("5 stored", `document.querySelectorAll('#messages .msg[data-seq]').length === 11 && !document.querySelector('#messages .pending')`)
+		bob = b.tab(t, "bob", url)
+		bob.login("bob", "bob-password")
+		bob.waitRoomListed("project")
+		bob.wait("unread 5", `document.querySelector('#rooms [data-room="project"] .unread-count')?.textContent === '5'`)
+		bob.shot("03-unread-bob")
+		bob.open("project")
+		// The divider sits at his read cursor, before the first new message.
+		bob.wait("new-messages divider", `document.querySelector('#new-divider')?.nextElementSibling?.querySelector('.msg-text')?.textContent === 'while you were away 1'`)
+		all := bob.shown()
+		if len(all) < 5 {
+			t.Fatalf("bob sees %d messages", len(all))
+		}
+		for i, m := range all[len(all)-5:] {
+			if want := fmt.Sprintf("while you were away %d", i+1); m.Text != want || m.From != "alice" {
+				t.Fatalf("message %d: %+v, want %q from alice", i, m, want)
+			}
+		}
+		bob.wait("unread cleared", `!document.querySelector('#rooms [data-room="project"] .unread-count')`)
+		alice.wait("seen by bob", `document.querySelector('#messages .receipt')?.textContent === 'Seen by bob'`)
+		alice.shot("04-seen-by-bob")
+		for _, m := range all {
+			conversation = append(conversation, m.Text)
+		}
+	})
+
+	t.Run("3 reload keeps the session and the conversation", func(t *testing.T) {
+		bob.t = t
+		bob.do(chromedp.Reload())
+		bob.waitConnected()
+		if v := eval[bool](bob, `!document.querySelector('#auth').hidden`); v {
+			t.Fatal("login form shown after a reload")
+		}
+		// The last room opens again by itself.
+		bob.wait("project open", `document.querySelector('#room-title')?.textContent === '#project' && !document.querySelector('#room-view').hidden`)
+		bob.waitShown(conversation...)
+		alice.say("after bob's reload")
+		bob.waitShown(append(slices.Clone(conversation), "after bob's reload")...)
+		conversation = append(conversation, "after bob's reload")
+	})
+
+	t.Run("4 server restart: reconnect and resume", func(t *testing.T) {
+		alice.t, bob.t = t, t
+		addr := strings.TrimPrefix(url, "http://")
+		srv.stop()
+		alice.wait("reconnecting", `document.querySelector('#conn').dataset.state === 'reconnecting'`)
+		bob.wait("reconnecting", `document.querySelector('#conn').dataset.state === 'reconnecting'`)
+		alice.say("sent while the server was down")
+		alice.wait("pending", `!!document.querySelector('#messages .msg.pending')`)
+		alice.shot("05-reconnecting-alice")
+
+		srv = startServer(top, dir, config, func(m *Main) { m.Addr = addr })
+		// Someone else (bob on his phone) talks before the pages are back.
+		phone, err := wsclient.Dial(ctx, srv.wsURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer phone.Close()
+		if _, err := phone.Auth(ctx, srv.token("bob")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := phone.Join(ctx, "project", -1, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := phone.SendText(ctx, "project", "phone-1", "sent from bob's phone"); err != nil {
+			t.Fatal(err)
+		}
+		alice.waitConnected()
+		bob.waitConnected()
+		conversation = append(conversation, "sent from bob's phone", "sent while the server was down")
+		a := alice.waitShown(conversation...)
+		bb := bob.waitShown(conversation...)
+		if !slices.Equal(a, bb) {
+			t.Fatalf("after the restart alice and bob differ:\n%+v\n%+v", a, bb)
+		}
+		// What is on screen is read.
+		alice.wait("read", `!document.querySelector('#rooms [data-room="project"] .unread-count')`)
+		alice.shot("06-resumed-alice")
+	})
+
+	t.Run("5 markup in a message is text", func(t *testing.T) {
+		alice.t, bob.t = t, t
+		const evil = `<img src=x onerror=alert(1)>`
+		alice.say(evil)
+		conversation = append(conversation, evil)
+		bob.waitShown(conversation...)
+		if n := eval[int](bob, `document.querySelectorAll('#messages img, #messages script, #messages [onerror]').length`); n != 0 {
+			t.Fatalf("%d elements made from message text", n)
+		}
+		last := bob.shown()[len(conversation)-1]
+		if last.Text != evil {
+			t.Fatalf("shown as %q", last.Text)
+		}
+		// Links are made with the DOM too, and only for http(s).
+		alice.say("docs at https://example.com/natter?a=1&b=<2> and javascript:alert(2)")
+		conversation = append(conversation, "docs at https://example.com/natter?a=1&b=<2> and javascript:alert(2)")
+		bob.waitShown(conversation...)
+		links := eval[[]string](bob, `[...document.querySelectorAll('#messages a')].map(a => a.href + ' ' + a.rel)`)
+		if !slices.Equal(links, []string{"https://example.com/natter?a=1&b= noopener noreferrer nofollow"}) {
+			t.Errorf("links in messages: %q", links)
+		}
+		bob.wait("read", `!document.querySelector('#rooms [data-room="project"] .unread-count')`)
+		bob.shot("07-markup-as-text-bob")
+	})
+
+	t.Run("6 a DM is private to its two users", func(t *testing.T) {
+		alice.t, bob.t = t, t
+		carol := b.tab(t, "carol", url)
+		carol.register("carol", "carol-password")
+		alice.do(
+			chromedp.Click(chromedp.CSS("#new-dm-button")),
+			chromedp.SendKeys(chromedp.CSS("#new-dm-user"), "bob"),
+			chromedp.Click(chromedp.CSS(`#new-dm-form button[type="submit"]`)),
+		)
+		alice.wait("DM open", `document.querySelector('#room-title').textContent === 'bob'`)
+		alice.say("just between us")
+		dm := eval[string](alice, `document.querySelector('#rooms [aria-current="page"]').dataset.room`)
+		if !strings.HasPrefix(dm, "dm-") {
+			t.Fatalf("DM room id %q", dm)
+		}
+		bob.open(dm)
+		bob.waitShown("just between us")
+		bob.wait("alice online", fmt.Sprintf(`!!document.querySelector('#rooms [data-room=%q] .presence.online')`, dm))
+		bob.shot("08-dm-bob")
+
+		carol.wait("carol's rooms", `document.querySelectorAll('#rooms .room').length >= 1`)
+		if eval[bool](carol, fmt.Sprintf(`!!document.querySelector('#rooms [data-room=%q]')`, dm)) {
+			t.Fatal("carol's room list shows the DM")
+		}
+		if eval[bool](carol, `document.body.innerText.includes('just between us')`) {
+			t.Fatal("carol's page shows the DM's text")
+		}
+		status := eval[int](carol, fmt.Sprintf(`fetch('/api/rooms/%s/messages', {headers: {Authorization: 'Bearer ' + JSON.parse(localStorage.getItem('natter.session')).token}}).then(r => r.status)`, dm))
+		if status != 403 {
+			t.Fatalf("carol reading the DM's history: HTTP %d, want 403", status)
+		}
+		carol.shot("09-carol-without-dm")
+	})
+
+	t.Run("history scrolls back and jumps to the latest", func(t *testing.T) {
+		alice.t = t
+		ws, err := wsclient.Dial(ctx, srv.wsURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ws.Close()
+		if _, err := ws.Auth(ctx, srv.token("dave")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ws.Join(ctx, "archive", -1, ""); err != nil {
+			t.Fatal(err)
+		}
+		const n = 130
+		var want []string
+		for i := 1; i <= n; i++ {
+			want = append(want, fmt.Sprintf("old message %03d", i))
+			if _, err := ws.SendText(ctx, "archive", fmt.Sprint("h", i), want[i-1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		alice.do(chromedp.Click(chromedp.CSS("#browse-button")))
+		alice.do(chromedp.Click(chromedp.CSS(`#browse-results button[aria-label="Join archive"]`)))
+		alice.wait("archive open", `document.querySelector('#room-title').textContent === '#archive'`)
+		alice.wait("latest page", `document.querySelectorAll('#messages .msg').length >= 50`)
+		// Scroll to the top until the beginning shows.
+		alice.wait("whole history", `(() => {
+			const sc = document.querySelector('#scroller');
+			sc.scrollTop = 0; sc.dispatchEvent(new Event('scroll'));
+			return document.querySelector('#history-status').textContent.startsWith('This is the beginning');
+		})()`)
+		alice.waitShown(want...)
+		alice.wait("jump button", `!document.querySelector('#jump').hidden`)
+		alice.shot("10-history-top")
+		alice.do(chromedp.Click(chromedp.CSS("#jump")))
+		alice.wait("at the bottom", `(() => { const sc = document.querySelector('#scroller'); return sc.scrollHeight - sc.scrollTop - sc.clientHeight < 80; })()`)
+	})
+
+	t.Run("an expired session keeps the draft", func(t *testing.T) {
+		bob.t = t
+		bob.open("project")
+		bob.do(chromedp.SendKeys(chromedp.CSS("#composer"), "half-written thought"))
+		// A new signing secret voids every token, as an expiry would.
+		addr := strings.TrimPrefix(url, "http://")
+		srv.stop()
+		srv = startServer(top, dir, config, func(m *Main) {
+			m.Addr, m.JWTSecret = addr, "another secret of at least 32 bytes....."
+		})
+		bob.wait("login asked", `!document.querySelector('#auth').hidden && document.querySelector('#auth').classList.contains('overlay')`)
+		bob.shot("11-session-expired")
+		bob.do(
+			chromedp.SendKeys(chromedp.CSS("#auth-password"), "bob-password\r"),
+		)
+		bob.waitConnected()
+		if got := eval[string](bob, `document.querySelector('#composer').value`); got != "half-written thought" {
+			t.Fatalf("draft after logging in again: %q", got)
+		}
+		bob.waitShown(conversation...)
+	})
+
+	t.Run("screens: phone and dark", func(t *testing.T) {
+		bob.t = t
+		bob.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
+		bob.wait("phone layout", `getComputedStyle(document.querySelector('#back')).display !== 'none'`)
+		bob.shot("12-phone-room")
+		bob.do(chromedp.Click(chromedp.CSS("#back")))
+		bob.wait("phone list", `document.querySelector('#sidebar').offsetParent !== null`)
+		bob.shot("13-phone-list")
+		bob.do(chromedp.EmulateViewport(1280, 800))
+		bob.call(func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+			})
+			return err
+		})
+		bob.open("project")
+		bob.shot("14-dark-room")
+	})
+}

@@ -1,0 +1,70 @@
+// api.js: the HTTP API the UI reads (docs/HTTP-API.md): rooms, history
+// pages, members' cursors, public rooms. The token goes in the
+// Authorization header, never in the URL.
+
+/** APIError is a failed request: status 0 means the server was not reached. */
+export class APIError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export class API {
+  /**
+   * @param {() => string|null} token
+   * @param {() => void} onUnauthorized called on a 401
+   */
+  constructor(token, onUnauthorized, fetchFn = globalThis.fetch.bind(globalThis)) {
+    this.token = token;
+    this.onUnauthorized = onUnauthorized;
+    this.fetch = fetchFn;
+  }
+
+  async get(path, params = {}) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+    const url = path + (q.toString() ? '?' + q : '');
+    const token = this.token();
+    if (!token) {
+      this.onUnauthorized();
+      throw new APIError(401, 'unauthorized', 'not logged in');
+    }
+    let r;
+    try {
+      r = await this.fetch(url, { headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' });
+    } catch (e) {
+      throw new APIError(0, 'network', 'Cannot reach the server.');
+    }
+    let data = null;
+    try {
+      data = await r.json();
+    } catch (e) {
+      data = null;
+    }
+    if (r.status === 401) this.onUnauthorized();
+    if (!r.ok) {
+      const err = data && data.error ? data.error : { code: 'internal', message: `HTTP ${r.status}` };
+      throw new APIError(r.status, err.code, err.message);
+    }
+    return data;
+  }
+
+  rooms() {
+    return this.get('/api/rooms').then((d) => d.rooms || []);
+  }
+
+  /** messages returns a page: {messages (ascending seq), has_more}. */
+  messages(room, { before, after, limit = 50 } = {}) {
+    return this.get(`/api/rooms/${encodeURIComponent(room)}/messages`, { before, after, limit });
+  }
+
+  members(room) {
+    return this.get(`/api/rooms/${encodeURIComponent(room)}/members`).then((d) => d.members || []);
+  }
+
+  publicRooms(q, limit = 50) {
+    return this.get('/api/public-rooms', { q, limit }).then((d) => d.rooms || []);
+  }
+}

@@ -1,0 +1,170 @@
+// session.js: the user's token. Where it comes from (a login form, or an
+// external login page handing it over in the URL fragment), where it is kept
+// (localStorage, never a URL query string), and keeping it fresh.
+import { jwtClaims, tokenFromFragment } from './format.js';
+
+const KEY = 'natter.session';
+
+/** AuthError is a failed call of the /api/auth/ API. */
+export class AuthError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export class Session {
+  constructor({ storage = globalThis.localStorage, fetch = globalThis.fetch.bind(globalThis) } = {}) {
+    this.storage = storage;
+    this.fetch = fetch;
+    this.token = null;
+    this.user = null;
+    this.exp = 0; // ms
+    this.iat = 0; // ms
+    this.config = { accounts: false, login_url: '', token_ttl: 0 };
+    this._refreshTimer = null;
+  }
+
+  /** load takes a token handed over in the URL fragment (#token=…), which
+   * it removes from the address bar at once, or else the stored one. It
+   * returns whether a usable session exists. */
+  load() {
+    const { token, rest } = tokenFromFragment(location.hash);
+    if (token) {
+      history.replaceState(null, '', location.pathname + location.search + rest);
+      if (this.set(token)) return true;
+    }
+    let saved = null;
+    try {
+      saved = JSON.parse(this.storage.getItem(KEY) || 'null');
+    } catch (e) {
+      saved = null;
+    }
+    return !!(saved && saved.token && this.set(saved.token) && !this.expired());
+  }
+
+  /** set adopts token if it names a user and has not expired. */
+  set(token) {
+    const c = jwtClaims(token);
+    if (!c || typeof c.sub !== 'string' || !c.sub || typeof c.exp !== 'number') return false;
+    if (c.exp * 1000 <= Date.now()) return false;
+    this.token = token;
+    this.user = c.sub;
+    this.exp = c.exp * 1000;
+    this.iat = typeof c.iat === 'number' ? c.iat * 1000 : Date.now();
+    this.storage.setItem(KEY, JSON.stringify({ token }));
+    return true;
+  }
+
+  clear() {
+    this.token = null;
+    this.user = null;
+    this.exp = 0;
+    if (this._refreshTimer) clearTimeout(this._refreshTimer);
+    this._refreshTimer = null;
+    this.storage.removeItem(KEY);
+  }
+
+  expired() {
+    return !this.token || Date.now() >= this.exp - 5000;
+  }
+
+  /** validToken is the token, or null once it has expired. */
+  validToken() {
+    return this.expired() ? null : this.token;
+  }
+
+  async loadConfig() {
+    try {
+      const r = await this.fetch('/api/auth/config', { cache: 'no-store' });
+      if (r.ok) this.config = { ...this.config, ...(await r.json()) };
+    } catch (e) {
+      /* offline: the defaults (no accounts) let a stored session go on */
+    }
+    return this.config;
+  }
+
+  async _post(path, body, bearer) {
+    const headers = { 'Content-Type': 'application/json' };
+    if (bearer) headers.Authorization = 'Bearer ' + bearer;
+    let r;
+    try {
+      r = await this.fetch(path, { method: 'POST', headers, body: body ? JSON.stringify(body) : undefined, cache: 'no-store' });
+    } catch (e) {
+      throw new AuthError(0, 'network', 'Cannot reach the server. Check your connection.');
+    }
+    let data = null;
+    try {
+      data = await r.json();
+    } catch (e) {
+      data = null;
+    }
+    if (!r.ok) {
+      const err = data && data.error ? data.error : { code: 'internal', message: `HTTP ${r.status}` };
+      throw new AuthError(r.status, err.code, err.message);
+    }
+    if (!data || !this.set(data.token)) throw new AuthError(r.status, 'internal', 'The server sent an unusable token.');
+    return data;
+  }
+
+  login(username, password) {
+    return this._post('/api/auth/login', { username, password });
+  }
+
+  register(username, password) {
+    return this._post('/api/auth/register', { username, password });
+  }
+
+  /** refresh trades the current, still valid token for a new one. Only
+   * built-in accounts can; tokens from elsewhere are renewed there. */
+  async refresh() {
+    if (!this.config.accounts || this.expired()) throw new AuthError(401, 'unauthorized', 'Session expired');
+    return this._post('/api/auth/refresh', null, this.token);
+  }
+
+  /** keepFresh refreshes the token when half its life has passed, and
+   * calls onExpired if it cannot be kept (the user must log in again). */
+  keepFresh(onExpired) {
+    if (this._refreshTimer) clearTimeout(this._refreshTimer);
+    this._refreshTimer = null;
+    if (!this.token) return;
+    const life = Math.max(60000, this.exp - this.iat);
+    const at = this.config.accounts ? this.iat + life / 2 : this.exp;
+    const wait = Math.min(Math.max(1000, at - Date.now()), 2 ** 31 - 1);
+    this._refreshTimer = setTimeout(async () => {
+      this._refreshTimer = null;
+      if (!this.config.accounts) {
+        onExpired();
+        return;
+      }
+      try {
+        await this.refresh();
+        this.keepFresh(onExpired);
+      } catch (err) {
+        if (err.status === 401 || this.expired()) {
+          onExpired();
+        } else {
+          // Offline or the server is restarting: try again soon.
+          this._refreshTimer = setTimeout(() => this.keepFresh(onExpired), 30000);
+        }
+      }
+    }, wait);
+  }
+
+  /** loginRedirect sends the browser to the external login page, which
+   * must come back to return_to with #token=<jwt>. */
+  loginRedirect() {
+    const url = this.config.login_url;
+    const back = location.origin + location.pathname;
+    sessionStorage.setItem('natter.redirected', String(Date.now()));
+    location.assign(url + (url.includes('?') ? '&' : '?') + 'return_to=' + encodeURIComponent(back));
+  }
+
+  /** recentlyRedirected guards against a redirect loop when the external
+   * login page comes back without a token. */
+  recentlyRedirected() {
+    const t = Number(sessionStorage.getItem('natter.redirected') || 0);
+    return Date.now() - t < 30000;
+  }
+}
