@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/natter-chat/natter.Version=$(VERSION)
 
-.PHONY: build run test test-short vet fmt-check check-deploy test-cluster
+.PHONY: build run test test-short test-js vet fmt-check check-deploy test-cluster
 
 build: ## build bin/natter
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/natter ./cmd/natter
@@ -11,7 +11,7 @@ build: ## build bin/natter
 run: build ## start a single node with data in ./data
 	./bin/natter serve --addr 127.0.0.1:8080 --data ./data
 
-test: vet fmt-check check-deploy ## the whole test suite, with the race detector
+test: vet fmt-check check-deploy test-js ## the whole test suite, with the race detector
 	$(GO) test -race -count=1 -timeout 12m ./...
 
 test-short: ## quick run without the race detector
@@ -19,6 +19,14 @@ test-short: ## quick run without the race detector
 
 vet:
 	$(GO) vet ./...
+
+# The web UI's JavaScript (the protocol client natter.js and the UI's pure
+# helpers), with node's built-in test runner: no npm, no packages. The UI
+# itself is tested in Chromium by go test (cmd/natter/browser_test.go).
+test-js: ## unit tests of the web UI's JavaScript
+	@if command -v node >/dev/null; then node --test web/test/*.test.mjs; \
+	elif [ "$$NATTER_REQUIRE_TOOLS" = 1 ]; then echo "node missing"; exit 1; \
+	else echo "WARNING: node not installed: the web UI's JavaScript tests were NOT run"; fi
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
