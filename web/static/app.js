@@ -78,6 +78,22 @@ function toast(text) {
   setTimeout(() => t.remove(), 4500);
 }
 
+/** human turns an error into a sentence for people. */
+function human(err) {
+  const byCode = {
+    offline: 'You are offline; try again when the connection is back.',
+    disconnected: 'The connection dropped; try again.',
+    timeout: 'The server did not answer in time; try again.',
+    rate_limited: 'Too many attempts. Wait a minute and try again.',
+    unavailable: 'The server is busy or restarting; try again in a moment.',
+    internal: 'Something went wrong on the server.',
+  };
+  if (err && byCode[err.code]) return byCode[err.code];
+  let m = String((err && err.message) || err || 'Something went wrong');
+  m = m.charAt(0).toUpperCase() + m.slice(1);
+  return /[.!?…]$/.test(m) ? m : m + '.';
+}
+
 function showError(p, text) {
   p.textContent = text || '';
   p.hidden = !text;
@@ -287,7 +303,7 @@ function wireAuth() {
       if (authMode === 'register') await session.register(username, password);
       else await session.login(username, password);
     } catch (ex) {
-      showError(err, ex.code === 'rate_limited' ? 'Too many attempts. Wait a minute and try again.' : ex.message);
+      showError(err, ex.code === 'unauthorized' ? 'Wrong username or password.' : ex.code === 'conflict' ? 'That username is taken; pick another one.' : human(ex));
       button.disabled = false;
       return;
     }
@@ -404,7 +420,7 @@ function addRoom(s) {
   if (!room) {
     room = new Room(s.id, s.kind);
     rooms.set(s.id, room);
-    client.join(s.id, { after: s.last_seq }).catch((err) => dropRoom(s.id, err.message));
+    client.join(s.id, { after: s.last_seq }).catch((err) => dropRoom(s.id, `${s.id}: ${human(err)}`));
   }
   room.kind = s.kind;
   room.read = Math.max(room.read, s.read);
@@ -447,7 +463,7 @@ function joinNew(id, { open = false, kind } = {}) {
     if (open) openRoom(id);
   }).catch((err) => {
     dropRoom(id, null);
-    toast(`Cannot join ${id}: ${err.message}`);
+    toast(`Cannot join ${id}: ${human(err)}`);
   });
   renderRooms();
   return p;
@@ -632,12 +648,14 @@ setInterval(() => client && client.state === State.RECONNECTING && updateConn(),
 
 let listFrame = 0;
 
+// renderRooms redraws the list soon, once for a burst of changes. Not with
+// requestAnimationFrame: a background tab must still update its title.
 function renderRooms() {
   if (listFrame) return;
-  listFrame = requestAnimationFrame(() => {
+  listFrame = setTimeout(() => {
     listFrame = 0;
     drawRooms();
-  });
+  }, 16);
 }
 
 function drawRooms() {
@@ -1075,7 +1093,7 @@ function transmit(room, cid) {
     (err) => {
       if (!room.pending.has(cid)) return;
       p.status = 'failed';
-      p.error = err.code === 'too_large' ? 'too long' : err.code === 'forbidden' ? 'not allowed here' : err.code === 'timeout' ? 'no answer' : err.message;
+      p.error = err.code === 'too_large' ? 'too long' : err.code === 'forbidden' ? 'not allowed here' : err.code === 'timeout' ? 'no answer' : human(err).replace(/\.$/, '');
       saveOutbox();
       if (current === room.id) renderMessages();
     },
@@ -1150,7 +1168,7 @@ function wireNewRoom() {
       await client.create(name, kind);
       for (const u of people) if (u !== session.user) await client.add(name, u);
     } catch (ex) {
-      showError(err, ex.code === 'conflict' ? 'A room with that name already exists.' : ex.code === 'offline' ? 'You are offline.' : ex.message);
+      showError(err, ex.code === 'conflict' ? 'A room with that name already exists.' : human(ex));
       return;
     }
     d.close();
@@ -1161,7 +1179,7 @@ function wireNewRoom() {
       rooms.set(name, room);
       room.touched = Date.now();
       // A new room has nothing before now.
-      client.join(name, { after: 0 }).then(() => openRoom(name), (ex) => toast(ex.message));
+      client.join(name, { after: 0 }).then(() => openRoom(name), (ex) => toast(human(ex)));
     } else {
       openRoom(name);
     }
@@ -1188,7 +1206,7 @@ async function searchRooms() {
   try {
     list = await api.publicRooms(q, 50);
   } catch (e) {
-    showError(d.querySelector('.error'), e.message);
+    showError(d.querySelector('.error'), human(e));
     return;
   }
   showError(d.querySelector('.error'), '');
@@ -1239,7 +1257,7 @@ function wireNewDM() {
     try {
       r = await client.dm(user);
     } catch (ex) {
-      showError(err, ex.code === 'offline' ? 'You are offline.' : ex.message);
+      showError(err, human(ex));
       return;
     }
     d.close();
@@ -1277,7 +1295,7 @@ function wireMembers() {
     try {
       await client.add(membersRoom, user);
     } catch (ex) {
-      showError(err, ex.message);
+      showError(err, human(ex));
       return;
     }
     showError(err, '');
@@ -1291,7 +1309,7 @@ function wireMembers() {
     try {
       await client.part(id);
     } catch (ex) {
-      showError(d.querySelector('.error'), ex.message);
+      showError(d.querySelector('.error'), human(ex));
       return;
     }
     d.close();
@@ -1306,7 +1324,7 @@ async function loadMembersDialog() {
     const list = await api.members(room.id);
     room.members = new Map(list.map((m) => [m.user, m.read]));
   } catch (e) {
-    showError($('#members-dialog .error'), e.message);
+    showError($('#members-dialog .error'), human(e));
   }
   renderMembers();
 }
@@ -1337,7 +1355,7 @@ function renderMembers() {
                   await client.remove(room.id, u);
                   loadMembersDialog();
                 } catch (ex) {
-                  showError($('#members-dialog .error'), ex.message);
+                  showError($('#members-dialog .error'), human(ex));
                 }
               },
             })
