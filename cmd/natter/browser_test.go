@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -202,11 +204,19 @@ func eval[T any](p *tab, expr string) T {
 func (p *tab) wait(what, expr string) {
 	p.t.Helper()
 	p.call(func(ctx context.Context) error {
-		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(opTimeout-time.Second)))
-		if err != nil {
-			return fmt.Errorf("waiting for %s: %w", what, err)
+		for {
+			_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(opTimeout-time.Second)))
+			// A poll does not survive a navigation (a redirect, a reload):
+			// start again on the new page.
+			if err != nil && strings.Contains(err.Error(), "navigated or closed") && ctx.Err() == nil {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("waiting for %s: %w", what, err)
+			}
+			return nil
 		}
-		return nil
 	})
 }
 
@@ -614,4 +624,40 @@ func TestBrowser(t *testing.T) {
 		bob.open("project")
 		bob.shot("14-dark-room")
 	})
+}
+
+// A deployment with its own login page: no built-in accounts, the UI sends
+// visitors to --login-url, which returns them with #token=<jwt>.
+func TestBrowserExternalLogin(t *testing.T) {
+	needBrowser(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	var srv *server
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		back := r.URL.Query().Get("return_to")
+		if !strings.HasPrefix(back, srv.m.URL+"/") {
+			http.Error(w, "unknown return_to", http.StatusBadRequest)
+			return
+		}
+		http.Redirect(w, r, back+"#token="+srv.token("erin"), http.StatusFound)
+	}))
+	t.Cleanup(idp.Close)
+	srv = startServer(t, "", func(m *Main) { m.Accounts, m.LoginURL = false, idp.URL+"/login" })
+	b := newBrowser(t, ctx)
+
+	erin := b.tab(t, "erin", srv.m.URL)
+	erin.waitConnected()
+	if got := eval[string](erin, `document.querySelector('#me-name').textContent`); got != "erin" {
+		t.Fatalf("logged in as %q", got)
+	}
+	// The token left the address bar at once and never was in a query.
+	if loc := eval[string](erin, `location.href`); loc != srv.m.URL+"/" {
+		t.Fatalf("address after the handoff: %q", loc)
+	}
+	// Registration is off on this server.
+	var cfg struct{ Accounts bool }
+	if code := srv.getJSON(ctx, "", "/api/auth/config", &cfg); code != http.StatusOK || cfg.Accounts {
+		t.Fatalf("auth config: %d %+v", code, cfg)
+	}
+	erin.shot("15-external-login")
 }

@@ -99,6 +99,19 @@ function showError(p, text) {
   p.hidden = !text;
 }
 
+/** coalesced returns a function that runs fn once, ms after the first of a
+ * burst of calls. */
+function coalesced(fn, ms) {
+  let timer = 0;
+  return () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = 0;
+      fn();
+    }, ms);
+  };
+}
+
 const wideScreen = () => !matchMedia('(max-width: 720px)').matches;
 
 // Per-user browser storage: drafts and unsent messages survive a reload, a
@@ -646,17 +659,9 @@ setInterval(() => client && client.state === State.RECONNECTING && updateConn(),
 
 // ---------------------------------------------------------------- room list
 
-let listFrame = 0;
-
 // renderRooms redraws the list soon, once for a burst of changes. Not with
 // requestAnimationFrame: a background tab must still update its title.
-function renderRooms() {
-  if (listFrame) return;
-  listFrame = setTimeout(() => {
-    listFrame = 0;
-    drawRooms();
-  }, 16);
-}
+const renderRooms = coalesced(() => drawRooms(), 16);
 
 function drawRooms() {
   const ul = $('#rooms');
@@ -1000,26 +1005,20 @@ const observer = new IntersectionObserver(
   { root: null, threshold: [0, 0.5, 1] },
 );
 
-let readTimer = 0;
-
 // markRead moves the read cursor to the newest message actually on screen,
 // while the page is visible and nothing covers the conversation.
-function markRead() {
-  if (readTimer) return;
-  readTimer = setTimeout(() => {
-    readTimer = 0;
-    const room = rooms.get(current);
-    if (!room || document.visibilityState !== 'visible' || !$('#auth').hidden || $('#scroller').offsetParent === null) return;
-    let max = 0;
-    for (const [node, seq] of visible) if (node.isConnected && seq > max) max = seq;
-    if (max > room.read) {
-      room.read = max;
-      client.read(room.id, max);
-      renderRooms();
-    }
-    updateJump();
-  }, 50);
-}
+const markRead = coalesced(() => {
+  const room = rooms.get(current);
+  if (!room || document.visibilityState !== 'visible' || !$('#auth').hidden || $('#scroller').offsetParent === null) return;
+  let max = 0;
+  for (const [node, seq] of visible) if (node.isConnected && seq > max) max = seq;
+  if (max > room.read) {
+    room.read = max;
+    client.read(room.id, max);
+    renderRooms();
+  }
+  updateJump();
+}, 50);
 
 function updateJump() {
   const room = rooms.get(current);

@@ -49,6 +49,16 @@ async function accept(env, { epoch = EPOCH, limits = LIMITS, user = 'alice' } = 
   return { ws, auth };
 }
 
+// inLobby connects and joins lobby, an empty room, from its start.
+async function inLobby(env) {
+  env.client.connect();
+  const { ws } = await accept(env);
+  env.client.join('lobby', { after: 0, epoch: EPOCH });
+  await settle();
+  joinReply(ws, 'lobby', 0);
+  return ws;
+}
+
 function msg(room, seq, prev, extra = {}) {
   return { type: 'msg', room, seq, prev, epoch: EPOCH, from: 'bob', text: `m${seq}`, cid: `c${seq}`, ts: '2026-01-01T00:00:00Z', ...extra };
 }
@@ -93,11 +103,7 @@ test('join from a position, ordered delivery, duplicates dropped', async () => {
 
 test('a gap makes the client rejoin from its last message', async () => {
   const env = setup();
-  env.client.connect();
-  const { ws } = await accept(env);
-  env.client.join('lobby', { after: 0, epoch: EPOCH });
-  await settle();
-  joinReply(ws, 'lobby', 0);
+  const ws = await inLobby(env);
   ws.emit(msg('lobby', 3, 0));
   ws.emit(msg('lobby', 8, 5)); // prev 5 > last 3: 5 is missing
   assert.deepEqual(env.messages(), [3]);
@@ -179,11 +185,7 @@ test('backoffDelay stays within [ceiling/2, ceiling]', () => {
 
 test('unacknowledged sends are resent with the same cid once the replay is known', async () => {
   const env = setup();
-  env.client.connect();
-  let { ws } = await accept(env);
-  env.client.join('lobby', { after: 0, epoch: EPOCH });
-  await settle();
-  joinReply(ws, 'lobby', 0);
+  let ws = await inLobby(env);
 
   const stored = env.client.send('lobby', 'stored before the drop');
   const lost = env.client.send('lobby', 'never reached the server');
@@ -219,11 +221,7 @@ test('unacknowledged sends are resent with the same cid once the replay is known
 
 test('a failed send rejects; retrying with its cid sends the same cid', async () => {
   const env = setup();
-  env.client.connect();
-  const { ws } = await accept(env);
-  env.client.join('lobby', { after: 0 });
-  await settle();
-  joinReply(ws, 'lobby', 0);
+  const ws = await inLobby(env);
   const first = env.client.send('lobby', 'hello');
   const firstFails = assert.rejects(first.done, (err) => err.code === 'unavailable' && err.cid === first.cid);
   const [f] = ws.take('send');
@@ -246,11 +244,7 @@ test('a failed send rejects; retrying with its cid sends the same cid', async ()
 
 test('an epoch change resets positions', async () => {
   const env = setup();
-  env.client.connect();
-  let { ws } = await accept(env);
-  env.client.join('lobby', { after: 0, epoch: EPOCH });
-  await settle();
-  joinReply(ws, 'lobby', 0);
+  let ws = await inLobby(env);
   ws.emit(msg('lobby', 40, 0));
   ws.drop(1001);
   await env.clock.advance(env.client.retryIn());
@@ -376,11 +370,7 @@ test('requests resolve by rid and fail fast while offline', async () => {
 
 test('typing and read are rate-limited by the client', async () => {
   const env = setup();
-  env.client.connect();
-  const { ws } = await accept(env);
-  env.client.join('lobby', { after: 0 });
-  await settle();
-  joinReply(ws, 'lobby', 0);
+  const ws = await inLobby(env);
   env.client.typing('lobby');
   env.client.typing('lobby');
   await env.clock.advance(3000);
@@ -398,11 +388,7 @@ test('typing and read are rate-limited by the client', async () => {
 
 test('close ends everything', async () => {
   const env = setup();
-  env.client.connect();
-  const { ws } = await accept(env);
-  env.client.join('lobby', { after: 0 });
-  await settle();
-  joinReply(ws, 'lobby', 0);
+  const ws = await inLobby(env);
   const s = env.client.send('lobby', 'bye');
   const fails = assert.rejects(s.done, (err) => err.code === 'closed');
   env.client.close();
