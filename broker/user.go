@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"strings"
+
 	"github.com/nats-io/nats.go"
 
 	"github.com/natter-chat/natter"
@@ -9,7 +11,9 @@ import (
 // User events reach a user wherever they are connected, outside any room:
 // "you were added to a room", "bob opened a DM with you". Like room events
 // they are ephemeral; what they announce is also in the directory.
-func userSubject(u natter.UserID) string { return "natter.user." + string(u) }
+const userPrefix = "natter.user."
+
+func userSubject(u natter.UserID) string { return userPrefix + string(u) }
 
 // PublishUserEvent sends data to every connection of user, on every edge.
 func (b *Broker) PublishUserEvent(user natter.UserID, data []byte) error {
@@ -19,12 +23,17 @@ func (b *Broker) PublishUserEvent(user natter.UserID, data []byte) error {
 	return nil
 }
 
-// FollowUser subscribes to user's events until the returned stop is called.
-// An edge holds one such subscription per user with local connections.
-func (b *Broker) FollowUser(user natter.UserID, fn func([]byte)) (stop func(), err error) {
-	sub, err := b.nc.Subscribe(userSubject(user), func(m *nats.Msg) { fn(m.Data) })
+// FollowUsers calls fn with every user event of the cluster until stop is
+// called. An edge makes one such subscription and picks the events of its
+// local users: user events are rare (a room gained a member, a DM was
+// opened), while a subscription per connected user would cost an edge more
+// memory than the connection itself.
+func (b *Broker) FollowUsers(fn func(natter.UserID, []byte)) (stop func(), err error) {
+	sub, err := b.nc.Subscribe(userPrefix+"*", func(m *nats.Msg) {
+		fn(natter.UserID(strings.TrimPrefix(m.Subject, userPrefix)), m.Data)
+	})
 	if err != nil {
-		return nil, unavailable("follow user", err)
+		return nil, unavailable("follow users", err)
 	}
 	return func() { _ = sub.Unsubscribe() }, nil
 }

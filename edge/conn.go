@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -14,15 +16,23 @@ import (
 	"github.com/natter-chat/natter"
 )
 
-// conn is one client connection. The reader goroutine (serve) owns user,
-// limiter and strikes; everything under mu is shared with room fan-out and
-// publish-ack callbacks.
+// conn is one client connection. Its reader — the goroutine of serve, or
+// on Linux a short-lived goroutine per readable event (see poller) — owns
+// user, limiter and strikes; successive readers are ordered by the reading
+// flag. Everything under mu is shared with room fan-out and publish acks.
 type conn struct {
 	e       *Edge
 	nc      net.Conn
 	user    natter.UserID
 	limiter *rate.Limiter
 	strikes int
+
+	raw      syscall.RawConn // set when the poller watches the socket
+	pollID   uint64
+	reading  atomic.Bool  // a reader holds the connection
+	authed   atomic.Bool  // user is set (read by the sweeper)
+	lastSeen atomic.Int64 // unix nanos of the last frame received
+	born     time.Time
 
 	mu      sync.Mutex
 	queue   [][]byte // complete frames waiting for the writer
@@ -32,30 +42,58 @@ type conn struct {
 }
 
 func newConn(e *Edge, nc net.Conn) *conn {
-	return &conn{e: e, nc: nc, rooms: map[natter.RoomID]*member{}}
+	return &conn{e: e, nc: nc, born: time.Now()}
 }
 
 // errClose ends the read loop after a close frame has been queued.
 var errClose = errors.New("connection closing")
 
-// serve runs the connection until it ends. It is the connection's reader.
+// serve reads the connection with a goroutine of its own until it ends:
+// for sockets the poller cannot watch.
 func (c *conn) serve() {
-	defer c.teardown()
-	// The auth deadline is set once: frames before auth do not extend it.
-	_ = c.nc.SetReadDeadline(time.Now().Add(c.e.cfg.AuthTimeout))
-	for {
-		payload, err := c.readMessage()
-		if err != nil {
-			c.readFailed(err)
-			break
-		}
-		c.e.m.FramesIn.Inc()
-		if err := c.handle(payload); err != nil {
-			break
+	for c.step(false) {
+	}
+	c.finish()
+}
+
+// readable reads and handles one message when the poller saw data, then
+// re-arms the poller, or finishes the connection.
+func (c *conn) readable() {
+	if !c.step(true) {
+		c.finish()
+		return
+	}
+	c.reading.Store(false)
+	// A close queued while we held the connection is ours to finish; after
+	// the release, whoever takes the flag first finishes it.
+	if c.isClosing() || c.e.poll.arm(c) != nil {
+		if c.reading.CompareAndSwap(false, true) {
+			c.finish()
 		}
 	}
-	c.drain()
 }
+
+// step reads and handles one message; false means the connection is done.
+func (c *conn) step(ready bool) bool {
+	payload, err := c.readMessage(ready)
+	if err != nil {
+		c.readFailed(err)
+		return false
+	}
+	c.e.m.FramesIn.Inc()
+	return c.handle(payload) == nil && !c.isClosing()
+}
+
+// finish ends the connection for its reader: stop watching, drain, tear down.
+func (c *conn) finish() {
+	c.e.poll.remove(c)
+	c.drain()
+	c.teardown()
+}
+
+// frameTimeout bounds the reading of one message once it has begun, so a
+// client trickling a frame byte by byte cannot hold a reader.
+const frameTimeout = 10 * time.Second
 
 // lingerTimeout bounds how long a closing connection is drained.
 const lingerTimeout = 2 * time.Second
@@ -80,11 +118,22 @@ func (c *conn) drain() {
 	}
 }
 
-// alive extends the idle deadline; any frame from an authenticated client,
-// WebSocket pings included, counts as a sign of life.
-func (c *conn) alive() {
-	if c.user != "" {
-		_ = c.nc.SetReadDeadline(time.Now().Add(c.e.cfg.IdleTimeout))
+// alive records a sign of life for the idle sweep: any frame counts,
+// WebSocket pings included.
+func (c *conn) alive() { c.lastSeen.Store(time.Now().UnixNano()) }
+
+// checkTimeouts closes c if it has not authenticated in time, or has been
+// silent for too long. The edge's sweeper calls it; no timer is held per
+// connection.
+func (c *conn) checkTimeouts(now time.Time) {
+	cfg := c.e.cfg
+	switch {
+	case !c.authed.Load():
+		if now.Sub(c.born) > cfg.AuthTimeout {
+			c.closeWith(CloseAuthTimeout, "authentication timeout")
+		}
+	case now.UnixNano()-c.lastSeen.Load() > int64(cfg.IdleTimeout):
+		c.closeWith(CloseIdle, "idle timeout")
 	}
 }
 
@@ -98,12 +147,22 @@ func (e *protocolError) Error() string { return e.reason }
 
 // readMessage returns the next complete text message, answering control
 // frames on the way. Lengths are checked from the header, before any
-// payload is read, so an oversized frame costs nothing.
-func (c *conn) readMessage() ([]byte, error) {
+// payload is read, so an oversized frame costs nothing. Once a message has
+// begun (at once when ready: the poller saw data) it must arrive within
+// frameTimeout.
+func (c *conn) readMessage(ready bool) ([]byte, error) {
 	var msg []byte
 	fragmented := false
+	if ready {
+		_ = c.nc.SetReadDeadline(time.Now().Add(frameTimeout))
+	}
+	defer func() { _ = c.nc.SetReadDeadline(time.Time{}) }()
 	for {
 		h, err := ws.ReadHeader(c.nc)
+		if !ready {
+			ready = true
+			_ = c.nc.SetReadDeadline(time.Now().Add(frameTimeout))
+		}
 		if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
 			return nil, &protocolError{ws.StatusProtocolError, "malformed frame header"}
 		}
@@ -181,11 +240,7 @@ func (c *conn) readFailed(err error) {
 	case errors.As(err, &pe):
 		c.closeWith(pe.code, pe.reason)
 	case errors.As(err, &ne) && ne.Timeout():
-		if c.user == "" {
-			c.closeWith(CloseAuthTimeout, "authentication timeout")
-		} else {
-			c.closeWith(CloseIdle, "idle timeout")
-		}
+		c.closeWith(ws.StatusPolicyViolation, "frame too slow")
 	}
 	// Anything else: the peer is gone or the socket was closed by us.
 }
@@ -279,13 +334,19 @@ func (c *conn) closeFrame(code ws.StatusCode, reason, label string) {
 	}
 	c.closing = true
 	if code == CloseSlowConsumer {
-		c.queue = nil
-		time.AfterFunc(time.Second, func() { c.nc.Close() })
+		c.queue = nil // it cannot take them anyway
 	}
 	c.queue = append(c.queue, closeFrame(code, reason))
 	c.startWriter()
 	c.mu.Unlock()
 	c.e.m.Closed.WithLabelValues(label).Inc()
+	// Bound the wait for the client's reply (and unblock a reader waiting
+	// for a next frame); a polled connection without a reader is finished
+	// here.
+	_ = c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	if c.raw != nil && c.reading.CompareAndSwap(false, true) {
+		go c.finish()
+	}
 }
 
 func codeLabel(code ws.StatusCode) string {
@@ -308,7 +369,7 @@ func closeWrite(nc net.Conn) {
 func (c *conn) teardown() {
 	c.mu.Lock()
 	rooms := c.rooms
-	c.rooms = map[natter.RoomID]*member{}
+	c.rooms = nil
 	c.closing = true
 	c.mu.Unlock()
 	c.nc.Close()
@@ -319,4 +380,5 @@ func (c *conn) teardown() {
 		c.e.detach(c)
 	}
 	c.e.forget(c)
+	c.e.wg.Done()
 }

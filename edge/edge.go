@@ -68,12 +68,14 @@ type Edge struct {
 	ctx    context.Context // ends at Shutdown; bounds background work
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	rooms    map[natter.RoomID]*room
-	users    map[natter.UserID]*userFeed
-	conns    map[*conn]struct{}
-	draining bool
-	wg       sync.WaitGroup
+	mu             sync.Mutex
+	rooms          map[natter.RoomID]*room
+	users          map[natter.UserID][]*conn // local connections by user, for user events
+	followingUsers bool
+	conns          map[*conn]struct{}
+	draining       bool
+	wg             sync.WaitGroup // open connections
+	poll           *poller        // nil: a reader goroutine per connection
 }
 
 // New returns an Edge. It starts nothing: connections arrive through
@@ -110,7 +112,7 @@ func New(cfg Config) *Edge {
 		cfg: cfg, b: cfg.Broker, m: cfg.Metrics, log: cfg.Log,
 		ctx: ctx, cancel: cancel,
 		rooms: map[natter.RoomID]*room{},
-		users: map[natter.UserID]*userFeed{},
+		users: map[natter.UserID][]*conn{},
 		conns: map[*conn]struct{}{},
 	}
 	e.up = ws.Upgrader{ReadBufferSize: 2048, WriteBufferSize: 512}
@@ -118,6 +120,12 @@ func New(cfg Config) *Edge {
 	_, _ = rand.Read(id[:])
 	e.id = hex.EncodeToString(id[:])
 	go e.presenceLoop()
+	go e.sweepLoop()
+	if p, err := newPoller(); err == nil {
+		e.poll = p
+	} else {
+		e.log.Info("no epoll; one reader goroutine per connection", "err", err)
+	}
 	return e
 }
 
@@ -148,7 +156,33 @@ func (e *Edge) Shutdown(ctx context.Context) error {
 		<-done
 	}
 	e.cancel()
+	e.poll.close()
 	return nil
+}
+
+// sweepLoop closes connections that missed the auth deadline or went
+// silent; one pass over all connections replaces a timer per connection.
+func (e *Edge) sweepLoop() {
+	every := min(time.Second, e.cfg.AuthTimeout/4, e.cfg.IdleTimeout/4)
+	t := time.NewTicker(max(every, 10*time.Millisecond))
+	defer t.Stop()
+	var conns []*conn
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case now := <-t.C:
+			e.mu.Lock()
+			conns = conns[:0]
+			for c := range e.conns {
+				conns = append(conns, c)
+			}
+			e.mu.Unlock()
+			for _, c := range conns {
+				c.checkTimeouts(now)
+			}
+		}
+	}
 }
 
 // Connections is the number of open connections (authenticated or not).

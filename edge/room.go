@@ -98,6 +98,9 @@ func (e *Edge) join(c *conn, id natter.RoomID, after uint64, joined func(online 
 		}
 
 		c.mu.Lock()
+		if c.rooms == nil {
+			c.rooms = map[natter.RoomID]*member{}
+		}
 		c.rooms[id] = m
 		c.mu.Unlock()
 		if first {

@@ -16,12 +16,13 @@ func (e *Edge) ServeConn(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	defer e.wg.Done()
 	_ = nc.SetDeadline(time.Now().Add(e.cfg.AuthTimeout))
 	if _, err := e.up.Upgrade(nc); err != nil {
 		nc.Close()
+		e.wg.Done()
 		return
 	}
+	_ = nc.SetDeadline(time.Time{})
 	e.run(newConn(e, nc))
 }
 
@@ -32,15 +33,15 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	defer e.wg.Done()
 	nc, _, _, err := ws.UpgradeHTTP(r, w)
 	if err != nil {
+		e.wg.Done()
 		return // UpgradeHTTP has answered the client
 	}
 	e.run(newConn(e, nc))
 }
 
-// track counts a connection goroutine, unless the edge is draining.
+// track counts a connection until its teardown, unless the edge is draining.
 func (e *Edge) track() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -51,16 +52,22 @@ func (e *Edge) track() bool {
 	return true
 }
 
-// run records c so that Shutdown can close it, and serves it.
+// run records c so that Shutdown can close it, and serves it: through the
+// poller (returning at once) where it can, else with a reader goroutine.
 func (e *Edge) run(c *conn) {
 	e.mu.Lock()
-	if e.draining {
-		e.mu.Unlock()
+	e.conns[c] = struct{}{}
+	draining := e.draining
+	e.mu.Unlock()
+	if draining {
 		c.closeWith(ws.StatusGoingAway, "server shutting down")
+	}
+	if e.poll.add(c) {
+		if draining && c.reading.CompareAndSwap(false, true) {
+			go c.finish()
+		}
 		return
 	}
-	e.conns[c] = struct{}{}
-	e.mu.Unlock()
 	c.serve()
 }
 

@@ -111,6 +111,7 @@ func (c *conn) auth(req request) error {
 		return errClose
 	}
 	c.alive()
+	c.authed.Store(true)
 	c.limiter = rate.NewLimiter(rate.Limit(c.e.cfg.Rate), c.e.cfg.Burst)
 	c.e.m.Connections.Inc()
 	cfg := c.e.cfg

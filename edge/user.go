@@ -1,63 +1,64 @@
 package edge
 
 import (
+	"context"
+
 	"github.com/natter-chat/natter"
 )
 
-// userFeed is the edge's one subscription to a user's events, shared by
-// that user's local connections.
-type userFeed struct {
-	stop  func()
-	conns map[*conn]struct{}
-}
-
-// attach registers c for its user's events, following them if c is the
-// user's first local connection.
-func (e *Edge) attach(c *conn) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	f := e.users[c.user]
-	if f == nil {
-		f = &userFeed{conns: map[*conn]struct{}{}}
-		user := c.user
-		stop, err := e.b.FollowUser(user, func(data []byte) { e.userEvent(user, data) })
-		if err != nil {
-			return err
-		}
-		f.stop = stop
-		e.users[c.user] = f
+// followUsers starts the edge's one subscription to user events.
+func (e *Edge) followUsers() error {
+	stop, err := e.b.FollowUsers(e.userEvent)
+	if err != nil {
+		return err
 	}
-	f.conns[c] = struct{}{}
+	context.AfterFunc(e.ctx, stop)
 	return nil
 }
 
-// detach undoes attach; the last connection of a user stops the feed.
+// attach registers c for its user's events, starting the edge's
+// subscription with its first user.
+func (e *Edge) attach(c *conn) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.followingUsers {
+		if err := e.followUsers(); err != nil {
+			return err
+		}
+		e.followingUsers = true
+	}
+	e.users[c.user] = append(e.users[c.user], c)
+	return nil
+}
+
+// detach undoes attach.
 func (e *Edge) detach(c *conn) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	f := e.users[c.user]
-	if f == nil {
-		return
+	conns := e.users[c.user]
+	for i, x := range conns {
+		if x == c {
+			conns = append(conns[:i], conns[i+1:]...)
+			break
+		}
 	}
-	delete(f.conns, c)
-	if len(f.conns) == 0 {
-		f.stop()
+	if len(conns) == 0 {
 		delete(e.users, c.user)
+	} else {
+		e.users[c.user] = conns
 	}
 }
 
-// userEvent queues a user event, framed once, to each of the user's
-// local connections.
+// userEvent queues a user event, framed once, to each of the user's local
+// connections; events of users not connected here are dropped.
 func (e *Edge) userEvent(user natter.UserID, data []byte) {
-	frame := textFrame(data)
 	e.mu.Lock()
-	var conns []*conn
-	if f := e.users[user]; f != nil {
-		for c := range f.conns {
-			conns = append(conns, c)
-		}
-	}
+	conns := append([]*conn(nil), e.users[user]...)
 	e.mu.Unlock()
+	if len(conns) == 0 {
+		return
+	}
+	frame := textFrame(data)
 	for _, c := range conns {
 		c.enqueue(frame)
 	}

@@ -1,0 +1,160 @@
+package edge
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// poller watches client sockets for readability with one epoll instance,
+// so that an idle connection holds no goroutine and no read buffer: a
+// reader goroutine exists only while a connection has a frame to read.
+//
+// Each socket is registered EPOLLONESHOT: after an event it stays disarmed
+// until its reader re-arms it, so one connection never has two readers.
+// The socket's descriptor is used through syscall.RawConn.Control, never
+// duplicated (a dup would halve the connections that fit under the
+// open-files limit) and never after the socket was closed.
+type poller struct {
+	epfd, wake int
+	next       atomic.Uint64
+	mu         sync.Mutex
+	conns      map[uint64]*conn
+}
+
+const pollEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
+
+func newPoller() (*poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN}
+	setEventID(&ev, 0) // id 0 is the wake-up
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
+		unix.Close(epfd)
+		unix.Close(wake)
+		return nil, err
+	}
+	p := &poller{epfd: epfd, wake: wake, conns: map[uint64]*conn{}}
+	go p.loop()
+	return p, nil
+}
+
+func setEventID(ev *unix.EpollEvent, id uint64) {
+	ev.Fd, ev.Pad = int32(uint32(id)), int32(uint32(id>>32))
+}
+
+func eventID(ev *unix.EpollEvent) uint64 {
+	return uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+}
+
+// rawConn returns the socket under nc if the poller can watch it.
+func rawConn(nc net.Conn) syscall.RawConn {
+	if pc, ok := nc.(*prefixConn); ok && len(pc.prefix) == 0 {
+		nc = pc.Conn
+	}
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
+}
+
+// add starts watching c; it returns false if c cannot be watched (then
+// the caller reads it with a goroutine).
+func (p *poller) add(c *conn) bool {
+	if p == nil {
+		return false
+	}
+	rc := rawConn(c.nc)
+	if rc == nil {
+		return false
+	}
+	id := p.next.Add(1)
+	c.raw, c.pollID = rc, id
+	p.mu.Lock()
+	p.conns[id] = c
+	p.mu.Unlock()
+	if err := p.ctl(c, unix.EPOLL_CTL_ADD); err != nil {
+		p.mu.Lock()
+		delete(p.conns, id)
+		p.mu.Unlock()
+		c.raw = nil
+		return false
+	}
+	return true
+}
+
+// arm re-enables the one-shot registration of c.
+func (p *poller) arm(c *conn) error { return p.ctl(c, unix.EPOLL_CTL_MOD) }
+
+// remove stops watching c. Called before c's socket is closed.
+func (p *poller) remove(c *conn) {
+	if p == nil || c.raw == nil {
+		return
+	}
+	_ = p.ctl(c, unix.EPOLL_CTL_DEL)
+	p.mu.Lock()
+	delete(p.conns, c.pollID)
+	p.mu.Unlock()
+}
+
+func (p *poller) ctl(c *conn, op int) error {
+	var err error
+	cerr := c.raw.Control(func(fd uintptr) {
+		ev := unix.EpollEvent{Events: pollEvents}
+		setEventID(&ev, c.pollID)
+		err = unix.EpollCtl(p.epfd, op, int(fd), &ev)
+	})
+	return errors.Join(cerr, err)
+}
+
+func (p *poller) loop() {
+	events := make([]unix.EpollEvent, 256)
+	for {
+		n, err := unix.EpollWait(p.epfd, events, -1)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		for i := range events[:n] {
+			id := eventID(&events[i])
+			if id == 0 {
+				unix.Close(p.epfd)
+				unix.Close(p.wake)
+				return
+			}
+			p.mu.Lock()
+			c := p.conns[id]
+			p.mu.Unlock()
+			if c != nil && c.reading.CompareAndSwap(false, true) {
+				go c.readable()
+			}
+		}
+	}
+}
+
+// close stops the loop (connections are closed by their owners).
+func (p *poller) close() {
+	if p == nil {
+		return
+	}
+	var one = [8]byte{1}
+	_, _ = unix.Write(p.wake, one[:])
+}
