@@ -208,7 +208,7 @@ func (p *tab) wait(what, expr string) {
 			_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(opTimeout-time.Second)))
 			// A poll does not survive a navigation (a redirect, a reload):
 			// start again on the new page.
-			if err != nil && strings.Contains(err.Error(), "navigated or closed") && ctx.Err() == nil {
+			if err != nil && navigated(err) && ctx.Err() == nil {
 				time.Sleep(50 * time.Millisecond)
 				continue
 			}
@@ -218,6 +218,17 @@ func (p *tab) wait(what, expr string) {
 			return nil
 		}
 	})
+}
+
+// navigated reports whether err comes from the page going away under a
+// command (a redirect or reload), not from the command itself.
+func navigated(err error) bool {
+	for _, s := range []string{"navigated or closed", "Cannot find context with specified id", "Execution context was destroyed"} {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
 }
 
 // shot saves a screenshot of the page as test-artifacts/<name>.png.
