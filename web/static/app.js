@@ -1465,6 +1465,26 @@ function wireApp() {
   });
   window.addEventListener('offline', updateConn);
   window.addEventListener('pagehide', saveAllDrafts);
+  // Other tabs of this browser share the session: follow their logout,
+  // login as someone else, or refreshed token.
+  window.addEventListener('storage', (e) => {
+    if (e.key !== 'natter.session') return;
+    let token = null;
+    try {
+      token = JSON.parse(e.newValue || 'null')?.token || null;
+    } catch (err) {
+      token = null;
+    }
+    const claims = token && fmt.jwtClaims(token);
+    if (!claims || claims.sub !== session.user) {
+      location.reload();
+      return;
+    }
+    if (token !== session.token && session.set(token)) {
+      session.keepFresh(expired);
+      if (reauthing) signedIn(session.user, false);
+    }
+  });
 }
 
 wireAuth();
