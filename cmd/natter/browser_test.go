@@ -18,8 +18,6 @@ import (
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-
-	"github.com/natter-chat/natter/edge/wsclient"
 )
 
 // The web UI, driven in Debian's Chromium through the DevTools protocol,
@@ -340,6 +338,13 @@ func (p *tab) connState() string {
 	return eval[string](p, `document.querySelector('#conn').dataset.state`)
 }
 
+// goClient connects user to srv with the Go client, for t: another device
+// or a bot beside the pages.
+func goClient(t *testing.T, ctx context.Context, srv *server, user string) *tclient {
+	t.Helper()
+	return (&server{t: t, m: srv.m, dir: srv.dir, keys: srv.keys}).connect(ctx, user)
+}
+
 // ---- the scenarios of the web UI issue ----
 
 func TestBrowser(t *testing.T) {
@@ -471,20 +476,9 @@ func TestBrowser(t *testing.T) {
 
 		srv = startServer(top, dir, config, func(m *Main) { m.Addr = addr })
 		// Someone else (bob on his phone) talks before the pages are back.
-		phone, err := wsclient.Dial(ctx, srv.wsURL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer phone.Close()
-		if _, err := phone.Auth(ctx, srv.token("bob")); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := phone.Join(ctx, "project", -1, ""); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := phone.SendText(ctx, "project", "phone-1", "sent from bob's phone"); err != nil {
-			t.Fatal(err)
-		}
+		phone := goClient(t, ctx, srv, "bob")
+		phone.join(ctx, "project", -1, "")
+		phone.send(ctx, "project", "phone-1", "sent from bob's phone")
 		alice.waitConnected()
 		bob.waitConnected()
 		conversation = append(conversation, "sent from bob's phone", "sent while the server was down")
@@ -559,24 +553,13 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("history scrolls back and jumps to the latest", func(t *testing.T) {
 		alice.t = t
-		ws, err := wsclient.Dial(ctx, srv.wsURL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ws.Close()
-		if _, err := ws.Auth(ctx, srv.token("dave")); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ws.Join(ctx, "archive", -1, ""); err != nil {
-			t.Fatal(err)
-		}
+		dave := goClient(t, ctx, srv, "dave")
+		dave.join(ctx, "archive", -1, "")
 		const n = 130
 		var want []string
 		for i := 1; i <= n; i++ {
 			want = append(want, fmt.Sprintf("old message %03d", i))
-			if _, err := ws.SendText(ctx, "archive", fmt.Sprint("h", i), want[i-1]); err != nil {
-				t.Fatal(err)
-			}
+			dave.send(ctx, "archive", fmt.Sprint("h", i), want[i-1])
 		}
 		alice.do(chromedp.Click(chromedp.CSS("#browse-button")))
 		alice.do(chromedp.Click(chromedp.CSS(`#browse-results button[aria-label="Join archive"]`)))

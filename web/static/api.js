@@ -11,6 +11,22 @@ export class APIError extends Error {
   }
 }
 
+/** decode returns a response's JSON body, or throws its error as an
+ * APIError ({"error":{"code","message"}}, the shape of every Natter error). */
+export async function decode(r) {
+  let data = null;
+  try {
+    data = await r.json();
+  } catch (e) {
+    data = null;
+  }
+  if (!r.ok) {
+    const err = data && data.error ? data.error : { code: 'internal', message: `HTTP ${r.status}` };
+    throw new APIError(r.status, err.code, err.message);
+  }
+  return data;
+}
+
 export class API {
   /**
    * @param {() => string|null} token
@@ -37,18 +53,8 @@ export class API {
     } catch (e) {
       throw new APIError(0, 'network', 'Cannot reach the server.');
     }
-    let data = null;
-    try {
-      data = await r.json();
-    } catch (e) {
-      data = null;
-    }
     if (r.status === 401) this.onUnauthorized();
-    if (!r.ok) {
-      const err = data && data.error ? data.error : { code: 'internal', message: `HTTP ${r.status}` };
-      throw new APIError(r.status, err.code, err.message);
-    }
-    return data;
+    return decode(r);
   }
 
   rooms() {

@@ -2,17 +2,9 @@
 // external login page handing it over in the URL fragment), where it is kept
 // (localStorage, never a URL query string), and keeping it fresh.
 import { jwtClaims, tokenFromFragment } from './format.js';
+import { APIError, decode } from './api.js';
 
 const KEY = 'natter.session';
-
-/** AuthError is a failed call of the /api/auth/ API. */
-export class AuthError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
 
 export class Session {
   constructor({ storage = globalThis.localStorage, fetch = globalThis.fetch.bind(globalThis) } = {}) {
@@ -92,19 +84,10 @@ export class Session {
     try {
       r = await this.fetch(path, { method: 'POST', headers, body: body ? JSON.stringify(body) : undefined, cache: 'no-store' });
     } catch (e) {
-      throw new AuthError(0, 'network', 'Cannot reach the server. Check your connection.');
+      throw new APIError(0, 'network', 'Cannot reach the server. Check your connection.');
     }
-    let data = null;
-    try {
-      data = await r.json();
-    } catch (e) {
-      data = null;
-    }
-    if (!r.ok) {
-      const err = data && data.error ? data.error : { code: 'internal', message: `HTTP ${r.status}` };
-      throw new AuthError(r.status, err.code, err.message);
-    }
-    if (!data || !this.set(data.token)) throw new AuthError(r.status, 'internal', 'The server sent an unusable token.');
+    const data = await decode(r);
+    if (!data || !this.set(data.token)) throw new APIError(r.status, 'internal', 'The server sent an unusable token.');
     return data;
   }
 
@@ -119,7 +102,7 @@ export class Session {
   /** refresh trades the current, still valid token for a new one. Only
    * built-in accounts can; tokens from elsewhere are renewed there. */
   async refresh() {
-    if (!this.config.accounts || this.expired()) throw new AuthError(401, 'unauthorized', 'Session expired');
+    if (!this.config.accounts || this.expired()) throw new APIError(401, 'unauthorized', 'Session expired');
     return this._post('/api/auth/refresh', null, this.token);
   }
 
