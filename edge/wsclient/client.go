@@ -4,14 +4,17 @@
 package wsclient
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -59,9 +62,11 @@ func (c *Closed) Error() string { return fmt.Sprintf("closed %d %s", c.Code, c.R
 // an unbounded in-memory queue, so a test that reads slowly never makes the
 // server see a slow consumer (use a raw socket for that).
 type Client struct {
-	conn net.Conn
-	wmu  sync.Mutex
-	rid  atomic.Int64
+	conn   net.Conn
+	r      io.Reader // conn, or a bufio.Reader on it (Options.ReadBufferSize)
+	onText func([]byte) bool
+	wmu    sync.Mutex
+	rid    atomic.Int64
 
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -80,6 +85,20 @@ type Options struct {
 	// above the MSS (64 KiB on loopback): smaller windows can stall the
 	// sender in silly-window avoidance.
 	ReadBuffer int
+	// Control, if set, is the dialer's net.Dialer.Control hook: a load tool
+	// sets IP_BIND_ADDRESS_NO_PORT there so that LocalAddr does not pin an
+	// ephemeral port at bind time.
+	Control func(network, address string, c syscall.RawConn) error
+	// ReadBufferSize, if > 0, reads the socket through a bufio.Reader of
+	// this size: one read syscall for many small frames instead of several
+	// per frame.
+	ReadBufferSize int
+	// OnText, if set, sees the payload of every text frame first, on the
+	// read goroutine; if it returns true the frame is consumed and never
+	// decoded or queued for Next. Load tools use it to keep JSON decoding
+	// and the event queue off their hot path. It must not block, nor keep
+	// the slice.
+	OnText func(payload []byte) bool
 }
 
 // Dial connects to a ws:// URL.
@@ -89,7 +108,7 @@ func Dial(ctx context.Context, url string) (*Client, error) {
 
 // DialOptions connects with options.
 func DialOptions(ctx context.Context, url string, o Options) (*Client, error) {
-	nd := net.Dialer{}
+	nd := net.Dialer{Control: o.Control}
 	if o.LocalAddr != "" {
 		nd.LocalAddr = &net.TCPAddr{IP: net.ParseIP(o.LocalAddr)}
 	}
@@ -106,10 +125,16 @@ func DialOptions(ctx context.Context, url string, o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if br != nil {
+	c := &Client{conn: conn, r: conn, onText: o.OnText}
+	if o.ReadBufferSize > 0 {
+		var src io.Reader = conn
+		if br != nil && br.Buffered() > 0 {
+			src = io.MultiReader(br, conn) // frames that came with the handshake
+		}
+		c.r = bufio.NewReaderSize(src, o.ReadBufferSize)
+	} else if br != nil {
 		ws.PutReader(br)
 	}
-	c := &Client{conn: conn}
 	c.cond = sync.NewCond(&c.mu)
 	go c.readLoop()
 	return c, nil
@@ -122,7 +147,7 @@ func (c *Client) readLoop() {
 			c.cond.Wait()
 		}
 		c.mu.Unlock()
-		msgs, err := wsutil.ReadServerMessage(c.conn, nil)
+		msgs, err := wsutil.ReadServerMessage(c.r, nil)
 		if err != nil {
 			c.finish(&Closed{})
 			return
@@ -130,6 +155,9 @@ func (c *Client) readLoop() {
 		for _, m := range msgs {
 			switch m.OpCode {
 			case ws.OpText:
+				if c.onText != nil && c.onText(m.Payload) {
+					continue
+				}
 				var ev Event
 				if err := json.Unmarshal(m.Payload, &ev); err != nil {
 					ev = Event{Type: "bad-json", Message: string(m.Payload)}
