@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/natter-chat/natter.Version=$(VERSION)
 
-.PHONY: build run test test-short test-js vet fmt-check check-deploy test-cluster
+.PHONY: build run test test-short test-js vet fmt-check check-deploy test-cluster bench
 
 build: ## build bin/natter
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/natter ./cmd/natter
@@ -45,3 +45,20 @@ CHAOS_DURATION ?= 60s
 test-cluster: build
 	$(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2
 	$(GO) run ./cmd/natter-chaos --natter bin/natter --nats-server bin/nats-server --duration $(CHAOS_DURATION)
+
+# Load tests (cmd/natter-bench; method and latest figures in
+# docs/BENCHMARKS.md): a short run of every scenario, each against a fresh
+# `natter serve` in a temp dir, fanout and publish also against
+# nats-server's built-in WebSocket listener (the baseline). A few minutes;
+# writes bench/results/<scenario>-<time>.json. Not part of make test.
+BENCH_OUT ?= bench/results
+bench: build bin/nats-server
+	$(GO) build -o bin/natter-bench ./cmd/natter-bench
+	./bin/natter-bench idle --conns 5000 --idle-wait 30s --out $(BENCH_OUT)
+	./bin/natter-bench fanout --rooms 1 --members 1000 --rates 50,100,200,400 --duration 8s --baseline --out $(BENCH_OUT)
+	./bin/natter-bench fanout --rooms 500 --members 20 --publishers 4 --rates 1000,4000 --duration 8s --baseline --out $(BENCH_OUT)
+	./bin/natter-bench publish --senders 100 --window 8 --duration 10s --baseline --out $(BENCH_OUT)
+	./bin/natter-bench storm --conns 2000 --missed 100 --out $(BENCH_OUT)
+
+bin/nats-server: go.mod
+	$(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2
