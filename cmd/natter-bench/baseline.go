@@ -60,6 +60,7 @@ func (p *clientPool) openNATS(m *member, src string) error {
 	}
 	m.closeFn, m.dropFn = nc.Close, nc.Close
 	m.endedFn = nc.IsClosed
+	m.up.Store(true)
 	return nil
 }
 

@@ -23,6 +23,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -48,6 +50,7 @@ type config struct {
 	secret     string
 	pid        int
 	serverArgs string
+	role       string
 
 	conns, rooms, members, perConn int
 	rates                          []float64
@@ -130,7 +133,8 @@ func parseFlags(scenario string, args []string) (config, error) {
 	fs.StringVar(&c.dataDir, "data", "", "with --url: the server's data dir, for its jwt.secret")
 	fs.StringVar(&c.secret, "jwt-secret", "", "with --url: the server's HS256 secret (instead of --data)")
 	fs.IntVar(&c.pid, "pid", 0, "with --url: the server's pid, to sample its RSS and CPU")
-	fs.StringVar(&c.serverArgs, "server-args", "", "extra flags for the started natter serve (space-separated)")
+	fs.StringVar(&c.serverArgs, "server-args", "", "extra flags for the started natter (space-separated)")
+	fs.StringVar(&c.role, "role", "serve", "natter to start: serve (one process with embedded NATS) or edge (natter edge on a separate nats-server, so that /proc shows the edge alone)")
 	fs.IntVar(&c.conns, "conns", 0, "idle, storm: client connections (default idle 5000, storm 2000)")
 	fs.IntVar(&c.rooms, "rooms", 0, "rooms (default: idle conns/10, fanout 1, storm conns/20)")
 	fs.IntVar(&c.members, "members", 1000, "fanout: members per room")
@@ -206,6 +210,9 @@ func parseFlags(scenario string, args []string) (config, error) {
 	if c.baseline && scenario != "fanout" && scenario != "publish" {
 		return c, errors.New("--baseline applies to fanout and publish only")
 	}
+	if c.role != "serve" && c.role != "edge" {
+		return c, fmt.Errorf("--role: %q is neither serve nor edge", c.role)
+	}
 	if c.url != "" && c.dataDir == "" && c.secret == "" {
 		return c, errors.New("--url needs --data or --jwt-secret to mint tokens")
 	}
@@ -256,6 +263,7 @@ type target struct {
 	secret string
 	pid    int
 	srv    *server
+	nats   *server // under natter edge
 }
 
 // run starts the servers one at a time (Natter, then the baseline), runs
@@ -275,7 +283,7 @@ func run(ctx context.Context, c config, log *slog.Logger) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	log.Info("natter up", "url", nt.url, "pid", nt.pid)
+	log.Info("natter up", "url", nt.url, "pid", nt.pid, "role", c.role)
 	res.Natter, err = runScenario(ctx, c, nt, log)
 	if nt.srv != nil {
 		if aerr := nt.srv.alive(); aerr != nil && err == nil {
@@ -283,12 +291,13 @@ func run(ctx context.Context, c config, log *slog.Logger) (*Result, error) {
 		}
 		nt.srv.stop()
 	}
+	nt.nats.stop()
 	if err != nil || !c.baseline {
 		res.finish()
 		return res, err
 	}
 	bin, _ := filepath.Abs(c.natsServer)
-	srv, url, err := startNATS(ctx, bin, dir)
+	srv, url, _, err := startNATS(ctx, bin, filepath.Join(dir, "baseline"))
 	if err != nil {
 		res.finish()
 		return res, fmt.Errorf("baseline: %w", err)
@@ -308,8 +317,19 @@ func natterTarget(ctx context.Context, c config, dir string) (*target, error) {
 		if err != nil {
 			return nil, err
 		}
-		srv, url, err := startNatter(ctx, bin, dir, strings.Fields(c.serverArgs))
+		var natsURL string
+		if c.role == "edge" {
+			nbin, _ := filepath.Abs(c.natsServer)
+			if t.nats, _, natsURL, err = startNATS(ctx, nbin, filepath.Join(dir, "natter-nats")); err != nil {
+				return nil, err
+			}
+			b := make([]byte, 32)
+			_, _ = rand.Read(b)
+			c.secret = hex.EncodeToString(b)
+		}
+		srv, url, err := startNatter(ctx, bin, dir, natsURL, c.secret, strings.Fields(c.serverArgs))
 		if err != nil {
+			t.nats.stop()
 			return nil, err
 		}
 		t.url, t.pid, t.srv = url, srv.pid(), srv

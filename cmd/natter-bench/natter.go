@@ -89,6 +89,7 @@ func (p *clientPool) openNatter(m *member, src string, resume bool) error {
 		_, err := c.Wait(done)
 		return err == nil
 	}
+	m.up.Store(true)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -102,6 +103,7 @@ type member struct {
 	dropFn   func()       // abrupt close
 	pingFn   func() error // heartbeat, nil if none
 	endedFn  func() bool  // the connection has ended
+	up       atomic.Bool  // the funcs above are set (the heartbeat may ping)
 }
 
 type memberRoom struct {
@@ -167,7 +169,9 @@ func (p *clientPool) handle(cmd poolCmd) poolReply {
 	case "drop":
 		p.stopHeartbeat()
 		for _, m := range p.members {
-			m.dropFn()
+			if m.up.Swap(false) {
+				m.dropFn()
+			}
 		}
 		return poolReply{Conns: len(p.members)}
 	case "resume":
@@ -176,8 +180,10 @@ func (p *clientPool) handle(cmd poolCmd) poolReply {
 		p.stopHeartbeat()
 		var wg sync.WaitGroup
 		for _, m := range p.members {
-			wg.Add(1)
-			go func() { defer wg.Done(); m.closeFn() }()
+			if m.up.Swap(false) {
+				wg.Add(1)
+				go func() { defer wg.Done(); m.closeFn() }()
+			}
 		}
 		wg.Wait()
 		n := len(p.members)
@@ -205,7 +211,7 @@ func (p *clientPool) stats(expect map[int]int64) poolReply {
 		}
 		r.Gaps += m.gaps.Load()
 		r.Dups += m.dups.Load()
-		if m.endedFn != nil && m.endedFn() {
+		if m.up.Load() && m.endedFn() {
 			r.Closed++
 		}
 	}
@@ -216,10 +222,6 @@ func (p *clientPool) stats(expect map[int]int64) poolReply {
 func (p *clientPool) connect(l layout) poolReply {
 	p.lay = l
 	members := make([]*member, l.Count)
-	var failed atomic.Int64
-	var firstErr atomic.Value
-	sem := make(chan struct{}, max(l.Conc, 1))
-	var wg sync.WaitGroup
 	for j := range l.Count {
 		i := l.First + j
 		m := &member{idx: i, user: l.UserPrefix + strconv.Itoa(i)}
@@ -228,6 +230,19 @@ func (p *clientPool) connect(l layout) poolReply {
 			m.rooms = append(m.rooms, &memberRoom{n: n, name: []byte(l.roomName(n))})
 		}
 		members[j] = m
+	}
+	p.members = members
+	// The heartbeat runs from the start: connecting thousands takes longer
+	// than the edge's idle timeout.
+	if l.Heartbeat > 0 {
+		p.startHeartbeat(l.Heartbeat)
+	}
+	var failed atomic.Int64
+	var firstErr atomic.Value
+	sem := make(chan struct{}, max(l.Conc, 1))
+	var wg sync.WaitGroup
+	for _, m := range members {
+		i := m.idx
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
@@ -244,13 +259,9 @@ func (p *clientPool) connect(l layout) poolReply {
 		}()
 	}
 	wg.Wait()
-	p.members = members
 	r := poolReply{Conns: l.Count - int(failed.Load()), Failed: int(failed.Load())}
 	if e, ok := firstErr.Load().(string); ok {
 		r.Err = fmt.Sprintf("%d of %d connections failed, first: %s", failed.Load(), l.Count, e)
-	}
-	if l.Heartbeat > 0 {
-		p.startHeartbeat(l.Heartbeat)
 	}
 	return r
 }
@@ -274,7 +285,7 @@ func (p *clientPool) startHeartbeat(every time.Duration) {
 		gap := every / time.Duration(len(members))
 		for {
 			for _, m := range members {
-				if m.pingFn != nil && !m.endedFn() {
+				if m.up.Load() && m.pingFn != nil && !m.endedFn() {
 					_ = m.pingFn()
 				}
 				select {
@@ -302,6 +313,9 @@ func (p *clientPool) resume(timeout time.Duration, expect map[int]int64) poolRep
 	p.allIn = make(chan struct{})
 	p.pending.Store(int64(len(p.members)))
 	start := time.Now()
+	if p.lay.Heartbeat > 0 {
+		p.startHeartbeat(p.lay.Heartbeat)
+	}
 	sem := make(chan struct{}, max(p.lay.Conc, 1))
 	var failed atomic.Int64
 	var firstErr atomic.Value
@@ -340,9 +354,6 @@ func (p *clientPool) resume(timeout time.Duration, expect map[int]int64) poolRep
 	r.Failed = int(failed.Load())
 	r.CatchUp = p.catch.snapshot()
 	r.Slowest = time.Duration(p.slowest.Load())
-	if p.lay.Heartbeat > 0 {
-		p.startHeartbeat(p.lay.Heartbeat)
-	}
 	if e, ok := firstErr.Load().(string); ok {
 		r.Err = fmt.Sprintf("%d connections failed to reconnect, first: %s", failed.Load(), e)
 	}
@@ -502,8 +513,11 @@ func (ps pools) same(cmd poolCmd) ([]poolReply, error) {
 	return ps.all(func(int) poolCmd { return cmd })
 }
 
-// connect splits n connections of l evenly over the pools.
-func (ps pools) connect(l layout, n int) (int, error) {
+// connect splits n connections of l evenly over the pools. A few failed
+// connections (at most 1%) are reported, not fatal: under load the server
+// may refuse some, and that is a finding of the run, not a reason to
+// throw it away.
+func (ps pools) connect(l layout, n int, log *slog.Logger) (int, error) {
 	reps, err := ps.all(func(k int) poolCmd {
 		ll := l
 		ll.First = k * n / len(ps)
@@ -513,6 +527,10 @@ func (ps pools) connect(l layout, n int) (int, error) {
 	open := 0
 	for _, r := range reps {
 		open += r.Conns
+	}
+	if err != nil && open >= n-n/100 {
+		log.Warn("some connections failed", "failed", n-open, "of", n, "err", err)
+		err = nil
 	}
 	return open, err
 }

@@ -104,16 +104,20 @@ func waitHTTP(ctx context.Context, s *server, url string, d time.Duration) error
 }
 
 // startNatter runs `natter serve` on a fresh loopback port with its data in
-// dir, with per-connection limits raised so that they never throttle the
-// load, and waits until it is ready.
-func startNatter(ctx context.Context, bin, dir string, extra []string) (*server, string, error) {
+// dir (or, with natsURL, `natter edge` on that NATS server), with
+// per-connection limits raised so that they never throttle the load, and
+// waits until it is ready.
+func startNatter(ctx context.Context, bin, dir, natsURL, secret string, extra []string) (*server, string, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, "", err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	args := append([]string{bin, "serve", "--addr", addr, "--data", filepath.Join(dir, "data"),
-		"--rate", "1000000", "--burst", "1000000", "--queue", "65536"}, extra...)
+	args := []string{bin, "serve", "--data", filepath.Join(dir, "data")}
+	if natsURL != "" {
+		args = []string{bin, "edge", "--nats", natsURL, "--jwt-secret", secret}
+	}
+	args = append(append(args, "--addr", addr, "--rate", "1000000", "--burst", "1000000", "--queue", "65536"), extra...)
 	s, err := startProcess("natter", filepath.Join(dir, "natter.log"), args...)
 	if err != nil {
 		return nil, "", err
@@ -126,13 +130,17 @@ func startNatter(ctx context.Context, bin, dir string, extra []string) (*server,
 }
 
 // startNATS runs nats-server with JetStream and its built-in WebSocket
-// listener (no TLS) and returns the ws:// URL.
-func startNATS(ctx context.Context, bin, dir string) (*server, string, error) {
+// listener (no TLS) and returns the ws:// URL, and the nats:// one as
+// natsURL.
+func startNATS(ctx context.Context, bin, dir string) (s *server, wsURL, natsURL string, err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, "", "", err
+	}
 	var ports [3]int
 	for i := range ports {
 		p, err := freePort()
 		if err != nil {
-			return nil, "", err
+			return nil, "", "", err
 		}
 		ports[i] = p
 	}
@@ -144,17 +152,17 @@ websocket { listen: "127.0.0.1:%d", no_tls: true }
 `, ports[0], ports[1], filepath.Join(dir, "nats-js"), ports[2])
 	cpath := filepath.Join(dir, "nats.conf")
 	if err := os.WriteFile(cpath, []byte(conf), 0o644); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	s, err := startProcess("nats-server", filepath.Join(dir, "nats.log"), bin, "-c", cpath)
+	s, err = startProcess("nats-server", filepath.Join(dir, "nats.log"), bin, "-c", cpath)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	if err := waitHTTP(ctx, s, fmt.Sprintf("http://127.0.0.1:%d/healthz", ports[1]), 30*time.Second); err != nil {
 		s.stop()
-		return nil, "", err
+		return nil, "", "", err
 	}
-	return s, fmt.Sprintf("ws://127.0.0.1:%d", ports[2]), nil
+	return s, fmt.Sprintf("ws://127.0.0.1:%d", ports[2]), fmt.Sprintf("nats://127.0.0.1:%d", ports[0]), nil
 }
 
 // procStat is what /proc says about a process at one instant.

@@ -109,6 +109,9 @@ func newResult(c config) *Result {
 	if c.url != "" {
 		cfg["url"] = c.url
 	}
+	if c.role != "serve" {
+		cfg["role"] = c.role
+	}
 	if c.serverArgs != "" {
 		cfg["server_args"] = c.serverArgs
 	}

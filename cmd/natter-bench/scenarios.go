@@ -131,7 +131,7 @@ func idle(ctx context.Context, c config, t *target, log *slog.Logger) (*Report, 
 	rep.RSSBeforeMiB = mib(before.rss)
 	t0 := time.Now()
 	l := layoutFor(c, t, prefix("i"), prefix("ir"))
-	open, err := ps.connect(l, c.conns)
+	open, err := ps.connect(l, c.conns, log)
 	rep.ConnectSeconds = round(time.Since(t0).Seconds(), 1)
 	rep.Failed = c.conns - open
 	if err != nil {
@@ -166,7 +166,7 @@ func fanout(ctx context.Context, c config, t *target, log *slog.Logger) (*Report
 	defer ps.close()
 	l := layoutFor(c, t, prefix("m"), prefix("f"))
 	t0 := time.Now()
-	open, err := ps.connect(l, c.conns)
+	open, err := ps.connect(l, c.conns, log)
 	rep.ConnectSeconds = round(time.Since(t0).Seconds(), 1)
 	rep.Failed = c.conns - open
 	if err != nil {
@@ -491,7 +491,7 @@ func storm(ctx context.Context, c config, t *target, log *slog.Logger) (*Report,
 	defer ps.close()
 	l := layoutFor(c, t, prefix("c"), prefix("s"))
 	t0 := time.Now()
-	open, err := ps.connect(l, c.conns)
+	open, err := ps.connect(l, c.conns, log)
 	rep.ConnectSeconds = round(time.Since(t0).Seconds(), 1)
 	rep.Failed = c.conns - open
 	if err != nil {
