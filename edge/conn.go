@@ -81,6 +81,9 @@ func (c *conn) step(ready bool) bool {
 		return false
 	}
 	c.e.m.FramesIn.Inc()
+	if payload == nil {
+		return !c.isClosing() // a control frame, answered
+	}
 	return c.handle(payload) == nil && !c.isClosing()
 }
 
@@ -195,6 +198,11 @@ func (c *conn) readMessage(ready bool) ([]byte, error) {
 				c.closeFrame(code, "", "peer")
 				return nil, errClose
 			}
+			if !fragmented {
+				// Done with what was ready: a keep-alive ping must not make
+				// the reader wait (and time out) for a message.
+				return nil, nil
+			}
 			continue
 		}
 		switch {
@@ -219,6 +227,9 @@ func (c *conn) readMessage(ready bool) ([]byte, error) {
 		}
 		if !utf8.Valid(msg) {
 			return nil, &protocolError{ws.StatusInvalidFramePayloadData, "invalid UTF-8"}
+		}
+		if msg == nil {
+			msg = []byte{} // an empty message is a message (nil means none)
 		}
 		return msg, nil
 	}
@@ -304,10 +315,14 @@ func (c *conn) writeLoop() {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.e.cfg.WriteTimeout))
 		bufs := net.Buffers(batch)
 		if _, err := bufs.WriteTo(c.nc); err != nil {
+			// The peer is gone. The socket is closed by teardown, never
+			// here: a polled socket closed behind the reader's back would
+			// vanish from epoll and its connection never be torn down.
 			c.mu.Lock()
 			c.closing, c.writing, c.queue = true, false, nil
 			c.mu.Unlock()
-			c.nc.Close()
+			_ = c.nc.SetReadDeadline(time.Now()) // wake a blocked reader
+			c.finishIfClosing()
 			return
 		}
 		c.e.m.FramesOut.Add(float64(len(batch)))
@@ -344,7 +359,15 @@ func (c *conn) closeFrame(code ws.StatusCode, reason, label string) {
 	// for a next frame); a polled connection without a reader is finished
 	// here.
 	_ = c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
-	if c.raw != nil && c.reading.CompareAndSwap(false, true) {
+	c.finishIfClosing()
+}
+
+// finishIfClosing starts finishing a polled, closing connection unless a
+// reader holds it (that reader will, seeing it closing). Every path that
+// closes a polled connection ends here or in a reader, so none is left
+// closing with nobody to tear it down.
+func (c *conn) finishIfClosing() {
+	if c.raw != nil && c.isClosing() && c.reading.CompareAndSwap(false, true) {
 		go c.finish()
 	}
 }

@@ -150,8 +150,11 @@ func (e *Edge) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
+		// Out of patience: cut the sockets; their readers (or finishers)
+		// fail at once and tear down.
 		for _, c := range conns {
 			c.nc.Close()
+			c.finishIfClosing()
 		}
 		<-done
 	}

@@ -63,9 +63,9 @@ func (e *Edge) run(c *conn) {
 		c.closeWith(ws.StatusGoingAway, "server shutting down")
 	}
 	if e.poll.add(c) {
-		if draining && c.reading.CompareAndSwap(false, true) {
-			go c.finish()
-		}
+		// A close queued before the poller knew c (by Shutdown, say) found
+		// no reader to finish it: do it now.
+		c.finishIfClosing()
 		return
 	}
 	c.serve()
