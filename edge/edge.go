@@ -34,19 +34,23 @@ type Config struct {
 	// every room; an edge silent for 3 intervals is presumed dead and its
 	// users offline (default 10s, so presence converges within 30s).
 	PresenceInterval time.Duration
+	// PresenceLimit is the number of users online in a room above which
+	// presence events and the joined snapshot are no longer sent for it.
+	PresenceLimit int
 }
 
 // Defaults.
 const (
-	DefaultMaxFrame     = 64 << 10
-	DefaultMaxText      = 8 << 10
-	DefaultRate         = 20
-	DefaultBurst        = 40
-	DefaultQueueLen     = 1024
-	DefaultAuthTimeout  = 10 * time.Second
-	DefaultIdleTimeout  = 75 * time.Second
-	DefaultWriteTimeout = 10 * time.Second
-	DefaultPresence     = 10 * time.Second
+	DefaultMaxFrame      = 64 << 10
+	DefaultMaxText       = 8 << 10
+	DefaultRate          = 20
+	DefaultBurst         = 40
+	DefaultQueueLen      = 1024
+	DefaultAuthTimeout   = 10 * time.Second
+	DefaultIdleTimeout   = 75 * time.Second
+	DefaultWriteTimeout  = 10 * time.Second
+	DefaultPresence      = 10 * time.Second
+	DefaultPresenceLimit = 500
 
 	// maxStrikes is how many frames in a row a connection may have refused
 	// by the rate limiter before it is closed with 4008.
@@ -90,6 +94,7 @@ func New(cfg Config) *Edge {
 	def(&cfg.MaxText, DefaultMaxText)
 	def(&cfg.Burst, DefaultBurst)
 	def(&cfg.QueueLen, DefaultQueueLen)
+	def(&cfg.PresenceLimit, DefaultPresenceLimit)
 	if cfg.Rate <= 0 {
 		cfg.Rate = DefaultRate
 	}

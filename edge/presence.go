@@ -55,11 +55,18 @@ func (r *room) seen(user natter.UserID, edge string, now time.Time) []byte {
 		r.presence[user] = edges
 	}
 	edges[edge] = now
-	if len(edges) == 1 {
+	if len(edges) == 1 && r.presenceShown() {
 		return encode(event{Type: evPresence, Room: r.id, User: user, Status: "online"})
 	}
 	return nil
 }
+
+// presenceShown reports whether the room is small enough for presence to
+// reach its clients. In a room of thousands, every arrival and departure
+// told to every member is a quadratic flood (a reconnect storm would send
+// millions of frames) and no interface shows it anyway; the edges still
+// track who is there. Called with r.mu held.
+func (r *room) presenceShown() bool { return len(r.presence) <= r.e.cfg.PresenceLimit }
 
 // gone records that edge no longer has user. Called with r.mu held; it
 // returns the client event to send if the user is now offline everywhere.
@@ -73,14 +80,23 @@ func (r *room) gone(user natter.UserID, edge string) []byte {
 	}
 	delete(edges, edge)
 	if len(edges) == 0 {
+		shown := r.presenceShown()
 		delete(r.presence, user)
-		return encode(event{Type: evPresence, Room: r.id, User: user, Status: "offline"})
+		if shown {
+			return encode(event{Type: evPresence, Room: r.id, User: user, Status: "offline"})
+		}
 	}
 	return nil
 }
 
 // online lists the users online in the room on any edge. Called with r.mu held.
-func (r *room) online() []natter.UserID { return sortedUsers(r.presence) }
+// Above PresenceLimit it is nil (see presenceShown).
+func (r *room) online() []natter.UserID {
+	if !r.presenceShown() {
+		return nil
+	}
+	return sortedUsers(r.presence)
+}
 
 // localUsers lists the users with local connections. Called with r.mu held.
 func (r *room) localUsers() []natter.UserID { return sortedUsers(r.users) }

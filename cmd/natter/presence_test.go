@@ -69,3 +69,38 @@ func TestExternalIssuerKey(t *testing.T) {
 		t.Fatal("token signed by an unknown key was accepted")
 	}
 }
+
+// Above the presence limit a room gets no presence events and no snapshot:
+// in a big room they would flood every member on every arrival.
+func TestPresenceLimit(t *testing.T) {
+	s := startServer(t, "", func(m *Main) { m.PresenceLimit = 2 })
+	ctx := ctxFor(t, 20*time.Second)
+	alice := s.connect(ctx, "alice")
+	alice.join(ctx, "big", -1, "")
+	bob := s.connect(ctx, "bob")
+	if j := bob.join(ctx, "big", -1, ""); len(j.Online) != 2 {
+		t.Fatalf("under the limit, joined.online = %v", j.Online)
+	}
+	carol := s.connect(ctx, "carol")
+	if j := carol.join(ctx, "big", -1, ""); j.Online != nil {
+		t.Fatalf("over the limit, joined.online = %v, want none", j.Online)
+	}
+	// Alice saw bob arrive, but not carol: the next event after bob's is
+	// the message, not a presence.
+	seq := carol.send(ctx, "big", "c1", "hi").Seq
+	for {
+		ev, err := alice.Expect(ctx, "presence", "msg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type == "msg" {
+			if ev.Seq != seq {
+				t.Fatalf("unexpected message %+v", ev)
+			}
+			break
+		}
+		if ev.User == "carol" {
+			t.Fatalf("presence sent above the limit: %+v", ev)
+		}
+	}
+}
