@@ -279,6 +279,11 @@ func run(ctx context.Context, c config, log *slog.Logger) (*Result, error) {
 		defer os.RemoveAll(dir)
 	}
 	res := newResult(c)
+	if c.url == "" {
+		if out, err := exec.Command(c.natter, "version").Output(); err == nil {
+			res.Version = strings.TrimSpace(string(out))
+		}
+	}
 	nt, err := natterTarget(ctx, c, dir)
 	if err != nil {
 		return nil, err

@@ -16,7 +16,8 @@ import (
 type Result struct {
 	Scenario string             `json:"scenario"`
 	Started  time.Time          `json:"started"`
-	Commit   string             `json:"commit,omitempty"`
+	Commit   string             `json:"commit,omitempty"`         // of the working tree
+	Version  string             `json:"natter_version,omitempty"` // of the natter binary started`
 	CPU      string             `json:"cpu"`
 	Cores    int                `json:"cores"`
 	Config   map[string]any     `json:"config"`
@@ -173,7 +174,7 @@ func (r *Result) save(dir string) (string, error) {
 }
 
 func (r *Result) print(w io.Writer) {
-	fmt.Fprintf(w, "\nnatter-bench %s  (commit %s, %d cores, %s)\n", r.Scenario, r.Commit, r.Cores, r.CPU)
+	fmt.Fprintf(w, "\nnatter-bench %s  (tree %s, %s, %d cores, %s)\n", r.Scenario, r.Commit, r.Version, r.Cores, r.CPU)
 	reps := []*Report{r.Natter}
 	if r.Baseline != nil {
 		reps = append(reps, r.Baseline)
