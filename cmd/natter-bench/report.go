@@ -79,6 +79,8 @@ type Step struct {
 	Sent             int64    `json:"sent"`
 	Acked            int64    `json:"acked,omitempty"`
 	Errors           int64    `json:"errors,omitempty"`
+	Unanswered       int64    `json:"unanswered,omitempty"` // sends not acked 10 s after the step
+	Stuck            bool     `json:"stuck,omitempty"`      // ... nor a minute later
 	Expected         int64    `json:"expected"`
 	Received         int64    `json:"received"`
 	Missing          int64    `json:"missing,omitempty"`

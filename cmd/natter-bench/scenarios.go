@@ -222,8 +222,16 @@ func fanout(ctx context.Context, c config, t *target, log *slog.Logger) (*Report
 		s := Step{Rate: rate, Sent: total}
 		s.Server, s.LoadCores = um.end()
 		for _, p := range pubs {
-			if err := p.settle(10 * time.Second); err != nil && perr == nil {
-				perr = err
+			// Sends still unacked 10 s after the step are a result (the
+			// server is overloaded), not an error; wait up to a minute more
+			// so that the next step starts with a free window.
+			if err := p.settle(10 * time.Second); err != nil {
+				if ns, ok := p.(*natterSender); ok {
+					s.Unanswered += int64(len(ns.slots))
+				}
+				if p.settle(time.Minute) != nil {
+					s.Stuck = true
+				}
 			}
 			if ns, ok := p.(*natterSender); ok {
 				s.Acked += ns.acks.Load()
@@ -245,7 +253,7 @@ func fanout(ctx context.Context, c config, t *target, log *slog.Logger) (*Report
 			al := summarize(mergeSnapshots(ackLat.snapshot()))
 			s.AckLatency = &al
 		}
-		s.Pass = s.Missing == 0 && s.Closed == 0 && s.Errors == 0 &&
+		s.Pass = s.Missing == 0 && s.Closed == 0 && s.Errors == 0 && s.Unanswered == 0 &&
 			float64(s.Sent) >= 0.97*rate*d.Seconds() && s.Latency.P99 <= float64(c.p99)/float64(time.Millisecond)
 		if measured {
 			log.Info("step", "target", t.name, "rate", rate, "sent", s.Sent, "deliveries/s", s.DeliveriesPerSec,
@@ -268,6 +276,10 @@ func fanout(ctx context.Context, c config, t *target, log *slog.Logger) (*Report
 			if err != nil {
 				return rep, err
 			}
+			if s.Stuck || s.Unanswered > 0 {
+				log.Warn("server overloaded: higher rates skipped", "target", t.name, "rate", r, "unanswered", s.Unanswered)
+				break
+			}
 		}
 		return rep, nil
 	}
@@ -285,6 +297,10 @@ func fanout(ctx context.Context, c config, t *target, log *slog.Logger) (*Report
 			best = r
 		} else {
 			fail = r
+		}
+		if s.Stuck {
+			log.Warn("server still has unacked sends a minute after the step: stopping", "target", t.name, "rate", r)
+			break
 		}
 		switch {
 		case fail == 0:
