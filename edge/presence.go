@@ -54,8 +54,9 @@ func (r *room) seen(user natter.UserID, edge string, now time.Time) []byte {
 		edges = map[string]time.Time{}
 		r.presence[user] = edges
 	}
-	edges[edge] = now
-	if len(edges) == 1 && r.presenceShown() {
+	_, had := edges[edge]
+	edges[edge] = now // a refresh: the user was already online
+	if !had && len(edges) == 1 && r.presenceShown() {
 		return encode(event{Type: evPresence, Room: r.id, User: user, Status: "online"})
 	}
 	return nil

@@ -104,3 +104,31 @@ func TestPresenceLimit(t *testing.T) {
 		}
 	}
 }
+
+// Re-announcements refresh presence silently: a user who stays connected
+// is announced online once, not every interval.
+func TestPresenceAnnouncedOnce(t *testing.T) {
+	s := startServer(t, "", func(m *Main) { m.Presence = 50 * time.Millisecond })
+	ctx := ctxFor(t, 20*time.Second)
+	alice, bob := s.connect(ctx, "alice"), s.connect(ctx, "bob")
+	alice.join(ctx, "p", -1, "")
+	bob.join(ctx, "p", -1, "")
+	time.Sleep(400 * time.Millisecond) // several intervals; what is asserted is a count, not a time
+	seq := bob.send(ctx, "p", "b1", "still here").Seq
+	online := 0
+	for {
+		ev, err := alice.Expect(ctx, "presence", "msg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type == "msg" && ev.Seq == seq {
+			break
+		}
+		if ev.Type == "presence" && ev.User == "bob" {
+			online++
+		}
+	}
+	if online != 1 {
+		t.Fatalf("alice saw bob come online %d times, want 1", online)
+	}
+}
