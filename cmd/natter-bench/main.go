@@ -35,6 +35,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -72,6 +74,8 @@ type config struct {
 	out                            string
 	timeout                        time.Duration
 	keep                           bool
+	clientProcs                    int
+	cpuProfile                     string
 }
 
 const usage = `Usage: natter-bench <idle|fanout|publish|storm> [flags]
@@ -100,11 +104,23 @@ func main() {
 		os.Exit(2)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if c.clientProcs > 0 {
+		runtime.GOMAXPROCS(c.clientProcs)
+		childGOMAXPROCS = c.clientProcs
+	}
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	res, err := run(ctx, c, log)
+	pprof.StopCPUProfile()
 	if res != nil {
 		res.print(os.Stdout)
 		if path, werr := res.save(c.out); werr != nil {
@@ -163,6 +179,8 @@ func parseFlags(scenario string, args []string) (config, error) {
 	fs.StringVar(&c.out, "out", "bench/results", "directory for the JSON results")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "bound on the whole run")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temp dir with the servers' data and logs")
+	fs.IntVar(&c.clientProcs, "client-gomaxprocs", 0, "GOMAXPROCS of the bench and its child processes, not of the servers (0: Go's default)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the bench's own CPU profile (not the server's) to this file")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

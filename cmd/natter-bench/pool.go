@@ -393,6 +393,9 @@ func noPortBind(network, address string, c syscall.RawConn) error {
 	return serr
 }
 
+// childGOMAXPROCS, if > 0, is the GOMAXPROCS of child processes.
+var childGOMAXPROCS int
+
 // remotePool is a child process running a clientPool (runChild), driven
 // by JSON lines over its stdin and stdout.
 type remotePool struct {
@@ -409,6 +412,9 @@ func startRemotePool(id int) (*remotePool, error) {
 	}
 	cmd := exec.Command(exe, "--child", strconv.Itoa(id))
 	cmd.Stderr = os.Stderr
+	if childGOMAXPROCS > 0 {
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(childGOMAXPROCS))
+	}
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
