@@ -167,9 +167,7 @@ func (r *Result) save(dir string) (string, error) {
 	}
 	name := fmt.Sprintf("%s-%s.json", r.Scenario, r.Started.Format("20060102-150405"))
 	if r.Scenario == "fanout" {
-		if rooms, _ := r.Config["rooms"].(int); rooms > 1 {
-			name = fmt.Sprintf("%s-%dx%d-%s.json", r.Scenario, rooms, r.Config["members"], r.Started.Format("20060102-150405"))
-		}
+		name = fmt.Sprintf("%s-%vx%v-%s.json", r.Scenario, r.Config["rooms"], r.Config["members"], r.Started.Format("20060102-150405"))
 	}
 	path := filepath.Join(dir, name)
 	return path, writeJSON(path, r)
