@@ -30,6 +30,7 @@ import (
 
 	"github.com/natter-chat/natter"
 	"github.com/natter-chat/natter/broker"
+	"github.com/natter-chat/natter/httpapi"
 )
 
 // Store keeps accounts. broker.Accounts implements it.
@@ -166,7 +167,7 @@ func NewHandler(cfg Config) http.Handler {
 		}
 		h.fail(w, r, natter.Errorf(natter.ENOTFOUND, "no such endpoint"))
 	})
-	return noStore(mux)
+	return httpapi.NoStore(mux)
 }
 
 // methods is the method of each endpoint, for the 405 of a wrong one.
@@ -298,7 +299,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 // external issuer's) are not extended: their issuer decides how long they
 // last.
 func (h *handler) refresh(w http.ResponseWriter, r *http.Request) {
-	token, ok := bearer(r.Header.Get("Authorization"))
+	token, ok := httpapi.Bearer(r.Header.Get("Authorization"))
 	if !ok {
 		h.fail(w, r, natter.Errorf(natter.EUNAUTHORIZED, "missing bearer token"))
 		return

@@ -3,9 +3,9 @@ package history
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/natter-chat/natter"
+	"github.com/natter-chat/natter/httpapi"
 )
 
 type userKey struct{}
@@ -22,7 +22,7 @@ func userFrom(ctx context.Context) natter.UserID {
 // fixed message: why a token was rejected is of use to an attacker only.
 func (h *handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := bearer(r.Header.Get("Authorization"))
+		token, ok := httpapi.Bearer(r.Header.Get("Authorization"))
 		if !ok {
 			h.fail(w, r, natter.Errorf(natter.EUNAUTHORIZED, "missing bearer token"))
 			return
@@ -38,15 +38,4 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
 	})
-}
-
-// bearer extracts the token of a Bearer Authorization header; the scheme is
-// case-insensitive (RFC 9110 §11.1).
-func bearer(header string) (string, bool) {
-	scheme, token, ok := strings.Cut(header, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	token = strings.TrimSpace(token)
-	return token, token != ""
 }

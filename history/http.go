@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/natter-chat/natter"
+	"github.com/natter-chat/natter/httpapi"
 )
 
 // handler serves the history API. Its dependencies are interfaces except the
@@ -33,24 +34,15 @@ func NewHandler(store *Store, dir natter.Directory, tokens natter.TokenVerifier,
 		h.fail(w, r, natter.Errorf(natter.ENOTFOUND, "no such endpoint"))
 	})
 	r.Route("/api", func(r chi.Router) {
-		// noStore runs first so that error responses (401 included) are not
+		// NoStore runs first so that error responses (401 included) are not
 		// cached either: they depend on the caller's token.
-		r.Use(noStore, h.authenticate)
+		r.Use(httpapi.NoStore, h.authenticate)
 		r.Get("/rooms", h.rooms)
 		r.Get("/rooms/{room}/messages", h.messages)
 		r.Get("/rooms/{room}/members", h.members)
 		r.Get("/public-rooms", h.publicRooms)
 	})
 	return r
-}
-
-// noStore keeps browsers and proxies from caching per-user, ever-changing
-// responses.
-func noStore(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
-	})
 }
 
 // writeJSON encodes v before writing the header, so that an encoding failure
