@@ -27,8 +27,9 @@ type conn struct {
 	limiter *rate.Limiter
 	strikes int
 
-	raw      syscall.RawConn // set when the poller watches the socket
+	raw      syscall.RawConn // the socket's descriptor, nil if it has none
 	pollID   uint64
+	polled   atomic.Bool  // the poller watches the socket
 	reading  atomic.Bool  // a reader holds the connection
 	authed   atomic.Bool  // user is set (read by the sweeper)
 	lastSeen atomic.Int64 // unix nanos of the last frame received
@@ -36,13 +37,13 @@ type conn struct {
 
 	mu      sync.Mutex
 	queue   [][]byte // complete frames waiting for the writer
-	writing bool     // a writer goroutine is running
+	writing bool     // a writer (flusher turn or goroutine) owns the queue
 	closing bool     // a close frame is queued: accept nothing more
 	rooms   map[natter.RoomID]*member
 }
 
 func newConn(e *Edge, nc net.Conn) *conn {
-	return &conn{e: e, nc: nc, born: time.Now()}
+	return &conn{e: e, nc: nc, raw: rawConn(nc), born: time.Now()}
 }
 
 // errClose ends the read loop after a close frame has been queued.
@@ -285,50 +286,6 @@ func (c *conn) enqueue(frame []byte) bool {
 	return true
 }
 
-// startWriter starts the writer unless one is running. Called with mu held.
-// The writer exists only while there is something to write.
-func (c *conn) startWriter() {
-	if !c.writing {
-		c.writing = true
-		go c.writeLoop()
-	}
-}
-
-func (c *conn) writeLoop() {
-	for {
-		c.mu.Lock()
-		batch := c.queue
-		c.queue = nil
-		if len(batch) == 0 {
-			c.writing = false
-			closing := c.closing
-			c.mu.Unlock()
-			if closing {
-				// The close frame is out: send FIN, and let the reader drain
-				// until the client closes too (see drain).
-				closeWrite(c.nc)
-			}
-			return
-		}
-		c.mu.Unlock()
-		// All queued frames go out in one writev.
-		_ = c.nc.SetWriteDeadline(time.Now().Add(c.e.cfg.WriteTimeout))
-		bufs := net.Buffers(batch)
-		if _, err := bufs.WriteTo(c.nc); err != nil {
-			// The peer is gone. The socket is closed by teardown, never
-			// here: a polled socket closed behind the reader's back would
-			// vanish from epoll and its connection never be torn down.
-			c.mu.Lock()
-			c.closing, c.writing, c.queue = true, false, nil
-			c.mu.Unlock()
-			_ = c.nc.SetReadDeadline(time.Now()) // wake a blocked reader
-			c.finishIfClosing()
-			return
-		}
-		c.e.m.FramesOut.Add(float64(len(batch)))
-	}
-}
-
 // closeWith queues a close frame behind what is already queued; from then
 // on nothing more is queued and no client frame is served. The writer
 // half-closes the socket after the close frame and the reader drains it
@@ -367,7 +324,7 @@ func (c *conn) closeFrame(code ws.StatusCode, reason, label string) {
 // closes a polled connection ends here or in a reader, so none is left
 // closing with nobody to tear it down.
 func (c *conn) finishIfClosing() {
-	if c.raw != nil && c.isClosing() && c.reading.CompareAndSwap(false, true) {
+	if c.polled.Load() && c.isClosing() && c.reading.CompareAndSwap(false, true) {
 		go c.finish()
 	}
 }

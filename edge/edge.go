@@ -80,6 +80,7 @@ type Edge struct {
 	draining       bool
 	wg             sync.WaitGroup // open connections
 	poll           *poller        // nil: a reader goroutine per connection
+	flush          *flusher
 }
 
 // New returns an Edge. It starts nothing: connections arrive through
@@ -120,6 +121,7 @@ func New(cfg Config) *Edge {
 		users: map[natter.UserID][]*conn{},
 		conns: map[*conn]struct{}{},
 	}
+	e.flush = newFlusher(ctx)
 	e.up = ws.Upgrader{ReadBufferSize: 2048, WriteBufferSize: 512}
 	var id [8]byte
 	_, _ = rand.Read(id[:])

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -94,6 +95,22 @@ func (s *splitListener) Close() error {
 		err = s.Listener.Close()
 	})
 	return err
+}
+
+// rawConn returns the socket's descriptor under nc, or nil if it has none.
+func rawConn(nc net.Conn) syscall.RawConn {
+	if pc, ok := nc.(*prefixConn); ok {
+		nc = pc.Conn
+	}
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
 }
 
 // prefixConn replays the peeked bytes before reading from the socket.

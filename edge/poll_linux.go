@@ -2,10 +2,8 @@ package edge
 
 import (
 	"errors"
-	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -58,34 +56,18 @@ func eventID(ev *unix.EpollEvent) uint64 {
 	return uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 }
 
-// rawConn returns the socket under nc if the poller can watch it.
-func rawConn(nc net.Conn) syscall.RawConn {
-	if pc, ok := nc.(*prefixConn); ok && len(pc.prefix) == 0 {
-		nc = pc.Conn
-	}
-	tc, ok := nc.(*net.TCPConn)
-	if !ok {
-		return nil
-	}
-	rc, err := tc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	return rc
-}
-
 // add starts watching c; it returns false if c cannot be watched (then
 // the caller reads it with a goroutine).
 func (p *poller) add(c *conn) bool {
 	if p == nil {
 		return false
 	}
-	rc := rawConn(c.nc)
-	if rc == nil {
-		return false
+	if pc, ok := c.nc.(*prefixConn); c.raw == nil || ok && len(pc.prefix) > 0 {
+		return false // no descriptor, or bytes to read that epoll cannot see
 	}
 	id := p.next.Add(1)
-	c.raw, c.pollID = rc, id
+	c.pollID = id
+	c.polled.Store(true)
 	p.mu.Lock()
 	p.conns[id] = c
 	p.mu.Unlock()
@@ -93,7 +75,7 @@ func (p *poller) add(c *conn) bool {
 		p.mu.Lock()
 		delete(p.conns, id)
 		p.mu.Unlock()
-		c.raw = nil
+		c.polled.Store(false)
 		return false
 	}
 	return true
@@ -104,7 +86,7 @@ func (p *poller) arm(c *conn) error { return p.ctl(c, unix.EPOLL_CTL_MOD) }
 
 // remove stops watching c. Called before c's socket is closed.
 func (p *poller) remove(c *conn) {
-	if p == nil || c.raw == nil {
+	if p == nil || !c.polled.Load() {
 		return
 	}
 	_ = p.ctl(c, unix.EPOLL_CTL_DEL)

@@ -1,0 +1,156 @@
+package edge
+
+import (
+	"context"
+	"net"
+	"runtime"
+	"time"
+)
+
+// flusher writes queued frames to sockets with a few goroutines shared by
+// every connection, instead of a goroutine per connection with something to
+// write. A connection with queued frames is scheduled once; whatever is
+// queued by the time a worker reaches it goes out in one writev, so under
+// load each write carries several frames and the syscalls per delivered
+// frame fall as the rate rises.
+//
+// Workers never wait on a socket: a write that would block hands the rest
+// of that connection's output to a goroutine of its own (writeLoop), so a
+// slow client holds up nobody else.
+type flusher struct {
+	ready chan *conn
+}
+
+// flushQueue bounds the connections waiting for a worker; beyond it a
+// connection gets a writer goroutine of its own (correct, just dearer).
+const flushQueue = 1 << 16
+
+func newFlusher(ctx context.Context) *flusher {
+	f := &flusher{ready: make(chan *conn, flushQueue)}
+	for range max(2, runtime.GOMAXPROCS(0)) {
+		go f.run(ctx)
+	}
+	return f
+}
+
+func (f *flusher) run(ctx context.Context) {
+	for {
+		select {
+		case c := <-f.ready:
+			c.flush()
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// schedule queues c for a worker; false if there is no room (or no flusher).
+func (f *flusher) schedule(c *conn) bool {
+	if f == nil {
+		return false
+	}
+	select {
+	case f.ready <- c:
+		return true
+	default:
+		return false
+	}
+}
+
+// startWriter makes someone responsible for writing c's queue unless
+// someone already is. Called with mu held.
+func (c *conn) startWriter() {
+	if c.writing {
+		return
+	}
+	c.writing = true
+	if !c.e.flush.schedule(c) {
+		go c.writeLoop(nil)
+	}
+}
+
+// flush is a worker's turn at c: write what is queued without blocking,
+// then reschedule c if more arrived meanwhile, so that one busy connection
+// cannot keep a worker from the others.
+func (c *conn) flush() {
+	c.mu.Lock()
+	batch := c.queue
+	c.queue = nil
+	c.mu.Unlock()
+	if len(batch) > 0 {
+		rest, err := c.writeNow(batch)
+		if err != nil {
+			c.writeFailed()
+			return
+		}
+		c.e.m.FramesOut.Add(float64(len(batch) - len(rest)))
+		if len(rest) > 0 {
+			// The socket is full: wait for it on a goroutine of its own.
+			go c.writeLoop(rest)
+			return
+		}
+	}
+	c.mu.Lock()
+	if len(c.queue) > 0 {
+		c.mu.Unlock()
+		if !c.e.flush.schedule(c) {
+			go c.writeLoop(nil)
+		}
+		return
+	}
+	c.wrote()
+}
+
+// writeLoop writes batch, then whatever is queued, with blocking writes
+// bounded by WriteTimeout, until the queue is empty: the writer of a
+// connection whose socket is full, or of one the flusher cannot take.
+func (c *conn) writeLoop(batch [][]byte) {
+	for {
+		if len(batch) > 0 {
+			// All queued frames go out in one writev.
+			_ = c.nc.SetWriteDeadline(time.Now().Add(c.e.cfg.WriteTimeout))
+			bufs := net.Buffers(batch)
+			if _, err := bufs.WriteTo(c.nc); err != nil {
+				c.writeFailed()
+				return
+			}
+			c.e.m.FramesOut.Add(float64(len(batch)))
+		}
+		c.mu.Lock()
+		batch = c.queue
+		c.queue = nil
+		if len(batch) == 0 {
+			// No deadline may outlive this writer: the flusher's raw writes
+			// would fail on an expired one.
+			_ = c.nc.SetWriteDeadline(time.Time{})
+			c.wrote()
+			return
+		}
+		c.mu.Unlock()
+	}
+}
+
+// wrote ends a writer's turn with an empty queue. Called with mu held; it
+// releases it.
+func (c *conn) wrote() {
+	c.writing = false
+	closing := c.closing
+	c.mu.Unlock()
+	if closing {
+		// The close frame is out: send FIN, and let the reader drain until
+		// the client closes too (see drain).
+		closeWrite(c.nc)
+	}
+}
+
+// writeFailed handles a failed write: the peer is gone. The socket is
+// closed by teardown, never here: a polled socket closed behind the
+// reader's back would vanish from epoll and its connection never be torn
+// down.
+func (c *conn) writeFailed() {
+	c.mu.Lock()
+	c.closing, c.writing, c.queue = true, false, nil
+	c.mu.Unlock()
+	_ = c.nc.SetReadDeadline(time.Now()) // wake a blocked reader
+	c.finishIfClosing()
+}
