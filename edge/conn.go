@@ -286,6 +286,23 @@ func (c *conn) enqueue(frame []byte) bool {
 	return true
 }
 
+// waitQueue waits, within the write timeout, until c's queue has room for
+// n more frames (or c is closing): a replay queues in rounds, and a client
+// taking a long backlog at its own pace must not look like a slow consumer.
+func (c *conn) waitQueue(n int) {
+	n = min(n, c.e.cfg.QueueLen)
+	deadline := time.Now().Add(c.e.cfg.WriteTimeout)
+	for {
+		c.mu.Lock()
+		room, closing := c.e.cfg.QueueLen-len(c.queue), c.closing
+		c.mu.Unlock()
+		if room >= n || closing || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // closeWith queues a close frame behind what is already queued; from then
 // on nothing more is queued and no client frame is served. The writer
 // half-closes the socket after the close frame and the reader drains it

@@ -34,6 +34,10 @@ type Config struct {
 	// every room; an edge silent for 3 intervals is presumed dead and its
 	// users offline (default 10s, so presence converges within 30s).
 	PresenceInterval time.Duration
+	// RoomCache is the byte budget of each room's cache of its latest
+	// messages, which resuming clients are served from instead of the
+	// stream (default 64 KiB; negative disables it).
+	RoomCache int
 	// PresenceLimit is the number of users online in a room above which
 	// presence events and the joined snapshot are no longer sent for it.
 	PresenceLimit int
@@ -51,13 +55,11 @@ const (
 	DefaultWriteTimeout  = 10 * time.Second
 	DefaultPresence      = 10 * time.Second
 	DefaultPresenceLimit = 500
+	DefaultRoomCache     = 64 << 10
 
 	// maxStrikes is how many frames in a row a connection may have refused
 	// by the rate limiter before it is closed with 4008.
 	maxStrikes = 50
-	// pendingLen bounds the live messages held for a member while it replays;
-	// past it they are dropped and the replay simply reads further.
-	pendingLen = 4096
 )
 
 // Edge is the WebSocket gateway of one process.
@@ -96,6 +98,12 @@ func New(cfg Config) *Edge {
 	def(&cfg.Burst, DefaultBurst)
 	def(&cfg.QueueLen, DefaultQueueLen)
 	def(&cfg.PresenceLimit, DefaultPresenceLimit)
+	switch {
+	case cfg.RoomCache == 0:
+		cfg.RoomCache = DefaultRoomCache
+	case cfg.RoomCache < 0:
+		cfg.RoomCache = 0
+	}
 	if cfg.Rate <= 0 {
 		cfg.Rate = DefaultRate
 	}

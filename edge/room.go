@@ -23,29 +23,30 @@ type room struct {
 	err   error
 
 	mu      sync.Mutex
-	last    uint64 // last sequence the feed delivered
+	cache   roomCache // the latest messages; to is the last the feed delivered
 	members map[*conn]*member
 	users   map[natter.UserID]int // local connections per user, for presence
 	// presence is the cluster-wide view: user -> edge -> last announced.
 	presence map[natter.UserID]map[string]time.Time
 	closed   bool // removed from e.rooms; join a new one
+
+	fill sync.Mutex // one stream read at a time per room: replays share it through the cache
 }
 
 // member is one connection's subscription to a room.
 //
 // A member is either live (fan-out queues frames straight to the socket) or
-// replaying (a goroutine reads the stream from last; fan-out parks live
-// messages in pending). The replay ends when pending continues exactly where
-// the stream read stopped, so the switch has no gap and no duplicate.
+// replaying (a goroutine catches it up from the stream and the room's
+// cache; fan-out skips it). The replay ends by taking the rest from the
+// cache and going live under the room lock, so the switch has no gap and
+// no duplicate.
 type member struct {
 	c    *conn
 	room *room
 
 	// Guarded by room.mu.
-	last     uint64 // highest seq queued to the client
-	live     bool
-	pending  []frameAt
-	overflow bool // pending was dropped; the replay must read further
+	last uint64 // highest seq queued to the client
+	live bool
 
 	// gone is set when the member leaves or is replaced by a re-join; a
 	// running replay checks it between messages, without the room lock.
@@ -121,11 +122,16 @@ func (e *Edge) room(id natter.RoomID) (*room, error) {
 		return r, r.err
 	}
 	r = &room{id: id, e: e, ready: make(chan struct{}), members: map[*conn]*member{}, users: map[natter.UserID]int{},
-		presence: map[natter.UserID]map[string]time.Time{}}
+		presence: map[natter.UserID]map[string]time.Time{}, cache: roomCache{limit: e.cfg.RoomCache}}
 	e.rooms[id] = r
 	e.mu.Unlock()
 	r.feed, r.err = e.b.Follow(e.ctx, id, r)
 	if r.err == nil {
+		r.mu.Lock()
+		if !r.cache.valid { // else the feed's first message has set it
+			r.cache.reset(r.feed.Start())
+		}
+		r.mu.Unlock()
 		// Ask the other edges who is here, rather than wait an interval.
 		e.publishPresence(presenceEvent{Type: evPresenceQuery, Room: id, Edge: e.id})
 	}
@@ -179,45 +185,31 @@ func (r *room) remove(c *conn) {
 }
 
 // Message is the Feed's delivery of one room message, in order. It frames
-// the message once and queues the same bytes to every live member.
+// the message once, keeps it in the cache and queues the same bytes to
+// every live member.
 func (r *room) Message(msg natter.Message) {
-	fa := frameAt{seq: msg.Seq, prev: msg.Prev, frame: textFrame(encode(msgEvent(msg)))}
+	fa := msgFrame(msg)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.last = max(r.last, msg.Seq)
+	r.cache.add(fa)
+	n := 0
 	for _, m := range r.members {
-		if !m.live {
-			m.park(fa)
-			continue
-		}
-		if fa.seq <= m.last {
-			continue
+		if !m.live || fa.seq <= m.last {
+			continue // a replay will take it from the cache
 		}
 		if fa.prev > m.last {
 			// Cannot happen while the feed is contiguous; if it does, the
 			// member repairs from the stream rather than skip a message.
 			m.live = false
-			m.park(fa)
 			go r.replay(m)
 			continue
 		}
 		if m.c.enqueue(fa.frame) {
 			m.last = fa.seq
-			r.e.m.Delivered.Inc()
+			n++
 		}
 	}
-}
-
-// park holds a live message for a replaying member. Called with room.mu held.
-func (m *member) park(fa frameAt) {
-	if m.overflow {
-		return
-	}
-	if len(m.pending) >= pendingLen {
-		m.pending, m.overflow = nil, true
-		return
-	}
-	m.pending = append(m.pending, fa)
+	r.e.m.Delivered.Add(float64(n))
 }
 
 // memberRemoved is the shape of a membership event this edge must act on.
@@ -256,41 +248,47 @@ func (r *room) Event(data []byte) {
 // replayRetry is the pause before a failed stream read is retried.
 const replayRetry = 500 * time.Millisecond
 
-var errGone = errors.New("member gone")
+// replayRound bounds the messages one stream read hands a member before
+// they are queued: a long backlog is read and sent in rounds.
+const replayRound = 256
 
-// replay brings m up to date from the stream, then makes it live.
+var (
+	errGone      = errors.New("member gone")
+	errRoundFull = errors.New("round full")
+)
+
+// replay brings m up to date, then makes it live: from the stream for what
+// the cache does not hold, then from the cache.
 func (r *room) replay(m *member) {
-	for attempt := 0; ; attempt++ {
+	for attempt := 0; ; {
 		r.mu.Lock()
-		from := m.last
-		r.mu.Unlock()
 		if m.gone.Load() {
+			r.mu.Unlock()
 			return
 		}
-		last, err := r.e.b.ReadRoom(r.e.ctx, r.id, from, 0, func(msg natter.Message) error {
-			frame := textFrame(encode(msgEvent(msg)))
-			// Checked and queued under the room lock: a leave (which sets
-			// gone under it, then queues left) can never be followed by a
-			// replayed message.
-			r.mu.Lock()
-			ok := !m.gone.Load() && m.c.enqueue(frame)
-			r.mu.Unlock()
-			if !ok {
-				return errGone
+		if fas, ok := r.cache.since(m.last); ok {
+			n := 0
+			for _, fa := range fas {
+				if !m.c.enqueue(fa.frame) {
+					break // closing: nothing more matters
+				}
+				m.last = fa.seq
+				n++
 			}
-			r.e.m.Replayed.Inc()
-			r.e.m.Delivered.Inc()
-			return nil
-		})
+			m.live = true
+			r.mu.Unlock()
+			r.e.m.Replayed.Add(float64(n))
+			r.e.m.Delivered.Add(float64(n))
+			return
+		}
+		r.mu.Unlock()
+		progress, err := r.replayStream(m)
 		if errors.Is(err, errGone) || r.e.ctx.Err() != nil {
 			return
 		}
-		r.mu.Lock()
-		m.last = max(m.last, last)
 		if err != nil {
-			r.mu.Unlock()
 			r.e.log.Warn("replay failed", "room", r.id, "user", m.c.user, "err", err)
-			if attempt >= 5 {
+			if attempt++; attempt > 5 {
 				m.c.send(errEvent(nil, r.id, err))
 				m.c.closeWith(1011, "room unavailable")
 				return
@@ -298,47 +296,63 @@ func (r *room) replay(m *member) {
 			time.Sleep(replayRetry)
 			continue
 		}
-		if m.goLive() {
-			r.mu.Unlock()
-			return
+		if !progress {
+			// The stream read ended short of what the feed has delivered: a
+			// direct-get replica lagging behind the leader. Give it a moment.
+			attempt++
+			time.Sleep(min(time.Duration(attempt)*20*time.Millisecond, replayRetry))
 		}
-		r.mu.Unlock()
-		// The stream read ended short of what the feed has delivered: a
-		// direct-get replica lagging behind the leader. Give it a moment.
-		time.Sleep(min(time.Duration(attempt+1)*20*time.Millisecond, replayRetry))
 	}
 }
 
-// goLive flushes pending and makes m live if pending continues where the
-// replay stopped. Called with room.mu held.
-func (m *member) goLive() bool {
+// replayStream reads one round of what follows m.last up to the start of
+// the cache, queues it to m, and puts it in front of the cache for the
+// members that resume after m. Reads of one room are taken in turn, so
+// members coming back together wait for one read instead of each making
+// their own. It reports whether m advanced.
+func (r *room) replayStream(m *member) (bool, error) {
+	m.c.waitQueue(replayRound) // not holding fill: a slow reader delays only itself
+	r.fill.Lock()
+	defer r.fill.Unlock()
+	r.mu.Lock()
+	after, upTo := m.last, r.cache.from
+	if _, ok := r.cache.since(after); ok || m.gone.Load() {
+		r.mu.Unlock()
+		return true, nil // filled while this member waited its turn
+	}
+	r.mu.Unlock()
+	var fas []frameAt
+	r.e.m.ReplayReads.Inc()
+	_, err := r.e.b.ReadRoom(r.e.ctx, r.id, after, upTo, func(msg natter.Message) error {
+		if len(fas) == replayRound {
+			return errRoundFull
+		}
+		fas = append(fas, msgFrame(msg))
+		return nil
+	})
+	if errors.Is(err, errRoundFull) {
+		err = nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if m.gone.Load() {
-		return true
+		return false, errGone
 	}
-	i := 0
-	for i < len(m.pending) && m.pending[i].seq <= m.last {
-		i++
-	}
-	m.pending = m.pending[i:]
-	if m.overflow || (len(m.pending) > 0 && m.pending[0].prev > m.last) {
-		m.overflow = false
-		return false // messages between the read and pending: read again
-	}
-	for _, fa := range m.pending {
+	r.cache.prepend(fas)
+	n := 0
+	for _, fa := range fas {
+		if fa.seq <= m.last {
+			continue
+		}
 		if !m.c.enqueue(fa.frame) {
-			return true
+			return false, errGone
 		}
 		m.last = fa.seq
-		m.room.e.m.Delivered.Inc()
+		n++
 	}
-	m.pending = nil
-	if m.last < m.room.last {
-		// The feed delivered messages before this member registered that
-		// the stream read did not return: read again.
-		return false
-	}
-	m.live = true
-	return true
+	r.e.m.Replayed.Add(float64(n))
+	r.e.m.Delivered.Add(float64(n))
+	return n > 0, err
 }
 
 // publishEvent sends an ephemeral event to the room on every edge.

@@ -23,6 +23,7 @@ type Metrics struct {
 	Duplicates     prometheus.Counter
 	Delivered      prometheus.Counter
 	Replayed       prometheus.Counter
+	ReplayReads    prometheus.Counter
 	PublishLatency prometheus.Histogram
 	SlowConsumers  prometheus.Counter
 	Closed         *prometheus.CounterVec
@@ -47,7 +48,8 @@ func New() *Metrics {
 		Published:     f("messages_published_total", "Client messages stored and acknowledged by JetStream."),
 		Duplicates:    f("messages_duplicate_total", "Resends recognised by client message id and not stored again."),
 		Delivered:     f("messages_delivered_total", "Room messages queued to local client connections (live and replayed)."),
-		Replayed:      f("messages_replayed_total", "Room messages sent to clients from the stream on join/resume."),
+		Replayed:      f("messages_replayed_total", "Room messages sent to clients on join/resume, from the stream or the room cache."),
+		ReplayReads:   f("replay_stream_reads_total", "Stream reads made to catch joining members up (the rest came from the rooms' caches)."),
 		SlowConsumers: f("slow_consumer_disconnects_total", "Connections closed because their outgoing queue was full."),
 		GapRepairs:    f("feed_gap_repairs_total", "Times a room feed re-read the stream to fill a gap in live delivery."),
 		Archived:      f("history_archived_total", "Messages written to the history archive."),

@@ -203,3 +203,65 @@ func TestResendSameCID(t *testing.T) {
 		t.Fatalf("history holds %d messages, want 2", len(page.Messages))
 	}
 }
+
+// Members of a room coming back together after missing messages each get
+// exactly what they missed, and share the stream reads through the edge's
+// room cache instead of making one each.
+func TestResumeTogetherSharesStreamReads(t *testing.T) {
+	s := startServer(t, "", func(m *Main) { m.Rate, m.Burst = 10000, 10000 })
+	ctx := ctxFor(t, 60*time.Second)
+	const members, missed = 20, 50
+	alice := s.connect(ctx, "alice")
+	j := alice.join(ctx, "storm", -1, "")
+	first := alice.send(ctx, "storm", "first", "before")
+	for i := range members {
+		c := s.connect(ctx, fmt.Sprint("u", i))
+		c.join(ctx, "storm", int64(first.Seq), j.Epoch)
+		c.Close()
+	}
+	var want []uint64
+	for i := range missed {
+		want = append(want, alice.send(ctx, "storm", cid("m", i), fmt.Sprint("missed ", i)).Seq)
+	}
+	// Nobody is left in the room on this edge: it is no longer followed,
+	// and its messages are read from the stream again.
+	if ev := alice.request(ctx, map[string]any{"op": "leave", "room": "storm"}); ev.Type != "left" {
+		t.Fatalf("leave: %+v", ev)
+	}
+	reads := metricValue(t, s, "natter_replay_stream_reads_total")
+
+	var back []*tclient
+	for i := range members {
+		back = append(back, s.connect(ctx, fmt.Sprint("u", i)))
+	}
+	errs := make(chan error, members)
+	for i, c := range back {
+		go func() {
+			defer c.Close()
+			if _, err := c.Join(ctx, "storm", int64(first.Seq), j.Epoch); err != nil {
+				errs <- err
+				return
+			}
+			got, err := c.Messages(ctx, "storm", missed)
+			if err != nil {
+				errs <- err
+				return
+			}
+			for k := range got {
+				if got[k].Seq != want[k] || (k > 0 && got[k].Prev != want[k-1]) {
+					errs <- fmt.Errorf("u%d message %d: seq %d prev %d, want seq %d", i, k, got[k].Seq, got[k].Prev, want[k])
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range members {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := metricValue(t, s, "natter_replay_stream_reads_total") - reads; n < 1 || n > 2 {
+		t.Errorf("%d members resuming together made %v stream reads, want 1 (at most 2)", members, n)
+	}
+}

@@ -43,6 +43,7 @@ type Main struct {
 	DrainDelay      time.Duration
 	Presence        time.Duration
 	PresenceLimit   int
+	RoomCache       int // bytes per room; negative disables
 	DataDir         string
 	JWTSecret       string
 	JWTPublicKeys   string // comma-separated PEM files of external issuers
@@ -120,6 +121,7 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 		fs.IntVar(&m.QueueLen, "queue", m.QueueLen, "outgoing frames queued per connection before it is closed as a slow consumer")
 		fs.DurationVar(&m.IdleTimeout, "idle-timeout", m.IdleTimeout, "close connections silent for this long (clients ping)")
 		fs.DurationVar(&m.AuthTimeout, "auth-timeout", m.AuthTimeout, "close connections that have not authenticated within this time (4002)")
+		fs.IntVar(&m.RoomCache, "room-cache", m.RoomCache, "bytes of recent messages each followed room keeps for resuming clients (0: default 64 KiB, negative: none)")
 		fs.IntVar(&m.PresenceLimit, "presence-limit", m.PresenceLimit, "rooms with more users online than this get no presence events or snapshot (0: default 500)")
 		fs.DurationVar(&m.Presence, "presence-interval", m.Presence, "how often this edge re-announces its users; presence of a dead edge expires after 3 intervals")
 		fs.DurationVar(&m.DrainDelay, "drain-delay", m.DrainDelay, "on SIGTERM, report not ready and keep serving this long before closing connections (lets load balancers notice)")
@@ -199,7 +201,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			Broker: m.broker, Tokens: keys, Metrics: m.metrics, Log: m.Log,
 			MaxFrame: m.MaxFrame, MaxText: m.MaxText, Rate: m.Rate, Burst: m.Burst,
 			QueueLen: m.QueueLen, IdleTimeout: m.IdleTimeout, AuthTimeout: m.AuthTimeout,
-			PresenceInterval: m.Presence, PresenceLimit: m.PresenceLimit,
+			PresenceInterval: m.Presence, PresenceLimit: m.PresenceLimit, RoomCache: m.RoomCache,
 		})
 		l = m.edge.Split(l, "/ws")
 	}

@@ -1,0 +1,104 @@
+package edge
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/natter-chat/natter"
+)
+
+// appendMsg appends the wire form of a room message: the bytes
+// encode(msgEvent(m)) produces, without reflection. A room message is
+// encoded once per edge, but a replay encodes every message it reads, so
+// this is the hot path of a reconnect storm.
+func appendMsg(b []byte, m natter.Message) []byte {
+	b = append(b, `{"type":"msg"`...)
+	b = appendField(b, "room", string(m.Room))
+	if m.Seq != 0 {
+		b = append(b, `,"seq":`...)
+		b = strconv.AppendUint(b, m.Seq, 10)
+	}
+	b = append(b, `,"prev":`...)
+	b = strconv.AppendUint(b, m.Prev, 10)
+	b = appendField(b, "epoch", m.Epoch)
+	b = appendField(b, "from", string(m.From))
+	b = append(b, `,"text":`...)
+	b = appendString(b, m.Text)
+	b = appendField(b, "cid", m.ClientID)
+	b = append(b, `,"ts":"`...)
+	b = m.Time.AppendFormat(b, time.RFC3339Nano)
+	return append(b, `"}`...)
+}
+
+// appendField appends ,"key":"v" unless v is empty (omitempty).
+func appendField(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return appendString(b, v)
+}
+
+// appendString appends s as a JSON string, escaped as encoding/json does
+// (HTML-safe, U+2028 and U+2029 escaped, invalid UTF-8 replaced).
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// msgFrame is a room message framed for the wire, encoded once.
+func msgFrame(m natter.Message) frameAt {
+	payload := appendMsg(make([]byte, 0, 160+len(m.Text)), m)
+	return frameAt{seq: m.Seq, prev: m.Prev, frame: textFrame(payload)}
+}
