@@ -74,7 +74,8 @@ type Broker struct {
 	// key is the *nats.Msg handed to PublishMsgAsync.
 	pending sync.Map
 	// feeds are the live room subscriptions, re-synced after a reconnect.
-	feeds sync.Map
+	feeds    sync.Map
+	dispatch *dispatcher // delivers the feeds' messages
 	// metrics counts what operators watch.
 	metrics *metrics.Metrics
 
@@ -164,6 +165,7 @@ func Open(ctx context.Context, cfg Config) (*Broker, error) {
 	}
 	b.stopSync = make(chan struct{})
 	b.syncDone = make(chan struct{})
+	b.dispatch = newDispatcher()
 	go b.syncLoop()
 	return b, nil
 }
@@ -326,6 +328,7 @@ func (b *Broker) Close(ctx context.Context) error {
 	b.nc.SetClosedHandler(func(*nats.Conn) { close(done) })
 	if err := b.nc.Drain(); err != nil {
 		b.nc.Close()
+		b.dispatch.close()
 		return err
 	}
 	select {
@@ -333,5 +336,6 @@ func (b *Broker) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		b.nc.Close()
 	}
+	b.dispatch.close()
 	return nil
 }

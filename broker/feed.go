@@ -57,21 +57,25 @@ func (b *Broker) Follow(ctx context.Context, room natter.RoomID, h FeedHandler) 
 	f := &Feed{b: b, room: room, h: h}
 	f.mu.Lock() // receive waits until the start position is known
 	defer f.mu.Unlock()
-	sub, err := b.nc.Subscribe(liveSubject(room), f.receive)
-	if err != nil {
-		return nil, natter.Errorf(natter.EUNAVAILABLE, "follow %s: %v", room, err)
+	subject := liveSubject(room)
+	b.dispatch.feeds.Store(subject, f)
+	fail := func(sub *nats.Subscription, err error) (*Feed, error) {
+		b.dispatch.feeds.CompareAndDelete(subject, f)
+		if sub != nil {
+			sub.Unsubscribe()
+		}
+		return nil, err
 	}
-	// Generous limits: a feed is shared by every local member of a room, and
-	// a drop here only costs a repair read.
-	_ = sub.SetPendingLimits(1<<16, 64<<20)
+	sub, err := b.nc.ChanSubscribe(subject, b.dispatch.shard(subject))
+	if err != nil {
+		return fail(nil, natter.Errorf(natter.EUNAVAILABLE, "follow %s: %v", room, err))
+	}
 	if err := b.nc.FlushWithContext(ctx); err != nil {
-		sub.Unsubscribe()
-		return nil, natter.Errorf(natter.EUNAVAILABLE, "follow %s: %v", room, err)
+		return fail(sub, natter.Errorf(natter.EUNAVAILABLE, "follow %s: %v", room, err))
 	}
 	last, err := b.LastSeq(ctx, room)
 	if err != nil {
-		sub.Unsubscribe()
-		return nil, err
+		return fail(sub, err)
 	}
 	f.sub, f.last, f.start = sub, last, last
 	b.feeds.Store(f, struct{}{})
@@ -84,6 +88,8 @@ func (f *Feed) Start() uint64 { return f.start }
 // Stop unsubscribes. A handler call already in progress may still finish.
 func (f *Feed) Stop() {
 	f.b.feeds.Delete(f)
+	// Only if still ours: a new feed for the room may have replaced it.
+	f.b.dispatch.feeds.CompareAndDelete(f.sub.Subject, f)
 	f.sub.Unsubscribe()
 }
 

@@ -36,10 +36,10 @@ type conn struct {
 	born     time.Time
 
 	mu      sync.Mutex
-	queue   [][]byte // complete frames waiting for the writer
-	writing bool     // a writer (flusher turn or goroutine) owns the queue
-	closing bool     // a close frame is queued: accept nothing more
-	rooms   map[natter.RoomID]*member
+	queue   [][]byte  // complete frames waiting for the writer
+	writing bool      // a writer (flusher turn or goroutine) owns the queue
+	closing bool      // a close frame is queued: accept nothing more
+	rooms   []*member // the rooms joined on this connection
 }
 
 func newConn(e *Edge, nc net.Conn) *conn {

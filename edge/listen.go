@@ -122,7 +122,9 @@ type prefixConn struct {
 func (p *prefixConn) Read(b []byte) (int, error) {
 	if len(p.prefix) > 0 {
 		n := copy(b, p.prefix)
-		p.prefix = p.prefix[n:]
+		if p.prefix = p.prefix[n:]; len(p.prefix) == 0 {
+			p.prefix = nil // an empty tail would keep the peek buffer alive
+		}
 		return n, nil
 	}
 	return p.Conn.Read(b)

@@ -46,17 +46,24 @@ type presenceEvent struct {
 	Users  []natter.UserID `json:"users,omitempty"`
 }
 
+// edgeSeen is one edge's latest announcement of a user in a room.
+type edgeSeen struct {
+	edge string
+	at   time.Time
+}
+
 // seen records that edge has user online now. Called with r.mu held; it
 // returns the client event to send if this makes the user online.
 func (r *room) seen(user natter.UserID, edge string, now time.Time) []byte {
 	edges := r.presence[user]
-	if edges == nil {
-		edges = map[string]time.Time{}
-		r.presence[user] = edges
+	for i := range edges {
+		if edges[i].edge == edge {
+			edges[i].at = now // a refresh: the user was already online
+			return nil
+		}
 	}
-	_, had := edges[edge]
-	edges[edge] = now // a refresh: the user was already online
-	if !had && len(edges) == 1 && r.presenceShown() {
+	r.presence[user] = append(edges, edgeSeen{edge, now})
+	if len(edges) == 0 && r.presenceShown() {
 		return encode(event{Type: evPresence, Room: r.id, User: user, Status: "online"})
 	}
 	return nil
@@ -73,21 +80,24 @@ func (r *room) presenceShown() bool { return len(r.presence) <= r.e.cfg.Presence
 // returns the client event to send if the user is now offline everywhere.
 func (r *room) gone(user natter.UserID, edge string) []byte {
 	edges := r.presence[user]
-	if edges == nil {
+	i := slices.IndexFunc(edges, func(s edgeSeen) bool { return s.edge == edge })
+	if i < 0 {
 		return nil
 	}
-	if _, ok := edges[edge]; !ok {
+	if edges = slices.Delete(edges, i, i+1); len(edges) > 0 {
+		r.presence[user] = edges
 		return nil
 	}
-	delete(edges, edge)
-	if len(edges) == 0 {
-		shown := r.presenceShown()
-		delete(r.presence, user)
-		if shown {
-			return encode(event{Type: evPresence, Room: r.id, User: user, Status: "offline"})
-		}
+	shown := r.presenceShown()
+	delete(r.presence, user)
+	if shown {
+		return encode(event{Type: evPresence, Room: r.id, User: user, Status: "offline"})
 	}
 	return nil
+}
+
+func hasEdge(edges []edgeSeen, edge string) bool {
+	return slices.ContainsFunc(edges, func(s edgeSeen) bool { return s.edge == edge })
 }
 
 // online lists the users online in the room on any edge. Called with r.mu held.
@@ -136,7 +146,7 @@ func (r *room) applyPresence(data []byte) (out [][]byte, query bool) {
 			add(r.seen(u, ev.Edge, now))
 		}
 		for u, edges := range r.presence {
-			if _, ok := edges[ev.Edge]; ok && !slices.Contains(ev.Users, u) {
+			if hasEdge(edges, ev.Edge) && !slices.Contains(ev.Users, u) {
 				add(r.gone(u, ev.Edge))
 			}
 		}
@@ -150,12 +160,17 @@ func (r *room) applyPresence(data []byte) (out [][]byte, query bool) {
 func (r *room) expire(now time.Time) [][]byte {
 	var out [][]byte
 	limit := presenceExpiry * r.e.cfg.PresenceInterval
+	var stale []string
 	for u, edges := range r.presence {
-		for edge, at := range edges {
-			if edge != r.e.id && now.Sub(at) > limit {
-				if b := r.gone(u, edge); b != nil {
-					out = append(out, b)
-				}
+		stale = stale[:0]
+		for _, s := range edges {
+			if s.edge != r.e.id && now.Sub(s.at) > limit {
+				stale = append(stale, s.edge)
+			}
+		}
+		for _, edge := range stale { // gone changes edges: not while ranging over it
+			if b := r.gone(u, edge); b != nil {
+				out = append(out, b)
 			}
 		}
 	}

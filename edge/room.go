@@ -26,8 +26,9 @@ type room struct {
 	cache   roomCache // the latest messages; to is the last the feed delivered
 	members map[*conn]*member
 	users   map[natter.UserID]int // local connections per user, for presence
-	// presence is the cluster-wide view: user -> edge -> last announced.
-	presence map[natter.UserID]map[string]time.Time
+	// presence is the cluster-wide view: user -> the edges that have them
+	// online (usually one) and when each last said so.
+	presence map[natter.UserID][]edgeSeen
 	closed   bool // removed from e.rooms; join a new one
 
 	fill sync.Mutex // one stream read at a time per room: replays share it through the cache
@@ -99,10 +100,11 @@ func (e *Edge) join(c *conn, id natter.RoomID, after uint64, joined func(online 
 		}
 
 		c.mu.Lock()
-		if c.rooms == nil {
-			c.rooms = map[natter.RoomID]*member{}
+		if i := c.roomIndex(id); i >= 0 {
+			c.rooms[i] = m
+		} else {
+			c.rooms = append(c.rooms, m)
 		}
-		c.rooms[id] = m
 		c.mu.Unlock()
 		if first {
 			e.publishPresence(presenceEvent{Type: evPresence, Room: id, User: c.user, Status: "online", Edge: e.id})
@@ -122,7 +124,7 @@ func (e *Edge) room(id natter.RoomID) (*room, error) {
 		return r, r.err
 	}
 	r = &room{id: id, e: e, ready: make(chan struct{}), members: map[*conn]*member{}, users: map[natter.UserID]int{},
-		presence: map[natter.UserID]map[string]time.Time{}, cache: roomCache{limit: e.cfg.RoomCache}}
+		presence: map[natter.UserID][]edgeSeen{}, cache: roomCache{limit: e.cfg.RoomCache}}
 	e.rooms[id] = r
 	e.mu.Unlock()
 	r.feed, r.err = e.b.Follow(e.ctx, id, r)

@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -202,9 +203,12 @@ func (c *conn) join(ctx context.Context, req request) error {
 // leave unsubscribes this connection from id (membership is kept) and
 // tells the client with a left event carrying rid.
 func (c *conn) leave(id natter.RoomID, rid json.RawMessage) bool {
+	var m *member
 	c.mu.Lock()
-	m := c.rooms[id]
-	delete(c.rooms, id)
+	if i := c.roomIndex(id); i >= 0 {
+		m = c.rooms[i]
+		c.rooms = slices.Delete(c.rooms, i, i+1)
+	}
 	c.mu.Unlock()
 	if m == nil {
 		return false
@@ -349,7 +353,14 @@ func (c *conn) dm(ctx context.Context, req request) error {
 func (c *conn) joined(id natter.RoomID) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.rooms[id] != nil
+	return c.roomIndex(id) >= 0
+}
+
+// roomIndex is the position of id in c.rooms, or -1. Called with c.mu held.
+// A slice, not a map: most connections are in a few rooms, and an idle
+// connection's memory is what limits how many one edge holds.
+func (c *conn) roomIndex(id natter.RoomID) int {
+	return slices.IndexFunc(c.rooms, func(m *member) bool { return m.room.id == id })
 }
 
 func (c *conn) sendMsg(ctx context.Context, req request) error {

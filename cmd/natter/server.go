@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,7 +44,8 @@ type Main struct {
 	DrainDelay      time.Duration
 	Presence        time.Duration
 	PresenceLimit   int
-	RoomCache       int // bytes per room; negative disables
+	RoomCache       int  // bytes per room; negative disables
+	Pprof           bool // serve net/http/pprof under /debug/pprof/
 	DataDir         string
 	JWTSecret       string
 	JWTPublicKeys   string // comma-separated PEM files of external issuers
@@ -109,6 +111,7 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 	fs.Int64Var(&m.StreamMaxBytes, "stream-max-bytes", m.StreamMaxBytes, "cap the stream's size in bytes, oldest dropped first (0: no cap)")
 	fs.DurationVar(&m.DuplicateWindow, "dedupe-window", m.DuplicateWindow, "how long a client message id is remembered for de-duplication")
 	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "how long shutdown waits for connections to close")
+	fs.BoolVar(&m.Pprof, "pprof", m.Pprof, "serve Go's profiler under /debug/pprof/ on the HTTP listener (for diagnosis; keep it off the public network)")
 	if m.Role == "serve" || m.Role == "history" {
 		fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory (history database; in serve mode also the embedded JetStream store and the signing secret)")
 		fs.StringVar(&m.ArchiveName, "archive-name", m.ArchiveName, "durable consumer name of this history archive")
@@ -233,6 +236,12 @@ func (m *Main) routes(keys *auth.Keys) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", m.ready)
 	mux.Handle("GET /metrics", m.metrics.Handler())
+	if m.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.Handle("/api/auth/", account.NewHandler(account.Config{
 		Enabled: m.Accounts, Store: m.broker.Accounts(), Tokens: keys,
 		TTL: m.TokenTTL, LoginURL: m.LoginURL, Log: m.Log,
