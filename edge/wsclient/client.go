@@ -6,6 +6,7 @@ package wsclient
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,6 +74,15 @@ type Client struct {
 	events []Event
 	closed *Closed
 	paused bool
+
+	// Detach: br is r when it is a bufio.Reader, hs the handshake reader
+	// still feeding it; done is closed when readLoop returns, handed says
+	// it returned for Detach at a frame boundary.
+	br        *bufio.Reader
+	hs        *bufio.Reader
+	done      chan struct{}
+	detaching bool
+	handed    bool
 }
 
 // Options tune how a client connects.
@@ -125,13 +135,15 @@ func DialOptions(ctx context.Context, url string, o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{conn: conn, r: conn, onText: o.OnText}
+	c := &Client{conn: conn, r: conn, onText: o.OnText, done: make(chan struct{})}
 	if o.ReadBufferSize > 0 {
 		var src io.Reader = conn
 		if br != nil && br.Buffered() > 0 {
 			src = io.MultiReader(br, conn) // frames that came with the handshake
+			c.hs = br
 		}
-		c.r = bufio.NewReaderSize(src, o.ReadBufferSize)
+		c.br = bufio.NewReaderSize(src, o.ReadBufferSize)
+		c.r = c.br
 	} else if br != nil {
 		ws.PutReader(br)
 	}
@@ -141,14 +153,31 @@ func DialOptions(ctx context.Context, url string, o Options) (*Client, error) {
 }
 
 func (c *Client) readLoop() {
+	defer close(c.done)
 	for {
 		c.mu.Lock()
-		for c.paused && c.closed == nil {
+		for c.paused && c.closed == nil && !c.detaching {
 			c.cond.Wait()
 		}
+		if c.detaching {
+			c.handed = true
+			c.mu.Unlock()
+			return
+		}
 		c.mu.Unlock()
+		if c.br != nil {
+			if err := c.wholeFrame(); err != nil {
+				if c.handOver() {
+					return
+				}
+				c.finish(&Closed{})
+				return
+			}
+		}
 		msgs, err := wsutil.ReadServerMessage(c.r, nil)
 		if err != nil {
+			// A Detach that lands here cut a frame larger than the read
+			// buffer: the stream cannot be handed over, so it ends.
 			c.finish(&Closed{})
 			return
 		}
@@ -177,6 +206,107 @@ func (c *Client) readLoop() {
 			}
 		}
 	}
+}
+
+// wholeFrame waits until the next frame is entirely in c.br's buffer (if
+// it fits there). Peek consumes nothing, so a Detach that interrupts the
+// wait leaves the stream at a frame boundary; the frame is then parsed
+// from memory, which a read deadline cannot interrupt.
+func (c *Client) wholeFrame() error {
+	h, err := c.br.Peek(2)
+	if err != nil {
+		return err
+	}
+	n := 2
+	switch h[1] & 0x7f {
+	case 126:
+		n += 2
+	case 127:
+		n += 8
+	}
+	if h[1]&0x80 != 0 {
+		n += 4 // a mask key (servers send none, but the length is the length)
+	}
+	if h, err = c.br.Peek(n); err != nil {
+		return err
+	}
+	size := uint64(h[1] & 0x7f)
+	switch size {
+	case 126:
+		size = uint64(binary.BigEndian.Uint16(h[2:4]))
+	case 127:
+		size = binary.BigEndian.Uint64(h[2:10])
+	}
+	if size <= uint64(c.br.Size()-n) {
+		_, err = c.br.Peek(n + int(size))
+	}
+	return err
+}
+
+// handOver reports whether a read ended because Detach asked for it; if
+// so readLoop stops without closing anything.
+func (c *Client) handOver() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.detaching && c.closed == nil {
+		c.handed = true
+	}
+	return c.handed
+}
+
+// ErrNotDetachable is returned by Detach for a client dialled without
+// Options.ReadBufferSize: its frames are read straight from the socket, so
+// an interrupted read could lose part of one.
+var ErrNotDetachable = errors.New("wsclient: Detach needs Options.ReadBufferSize")
+
+// detached is what Next and Wait return once the socket has been handed
+// over: the client reads nothing more.
+var detached = &Closed{Reason: "detached"}
+
+// Detach stops the client's reader at a frame boundary and hands the socket
+// over to the caller, with the bytes already read from it but not yet
+// parsed (the start of the next frames). A load tool uses it to read many
+// sockets from one epoll loop after dialling, auth and join went through
+// the client. Afterwards the client reads nothing (Next and Wait return a
+// *Closed with Reason "detached"); the caller owns the socket and closes
+// it. If the connection ended first, Detach returns that *Closed.
+func (c *Client) Detach() (net.Conn, []byte, error) {
+	if c.br == nil {
+		return nil, nil, ErrNotDetachable
+	}
+	c.mu.Lock()
+	if c.closed != nil {
+		cl := c.closed
+		c.mu.Unlock()
+		return nil, nil, cl
+	}
+	c.detaching = true
+	c.cond.Broadcast() // a paused reader
+	c.mu.Unlock()
+	// The reader may be blocked in a read: a deadline in the past wakes
+	// it, and handOver tells it that this is the detach, not a failure.
+	_ = c.conn.SetReadDeadline(time.Unix(1, 0))
+	<-c.done
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.handed {
+		return nil, nil, c.closed
+	}
+	if err := c.conn.SetReadDeadline(time.Time{}); err != nil {
+		c.closed = detached
+		c.cond.Broadcast()
+		c.conn.Close()
+		return nil, nil, err
+	}
+	rest, _ := c.br.Peek(c.br.Buffered())
+	rest = append([]byte(nil), rest...)
+	if c.hs != nil && c.hs.Buffered() > 0 {
+		more, _ := c.hs.Peek(c.hs.Buffered())
+		rest = append(rest, more...)
+	}
+	c.closed = detached
+	c.cond.Broadcast()
+	return c.conn, rest, nil
 }
 
 func (c *Client) finish(cl *Closed) {
