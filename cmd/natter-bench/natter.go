@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/natter-chat/natter"
 	"github.com/natter-chat/natter/auth"
 	"github.com/natter-chat/natter/edge/wsclient"
@@ -63,6 +64,9 @@ var pingFrame = []byte(`{"op":"ping"}`)
 
 // openNatter connects m, joins its rooms (live, or after its last seq when
 // resuming) and installs the frame hook that counts and times messages.
+// Dialling, auth and join go through wsclient (request and reply); then the
+// socket moves to the pool's epoll reader, which costs far less CPU per
+// delivery than wsclient's reader goroutine.
 func (p *clientPool) openNatter(m *member, src string, resume bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -80,15 +84,20 @@ func (p *clientPool) openNatter(m *member, src string, resume bool) error {
 			return fmt.Errorf("join %s: %w", mr.name, err)
 		}
 	}
-	m.closeFn = func() { c.Close() }
-	m.dropFn = func() { c.Conn().Close() }
-	m.pingFn = func() error { return c.WriteText(pingFrame) }
-	m.endedFn = func() bool {
-		done, cancel := context.WithCancel(context.Background())
-		cancel()
-		_, err := c.Wait(done)
-		return err == nil
+	conn, rest, err := c.Detach()
+	if err != nil {
+		c.Conn().Close()
+		return fmt.Errorf("detach: %w", err)
 	}
+	sc, err := p.ep.add(conn, rest, m.idx, func(b []byte) { p.onText(m, b) })
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	m.closeFn = sc.close
+	m.dropFn = sc.drop
+	m.pingFn = func() error { return sc.write(ws.OpText, pingFrame) }
+	m.endedFn = sc.ended.Load
 	m.up.Store(true)
 	return nil
 }

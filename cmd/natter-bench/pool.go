@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -126,6 +127,7 @@ type clientPool struct {
 	allIn   chan struct{} // closed when pending reaches 0
 	slowest atomic.Int64
 	hbStop  chan struct{}
+	ep      *epollReader // reads the natter members' sockets
 	mu      sync.Mutex
 }
 
@@ -188,6 +190,10 @@ func (p *clientPool) handle(cmd poolCmd) poolReply {
 		wg.Wait()
 		n := len(p.members)
 		p.members = nil
+		if p.ep != nil {
+			p.ep.stop()
+			p.ep = nil
+		}
 		return poolReply{Conns: n}
 	}
 	return poolReply{Err: "unknown op " + cmd.Op}
@@ -221,6 +227,13 @@ func (p *clientPool) stats(expect map[int]int64) poolReply {
 // connect opens the layout's connections, Conc at a time.
 func (p *clientPool) connect(l layout) poolReply {
 	p.lay = l
+	if l.Kind == "natter" && p.ep == nil {
+		ep, err := newEpollReader(runtime.GOMAXPROCS(0))
+		if err != nil {
+			return poolReply{Err: err.Error(), Failed: l.Count}
+		}
+		p.ep = ep
+	}
 	members := make([]*member, l.Count)
 	for j := range l.Count {
 		i := l.First + j
