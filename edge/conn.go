@@ -43,6 +43,9 @@ type conn struct {
 }
 
 func newConn(e *Edge, nc net.Conn) *conn {
+	if pc, ok := nc.(*prefixConn); ok && len(pc.prefix) == 0 {
+		nc = pc.Conn // the upgrade has read the peeked bytes: drop the wrapper
+	}
 	return &conn{e: e, nc: nc, raw: rawConn(nc), born: time.Now()}
 }
 

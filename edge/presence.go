@@ -52,9 +52,42 @@ type edgeSeen struct {
 	at   time.Time
 }
 
-// seen records that edge has user online now. Called with r.mu held; it
-// returns the client event to send if this makes the user online.
+// A user is online in a room when they have a local connection in it
+// (r.users) or another edge has announced them (r.presence, which holds
+// other edges only: this edge's own announcements come back to it and are
+// ignored). r.onlineN counts those users.
+
+// isOnline reports whether user is online anywhere. Called with r.mu held.
+func (r *room) isOnline(user natter.UserID) bool {
+	return r.users[user] > 0 || len(r.presence[user]) > 0
+}
+
+// cameOnline counts user as online and returns the client event to send,
+// if any. Called with r.mu held, when the user was not online.
+func (r *room) cameOnline(user natter.UserID) []byte {
+	r.onlineN++
+	if r.presenceShown() {
+		return encode(event{Type: evPresence, Room: r.id, User: user, Status: "online"})
+	}
+	return nil
+}
+
+// wentOffline is cameOnline's reverse, for a user no longer online anywhere.
+func (r *room) wentOffline(user natter.UserID) []byte {
+	shown := r.presenceShown()
+	r.onlineN--
+	if shown {
+		return encode(event{Type: evPresence, Room: r.id, User: user, Status: "offline"})
+	}
+	return nil
+}
+
+// seen records that another edge has user online now. Called with r.mu
+// held; it returns the client event to send if this makes the user online.
 func (r *room) seen(user natter.UserID, edge string, now time.Time) []byte {
+	if edge == r.e.id {
+		return nil
+	}
 	edges := r.presence[user]
 	for i := range edges {
 		if edges[i].edge == edge {
@@ -62,9 +95,10 @@ func (r *room) seen(user natter.UserID, edge string, now time.Time) []byte {
 			return nil
 		}
 	}
+	was := r.isOnline(user)
 	r.presence[user] = append(edges, edgeSeen{edge, now})
-	if len(edges) == 0 && r.presenceShown() {
-		return encode(event{Type: evPresence, Room: r.id, User: user, Status: "online"})
+	if !was {
+		return r.cameOnline(user)
 	}
 	return nil
 }
@@ -74,10 +108,11 @@ func (r *room) seen(user natter.UserID, edge string, now time.Time) []byte {
 // told to every member is a quadratic flood (a reconnect storm would send
 // millions of frames) and no interface shows it anyway; the edges still
 // track who is there. Called with r.mu held.
-func (r *room) presenceShown() bool { return len(r.presence) <= r.e.cfg.PresenceLimit }
+func (r *room) presenceShown() bool { return r.onlineN <= r.e.cfg.PresenceLimit }
 
-// gone records that edge no longer has user. Called with r.mu held; it
-// returns the client event to send if the user is now offline everywhere.
+// gone records that another edge no longer has user. Called with r.mu
+// held; it returns the client event to send if the user is now offline
+// everywhere.
 func (r *room) gone(user natter.UserID, edge string) []byte {
 	edges := r.presence[user]
 	i := slices.IndexFunc(edges, func(s edgeSeen) bool { return s.edge == edge })
@@ -88,10 +123,9 @@ func (r *room) gone(user natter.UserID, edge string) []byte {
 		r.presence[user] = edges
 		return nil
 	}
-	shown := r.presenceShown()
 	delete(r.presence, user)
-	if shown {
-		return encode(event{Type: evPresence, Room: r.id, User: user, Status: "offline"})
+	if r.users[user] == 0 {
+		return r.wentOffline(user)
 	}
 	return nil
 }
@@ -106,7 +140,17 @@ func (r *room) online() []natter.UserID {
 	if !r.presenceShown() {
 		return nil
 	}
-	return sortedUsers(r.presence)
+	out := make([]natter.UserID, 0, r.onlineN)
+	for u := range r.users {
+		out = append(out, u)
+	}
+	for u := range r.presence {
+		if r.users[u] == 0 {
+			out = append(out, u)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // localUsers lists the users with local connections. Called with r.mu held.
@@ -125,8 +169,8 @@ func sortedUsers[V any](m map[natter.UserID]V) []natter.UserID {
 // client events it causes. Called with r.mu held.
 func (r *room) applyPresence(data []byte) (out [][]byte, query bool) {
 	var ev presenceEvent
-	if json.Unmarshal(data, &ev) != nil || ev.Edge == "" {
-		return nil, false
+	if json.Unmarshal(data, &ev) != nil || ev.Edge == "" || ev.Edge == r.e.id {
+		return nil, false // malformed, or this edge's own
 	}
 	now := time.Now()
 	add := func(b []byte) {
@@ -151,7 +195,7 @@ func (r *room) applyPresence(data []byte) (out [][]byte, query bool) {
 			}
 		}
 	case evPresenceQuery:
-		return nil, ev.Edge != r.e.id
+		return nil, true
 	}
 	return out, false
 }

@@ -26,9 +26,10 @@ type room struct {
 	cache   roomCache // the latest messages; to is the last the feed delivered
 	members map[*conn]*member
 	users   map[natter.UserID]int // local connections per user, for presence
-	// presence is the cluster-wide view: user -> the edges that have them
-	// online (usually one) and when each last said so.
+	// presence is what the other edges announce: user -> the edges that
+	// have them online (usually one) and when each last said so.
 	presence map[natter.UserID][]edgeSeen
+	onlineN  int  // users online here or on another edge (see presence.go)
 	closed   bool // removed from e.rooms; join a new one
 
 	fill sync.Mutex // one stream read at a time per room: replays share it through the cache
@@ -87,9 +88,9 @@ func (e *Edge) join(c *conn, id natter.RoomID, after uint64, joined func(online 
 		r.members[c] = m
 		first := r.users[c.user] == 1
 		var local []byte
-		if first {
-			// Seen here at once, so the snapshot includes the joiner.
-			local = r.seen(c.user, e.id, time.Now())
+		if first && len(r.presence[c.user]) == 0 {
+			// Online here at once, so the snapshot includes the joiner.
+			local = r.cameOnline(c.user)
 		}
 		// joined goes out before any message, under the room lock, so no
 		// live frame can overtake it.
@@ -168,8 +169,8 @@ func (r *room) remove(c *conn) {
 		r.closed = true
 	}
 	var local []byte
-	if lastOfUser {
-		local = r.gone(c.user, r.e.id)
+	if lastOfUser && len(r.presence[c.user]) == 0 {
+		local = r.wentOffline(c.user)
 	}
 	r.mu.Unlock()
 	if lastOfUser {
