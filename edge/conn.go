@@ -35,11 +35,12 @@ type conn struct {
 	lastSeen atomic.Int64 // unix nanos of the last frame received
 	born     time.Time
 
-	mu      sync.Mutex
-	queue   [][]byte  // complete frames waiting for the writer
-	writing bool      // a writer (flusher turn or goroutine) owns the queue
-	closing bool      // a close frame is queued: accept nothing more
-	rooms   []*member // the rooms joined on this connection
+	mu        sync.Mutex
+	queue     [][]byte  // complete frames waiting for the writer
+	writing   bool      // a writer (flusher turn or goroutine) owns the queue
+	lastWrite int64     // unix nanos of the flusher's last write (with Coalesce)
+	closing   bool      // a close frame is queued: accept nothing more
+	rooms     []*member // the rooms joined on this connection
 }
 
 func newConn(e *Edge, nc net.Conn) *conn {

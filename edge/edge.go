@@ -30,6 +30,13 @@ type Config struct {
 	AuthTimeout  time.Duration // time allowed between upgrade and auth
 	IdleTimeout  time.Duration // silence after which a connection is closed (4010)
 	WriteTimeout time.Duration // bound on one socket write
+	// Coalesce is the shortest time between two writes to one connection:
+	// frames queued meanwhile wait and go out together. A connection that
+	// was quiet for longer is written at once, so this only delays (by at
+	// most Coalesce) connections receiving many frames a second, and cuts
+	// their syscalls. Zero: every frame is written as soon as a flusher
+	// worker reaches it; the default is DefaultCoalesce, negative means zero.
+	Coalesce time.Duration
 	// PresenceInterval is how often the edge re-announces its users in
 	// every room; an edge silent for 3 intervals is presumed dead and its
 	// users offline (default 10s, so presence converges within 30s).
@@ -56,6 +63,7 @@ const (
 	DefaultPresence      = 10 * time.Second
 	DefaultPresenceLimit = 500
 	DefaultRoomCache     = 64 << 10
+	DefaultCoalesce      = 20 * time.Millisecond
 
 	// maxStrikes is how many frames in a row a connection may have refused
 	// by the rate limiter before it is closed with 4008.
@@ -99,6 +107,12 @@ func New(cfg Config) *Edge {
 	def(&cfg.QueueLen, DefaultQueueLen)
 	def(&cfg.PresenceLimit, DefaultPresenceLimit)
 	switch {
+	case cfg.Coalesce == 0:
+		cfg.Coalesce = DefaultCoalesce
+	case cfg.Coalesce < 0:
+		cfg.Coalesce = 0
+	}
+	switch {
 	case cfg.RoomCache == 0:
 		cfg.RoomCache = DefaultRoomCache
 	case cfg.RoomCache < 0:
@@ -129,7 +143,7 @@ func New(cfg Config) *Edge {
 		users: map[natter.UserID][]*conn{},
 		conns: map[*conn]struct{}{},
 	}
-	e.flush = newFlusher(ctx)
+	e.flush = newFlusher(ctx, cfg.Coalesce)
 	e.up = ws.Upgrader{ReadBufferSize: 2048, WriteBufferSize: 512}
 	var id [8]byte
 	_, _ = rand.Read(id[:])

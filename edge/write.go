@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"runtime"
+	"sync"
 	"time"
 )
 
@@ -19,18 +20,88 @@ import (
 // slow client holds up nobody else.
 type flusher struct {
 	ready chan *conn
+
+	// Connections written less than the coalescing interval ago wait here
+	// until their turn (see startWriter).
+	mu    sync.Mutex
+	later []delayed
+	wake  chan struct{}
+	tick  time.Duration
+}
+
+type delayed struct {
+	c   *conn
+	due int64 // unix nanos
 }
 
 // flushQueue bounds the connections waiting for a worker; beyond it a
 // connection gets a writer goroutine of its own (correct, just dearer).
 const flushQueue = 1 << 16
 
-func newFlusher(ctx context.Context) *flusher {
-	f := &flusher{ready: make(chan *conn, flushQueue)}
+func newFlusher(ctx context.Context, coalesce time.Duration) *flusher {
+	f := &flusher{ready: make(chan *conn, flushQueue), wake: make(chan struct{}, 1),
+		tick: max(time.Millisecond, coalesce/8)}
 	for range max(2, runtime.GOMAXPROCS(0)) {
 		go f.run(ctx)
 	}
+	if coalesce > 0 {
+		go f.runLater(ctx)
+	}
 	return f
+}
+
+// delay schedules c for when it is due.
+func (f *flusher) delay(c *conn, due int64) {
+	f.mu.Lock()
+	f.later = append(f.later, delayed{c, due})
+	first := len(f.later) == 1
+	f.mu.Unlock()
+	if first {
+		select {
+		case f.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// runLater hands delayed connections to the workers when they are due,
+// checking every tick while any wait, and sleeping while none do.
+func (f *flusher) runLater(ctx context.Context) {
+	var due []*conn
+	for {
+		select {
+		case <-f.wake:
+		case <-ctx.Done():
+			return
+		}
+		for {
+			time.Sleep(f.tick)
+			now := time.Now().UnixNano()
+			f.mu.Lock()
+			kept := f.later[:0]
+			for _, d := range f.later {
+				if d.due > now {
+					kept = append(kept, d)
+				} else {
+					due = append(due, d.c)
+				}
+			}
+			clear(f.later[len(kept):])
+			f.later = kept
+			empty := len(kept) == 0
+			f.mu.Unlock()
+			for _, c := range due {
+				if !f.schedule(c) {
+					go c.writeLoop(nil)
+				}
+			}
+			clear(due)
+			due = due[:0]
+			if empty {
+				break
+			}
+		}
+	}
 }
 
 func (f *flusher) run(ctx context.Context) {
@@ -64,6 +135,15 @@ func (c *conn) startWriter() {
 		return
 	}
 	c.writing = true
+	if d := c.e.cfg.Coalesce; d > 0 && c.e.flush != nil {
+		// Written less than the interval ago: wait for the rest of it, so
+		// that a connection receiving many frames a second gets them in
+		// few writes. A quiet connection's first frame goes out at once.
+		if due := c.lastWrite + int64(d); due > time.Now().UnixNano() {
+			c.e.flush.delay(c, due)
+			return
+		}
+	}
 	if !c.e.flush.schedule(c) {
 		go c.writeLoop(nil)
 	}
@@ -76,6 +156,9 @@ func (c *conn) flush() {
 	c.mu.Lock()
 	batch := c.queue
 	c.queue = nil
+	if c.e.cfg.Coalesce > 0 {
+		c.lastWrite = time.Now().UnixNano()
+	}
 	c.mu.Unlock()
 	if len(batch) > 0 {
 		rest, err := c.writeNow(batch)
@@ -84,6 +167,7 @@ func (c *conn) flush() {
 			return
 		}
 		c.e.m.FramesOut.Add(float64(len(batch) - len(rest)))
+		c.e.m.Writes.Inc()
 		if len(rest) > 0 {
 			// The socket is full: wait for it on a goroutine of its own.
 			go c.writeLoop(rest)
@@ -92,10 +176,10 @@ func (c *conn) flush() {
 	}
 	c.mu.Lock()
 	if len(c.queue) > 0 {
+		// More arrived meanwhile: take a new turn (after the interval).
+		c.writing = false
+		c.startWriter()
 		c.mu.Unlock()
-		if !c.e.flush.schedule(c) {
-			go c.writeLoop(nil)
-		}
 		return
 	}
 	c.wrote()
@@ -115,6 +199,7 @@ func (c *conn) writeLoop(batch [][]byte) {
 				return
 			}
 			c.e.m.FramesOut.Add(float64(len(batch)))
+			c.e.m.Writes.Inc()
 		}
 		c.mu.Lock()
 		batch = c.queue

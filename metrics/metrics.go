@@ -19,6 +19,7 @@ type Metrics struct {
 	Connections    prometheus.Gauge
 	FramesIn       prometheus.Counter
 	FramesOut      prometheus.Counter
+	Writes         prometheus.Counter
 	Published      prometheus.Counter
 	Duplicates     prometheus.Counter
 	Delivered      prometheus.Counter
@@ -45,6 +46,7 @@ func New() *Metrics {
 		reg:           reg,
 		FramesIn:      f("frames_in_total", "WebSocket frames received from clients."),
 		FramesOut:     f("frames_out_total", "WebSocket frames written to clients."),
+		Writes:        f("socket_writes_total", "Socket writes to clients; frames_out_total / socket_writes_total is the frames carried per write."),
 		Published:     f("messages_published_total", "Client messages stored and acknowledged by JetStream."),
 		Duplicates:    f("messages_duplicate_total", "Resends recognised by client message id and not stored again."),
 		Delivered:     f("messages_delivered_total", "Room messages queued to local client connections (live and replayed)."),

@@ -44,7 +44,8 @@ type Main struct {
 	DrainDelay      time.Duration
 	Presence        time.Duration
 	PresenceLimit   int
-	RoomCache       int  // bytes per room; negative disables
+	RoomCache       int // bytes per room; negative disables
+	Coalesce        time.Duration
 	Pprof           bool // serve net/http/pprof under /debug/pprof/
 	DataDir         string
 	JWTSecret       string
@@ -124,6 +125,7 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 		fs.IntVar(&m.QueueLen, "queue", m.QueueLen, "outgoing frames queued per connection before it is closed as a slow consumer")
 		fs.DurationVar(&m.IdleTimeout, "idle-timeout", m.IdleTimeout, "close connections silent for this long (clients ping)")
 		fs.DurationVar(&m.AuthTimeout, "auth-timeout", m.AuthTimeout, "close connections that have not authenticated within this time (4002)")
+		fs.DurationVar(&m.Coalesce, "coalesce", m.Coalesce, "shortest time between two writes to one connection: frames to a busy connection wait up to this long and go out in one write (0: default 20ms, negative: write at once)")
 		fs.IntVar(&m.RoomCache, "room-cache", m.RoomCache, "bytes of recent messages each followed room keeps for resuming clients (0: default 64 KiB, negative: none)")
 		fs.IntVar(&m.PresenceLimit, "presence-limit", m.PresenceLimit, "rooms with more users online than this get no presence events or snapshot (0: default 500)")
 		fs.DurationVar(&m.Presence, "presence-interval", m.Presence, "how often this edge re-announces its users; presence of a dead edge expires after 3 intervals")
@@ -205,6 +207,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			MaxFrame: m.MaxFrame, MaxText: m.MaxText, Rate: m.Rate, Burst: m.Burst,
 			QueueLen: m.QueueLen, IdleTimeout: m.IdleTimeout, AuthTimeout: m.AuthTimeout,
 			PresenceInterval: m.Presence, PresenceLimit: m.PresenceLimit, RoomCache: m.RoomCache,
+			Coalesce: m.Coalesce,
 		})
 		l = m.edge.Split(l, "/ws")
 	}
