@@ -165,7 +165,7 @@ func NewHandler(cfg Config) http.Handler {
 			w.WriteHeader(http.StatusMethodNotAllowed)
 			return
 		}
-		h.fail(w, r, natter.Errorf(natter.ENOTFOUND, "no such endpoint"))
+		httpapi.WriteError(w, r, h.log, natter.Errorf(natter.ENOTFOUND, "no such endpoint"))
 	})
 	return httpapi.NoStore(mux)
 }
@@ -181,7 +181,7 @@ var methods = map[string]string{
 func (h *handler) enabled(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !h.cfg.Enabled {
-			h.fail(w, r, natter.Errorf(natter.ENOTFOUND, "built-in accounts are disabled on this server"))
+			httpapi.WriteError(w, r, h.log, natter.Errorf(natter.ENOTFOUND, "built-in accounts are disabled on this server"))
 			return
 		}
 		next(w, r)
@@ -190,7 +190,7 @@ func (h *handler) enabled(next http.HandlerFunc) http.HandlerFunc {
 
 // config serves GET /api/auth/config: what the login screen should offer.
 func (h *handler) config(w http.ResponseWriter, r *http.Request) {
-	h.writeJSON(w, r, http.StatusOK, map[string]any{
+	httpapi.WriteJSON(w, r, h.log, http.StatusOK, map[string]any{
 		"accounts":  h.cfg.Enabled,
 		"login_url": h.cfg.LoginURL,
 		"token_ttl": int(h.cfg.TTL / time.Second),
@@ -213,15 +213,15 @@ type session struct {
 func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 	var c credentials
 	if err := readJSON(w, r, &c); err != nil {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 	if err := c.Username.Validate(); err != nil {
-		h.fail(w, r, natter.Errorf(natter.EINVALID, "username must be 1-64 characters of A-Z a-z 0-9 _ -"))
+		httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EINVALID, "username must be 1-64 characters of A-Z a-z 0-9 _ -"))
 		return
 	}
 	if err := checkPassword(c.Password); err != nil {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 	if !h.registerIP.allow(clientIP(r), h.cfg.Now()) {
@@ -232,7 +232,7 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 		return bcrypt.GenerateFromPassword([]byte(c.Password), h.cfg.Cost)
 	})
 	if err != nil {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 	acc := broker.Account{User: c.Username, Hash: hash, Created: time.Now().UTC()}
@@ -240,7 +240,7 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 		if natter.ErrorCode(err) == natter.ECONFLICT {
 			err = natter.Errorf(natter.ECONFLICT, "that username is taken")
 		}
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 	h.log.Info("account registered", "user", acc.User, "ip", clientIP(r))
@@ -253,7 +253,7 @@ var errBadLogin = natter.Errorf(natter.EUNAUTHORIZED, "wrong username or passwor
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	var c credentials
 	if err := readJSON(w, r, &c); err != nil {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 	now := h.cfg.Now()
@@ -270,7 +270,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	acc, err := h.cfg.Store.Get(r.Context(), c.Username)
 	found := err == nil
 	if err != nil && natter.ErrorCode(err) != natter.ENOTFOUND {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 	_, err = h.hash(r.Context(), func() ([]byte, error) {
@@ -288,7 +288,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		return nil, nil
 	})
 	if err != nil {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 	h.issue(w, r, http.StatusOK, acc.User)
@@ -301,21 +301,21 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 func (h *handler) refresh(w http.ResponseWriter, r *http.Request) {
 	token, ok := httpapi.Bearer(r.Header.Get("Authorization"))
 	if !ok {
-		h.fail(w, r, natter.Errorf(natter.EUNAUTHORIZED, "missing bearer token"))
+		httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EUNAUTHORIZED, "missing bearer token"))
 		return
 	}
 	user, err := h.cfg.Tokens.Verify(token)
 	if err != nil {
-		h.fail(w, r, natter.Errorf(natter.EUNAUTHORIZED, "invalid or expired token"))
+		httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EUNAUTHORIZED, "invalid or expired token"))
 		return
 	}
 	acc, err := h.cfg.Store.Get(r.Context(), user)
 	if natter.ErrorCode(err) == natter.ENOTFOUND || (err == nil && acc.User != user) {
-		h.fail(w, r, natter.Errorf(natter.EUNAUTHORIZED, "this session cannot be refreshed; log in again"))
+		httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EUNAUTHORIZED, "this session cannot be refreshed; log in again"))
 		return
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 	h.issue(w, r, http.StatusOK, acc.User)
@@ -324,10 +324,10 @@ func (h *handler) refresh(w http.ResponseWriter, r *http.Request) {
 func (h *handler) issue(w http.ResponseWriter, r *http.Request, status int, user natter.UserID) {
 	token, err := h.cfg.Tokens.Issue(user, h.cfg.TTL)
 	if err != nil {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
-	h.writeJSON(w, r, status, session{User: user, Token: token, ExpiresAt: time.Now().Add(h.cfg.TTL).UTC().Truncate(time.Second)})
+	httpapi.WriteJSON(w, r, h.log, status, session{User: user, Token: token, ExpiresAt: time.Now().Add(h.cfg.TTL).UTC().Truncate(time.Second)})
 }
 
 // hash runs bcrypt work once a slot is free, or gives up with the request.
@@ -344,7 +344,7 @@ func (h *handler) hash(ctx context.Context, work func() ([]byte, error)) ([]byte
 func (h *handler) limited(w http.ResponseWriter, r *http.Request, what string, l Limit) {
 	h.log.Warn("rate limited", "what", what, "ip", clientIP(r))
 	w.Header().Set("Retry-After", retryAfter(l))
-	h.fail(w, r, natter.Errorf(natter.ERATELIMIT, "too many attempts; try again in a minute"))
+	httpapi.WriteError(w, r, h.log, natter.Errorf(natter.ERATELIMIT, "too many attempts; try again in a minute"))
 }
 
 func checkPassword(p string) error {

@@ -24,7 +24,7 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := httpapi.Bearer(r.Header.Get("Authorization"))
 		if !ok {
-			h.fail(w, r, natter.Errorf(natter.EUNAUTHORIZED, "missing bearer token"))
+			httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EUNAUTHORIZED, "missing bearer token"))
 			return
 		}
 		user, err := h.tokens.Verify(token)
@@ -33,7 +33,7 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 			err = user.Validate()
 		}
 		if err != nil {
-			h.fail(w, r, natter.Errorf(natter.EUNAUTHORIZED, "invalid or expired token"))
+			httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EUNAUTHORIZED, "invalid or expired token"))
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/natter-chat/natter"
+	"github.com/natter-chat/natter/httpapi"
 )
 
 // maxPublicRooms caps one listing of public rooms.
@@ -23,21 +24,21 @@ func (h *handler) publicRooms(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
-			h.fail(w, r, natter.Errorf(natter.EINVALID, "limit must be a positive integer"))
+			httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EINVALID, "limit must be a positive integer"))
 			return
 		}
 		limit = min(n, maxPublicRooms)
 	}
 	rooms, err := h.dir.PublicRooms(r.Context(), r.URL.Query().Get("q"), limit)
 	if err != nil {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 	out := make([]publicRoom, 0, len(rooms))
 	for _, rm := range rooms {
 		out = append(out, publicRoom{ID: rm.ID, Owner: rm.Owner, Created: rm.Created.UTC().Format("2006-01-02T15:04:05Z07:00")})
 	}
-	h.writeJSON(w, r, http.StatusOK, map[string]any{"rooms": out})
+	httpapi.WriteJSON(w, r, h.log, http.StatusOK, map[string]any{"rooms": out})
 }
 
 type memberInfo struct {
@@ -52,27 +53,27 @@ func (h *handler) members(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	room, err := h.memberRoom(r)
 	if err != nil {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 	users, err := h.dir.Members(ctx, room)
 	if err != nil {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 	epoch, err := h.store.Epoch(ctx)
 	if err != nil {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 	out := make([]memberInfo, 0, len(users))
 	for _, u := range users {
 		cur, err := h.cursor(ctx, u, room, epoch)
 		if err != nil {
-			h.fail(w, r, err)
+			httpapi.WriteError(w, r, h.log, err)
 			return
 		}
 		out = append(out, memberInfo{User: u, Read: cur.Read, Delivered: cur.Delivered})
 	}
-	h.writeJSON(w, r, http.StatusOK, map[string]any{"room": room, "members": out})
+	httpapi.WriteJSON(w, r, h.log, http.StatusOK, map[string]any{"room": room, "members": out})
 }

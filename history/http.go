@@ -1,8 +1,6 @@
 package history
 
 import (
-	"bytes"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 
@@ -31,7 +29,7 @@ func NewHandler(store *Store, dir natter.Directory, tokens natter.TokenVerifier,
 
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, natter.Errorf(natter.ENOTFOUND, "no such endpoint"))
+		httpapi.WriteError(w, r, h.log, natter.Errorf(natter.ENOTFOUND, "no such endpoint"))
 	})
 	r.Route("/api", func(r chi.Router) {
 		// NoStore runs first so that error responses (401 included) are not
@@ -43,17 +41,4 @@ func NewHandler(store *Store, dir natter.Directory, tokens natter.TokenVerifier,
 		r.Get("/public-rooms", h.publicRooms)
 	})
 	return r
-}
-
-// writeJSON encodes v before writing the header, so that an encoding failure
-// can still become a 500 instead of a truncated 200.
-func (h *handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(v); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
 }

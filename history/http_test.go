@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/natter-chat/natter"
+	"github.com/natter-chat/natter/httpapi"
 )
 
 // directory is a map-based natter.Directory. The real one (broker/, on
@@ -207,7 +208,7 @@ func (f *fixture) get(t *testing.T, path, token string) response {
 }
 
 // wantError checks an error response's status, code and JSON shape.
-func wantError(t *testing.T, res response, status int, code string) errorBody {
+func wantError(t *testing.T, res response, status int, code string) httpapi.ErrorBody {
 	t.Helper()
 	if res.status != status {
 		t.Fatalf("status = %d, want %d; body %s", res.status, status, res.body)
@@ -215,7 +216,7 @@ func wantError(t *testing.T, res response, status int, code string) errorBody {
 	if ct := res.header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q", ct)
 	}
-	var body errorBody
+	var body httpapi.ErrorBody
 	dec := json.NewDecoder(bytes.NewReader(res.body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
@@ -486,7 +487,7 @@ func TestDirectoryErrors(t *testing.T) {
 		wantLogged bool
 	}{
 		{errors.New("kv: bucket secret-bucket-7 corrupt"), 500, natter.EINTERNAL, "internal error", true},
-		{natter.Errorf(natter.EEPOCH, "epoch detail"), 500, natter.EINTERNAL, "internal error", true},
+		{natter.Errorf(natter.EEPOCH, "epoch detail"), 409, natter.EEPOCH, "epoch detail", false},
 		{fmt.Errorf("wrapped: %w", natter.Errorf(natter.EUNAVAILABLE, "directory unreachable")), 503, natter.EUNAVAILABLE, "directory unreachable", false},
 	} {
 		t.Run(tc.code, func(t *testing.T) {
@@ -502,26 +503,5 @@ func TestDirectoryErrors(t *testing.T) {
 				t.Errorf("internal error not logged; log:\n%s", f.log.String())
 			}
 		})
-	}
-}
-
-func TestStatus(t *testing.T) {
-	for code, want := range map[string]int{
-		natter.EINVALID:      400,
-		natter.EUNAUTHORIZED: 401,
-		natter.EFORBIDDEN:    403,
-		natter.ENOTFOUND:     404,
-		natter.ECONFLICT:     409,
-		natter.ETOOLARGE:     413,
-		natter.ERATELIMIT:    429,
-		natter.EUNAVAILABLE:  503,
-		natter.EINTERNAL:     500,
-		natter.EEPOCH:        500,
-		"":                   500,
-		"made-up":            500,
-	} {
-		if got := status(code); got != want {
-			t.Errorf("status(%q) = %d, want %d", code, got, want)
-		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/natter-chat/natter"
+	"github.com/natter-chat/natter/httpapi"
 )
 
 // messagePage is the body of GET /api/rooms/{room}/messages.
@@ -25,20 +26,20 @@ type messagePage struct {
 func (h *handler) messages(w http.ResponseWriter, r *http.Request) {
 	q, err := pageQuery(r.URL.Query())
 	if err != nil {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 	room, err := h.memberRoom(r)
 	if err != nil {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 	msgs, more, err := h.store.page(r.Context(), room, q)
 	if err != nil {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
-	h.writeJSON(w, r, http.StatusOK, messagePage{Room: room, Messages: msgs, HasMore: more})
+	httpapi.WriteJSON(w, r, h.log, http.StatusOK, messagePage{Room: room, Messages: msgs, HasMore: more})
 }
 
 // memberRoom returns the {room} of the request if the caller is a member.

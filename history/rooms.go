@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/natter-chat/natter"
+	"github.com/natter-chat/natter/httpapi"
 )
 
 // roomSummary is one entry of GET /api/rooms.
@@ -26,12 +27,12 @@ func (h *handler) rooms(w http.ResponseWriter, r *http.Request) {
 	user := userFrom(ctx)
 	ids, err := h.dir.UserRooms(ctx, user)
 	if err != nil {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 	epoch, err := h.store.Epoch(ctx)
 	if err != nil {
-		h.fail(w, r, err)
+		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 
@@ -42,22 +43,22 @@ func (h *handler) rooms(w http.ResponseWriter, r *http.Request) {
 			continue // deleted since UserRooms answered
 		}
 		if err != nil {
-			h.fail(w, r, err)
+			httpapi.WriteError(w, r, h.log, err)
 			return
 		}
 		cur, err := h.cursor(ctx, user, id, epoch)
 		if err != nil {
-			h.fail(w, r, err)
+			httpapi.WriteError(w, r, h.log, err)
 			return
 		}
 		last, err := h.store.Last(ctx, id)
 		if err != nil {
-			h.fail(w, r, err)
+			httpapi.WriteError(w, r, h.log, err)
 			return
 		}
 		unread, err := h.store.Unread(ctx, id, cur.Read, user)
 		if err != nil {
-			h.fail(w, r, err)
+			httpapi.WriteError(w, r, h.log, err)
 			return
 		}
 		out = append(out, roomSummary{
@@ -66,7 +67,7 @@ func (h *handler) rooms(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	slices.SortStableFunc(out, func(a, b roomSummary) int { return cmp.Compare(a.ID, b.ID) })
-	h.writeJSON(w, r, http.StatusOK, struct {
+	httpapi.WriteJSON(w, r, h.log, http.StatusOK, struct {
 		Rooms []roomSummary `json:"rooms"`
 	}{out})
 }
