@@ -22,7 +22,18 @@ type poller struct {
 	next       atomic.Uint64
 	mu         sync.Mutex
 	conns      map[uint64]*conn
+
+	// work hands ready connections to idle readers. Readers live on, so
+	// their stacks stay grown: a goroutine started per message would grow
+	// a fresh stack through the decoder and the publish path every time.
+	// When no reader is idle (all busy, or one held by a client trickling
+	// a frame), the connection gets a goroutine of its own.
+	work chan *conn
+	done chan struct{}
 }
+
+// pollReaders is how many readers wait for ready connections.
+const pollReaders = 8
 
 const pollEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
 
@@ -43,7 +54,10 @@ func newPoller() (*poller, error) {
 		unix.Close(wake)
 		return nil, err
 	}
-	p := &poller{epfd: epfd, wake: wake, conns: map[uint64]*conn{}}
+	p := &poller{epfd: epfd, wake: wake, conns: map[uint64]*conn{}, work: make(chan *conn), done: make(chan struct{})}
+	for range pollReaders {
+		go p.reader()
+	}
 	go p.loop()
 	return p, nil
 }
@@ -120,14 +134,30 @@ func (p *poller) loop() {
 			if id == 0 {
 				unix.Close(p.epfd)
 				unix.Close(p.wake)
+				close(p.done)
 				return
 			}
 			p.mu.Lock()
 			c := p.conns[id]
 			p.mu.Unlock()
 			if c != nil && c.reading.CompareAndSwap(false, true) {
-				go c.readable()
+				select {
+				case p.work <- c:
+				default:
+					go c.readable()
+				}
 			}
+		}
+	}
+}
+
+func (p *poller) reader() {
+	for {
+		select {
+		case c := <-p.work:
+			c.readable()
+		case <-p.done:
+			return
 		}
 	}
 }
