@@ -3,11 +3,13 @@ package edge
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/natter-chat/natter"
 	"github.com/natter-chat/natter/metrics"
@@ -24,7 +26,7 @@ var benchMsg = natter.Message{Room: "lobby", Seq: 123456, Prev: 123455, Epoch: "
 func BenchmarkEncodeMessage(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = textFrame(encode(msgEvent(benchMsg)))
+		_ = msgFrame(benchMsg)
 	}
 }
 
@@ -61,22 +63,34 @@ func BenchmarkReadClientFrame(b *testing.B) {
 	}
 }
 
+// BenchmarkFanout fans messages out to N members on real loopback
+// sockets (each drained by a reader), through the flusher, with and
+// without write coalescing, and waits until every frame is written.
 func BenchmarkFanout(b *testing.B) {
 	for _, n := range []int{100, 1000, 5000} {
-		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
-			e := &Edge{cfg: Config{QueueLen: 1 << 20, WriteTimeout: time.Second, PresenceLimit: DefaultPresenceLimit}, m: metrics.New()}
-			r := &room{id: "lobby", e: e, members: map[*conn]*member{}}
-			for i := 0; i < n; i++ {
-				c := newConn(e, &frameConn{r: bytes.NewReader(nil)})
-				r.members[c] = &member{c: c, room: r, live: true, last: benchMsg.Seq}
-			}
-			msg := benchMsg
-			b.ReportAllocs()
-			for b.Loop() {
-				msg.Prev, msg.Seq = msg.Seq, msg.Seq+1
-				r.Message(msg)
-			}
-			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "deliveries/s")
-		})
+		for _, coalesce := range []time.Duration{0, DefaultCoalesce} {
+			b.Run(fmt.Sprintf("members=%d/coalesce=%v", n, coalesce), func(b *testing.B) {
+				e := testEdge(b, coalesce)
+				e.cfg.QueueLen, e.cfg.PresenceLimit = 1<<20, DefaultPresenceLimit
+				r := &room{id: "lobby", e: e, members: map[*conn]*member{}, cache: roomCache{limit: DefaultRoomCache}}
+				for i := 0; i < n; i++ {
+					c, client := loopbackConn(b, e)
+					go io.Copy(io.Discard, client)
+					r.members[c] = &member{c: c, room: r, live: true, last: benchMsg.Seq}
+				}
+				msg := benchMsg
+				b.ReportAllocs()
+				for b.Loop() {
+					msg.Prev, msg.Seq = msg.Seq, msg.Seq+1
+					r.Message(msg)
+				}
+				want := float64(n * b.N)
+				for testutil.ToFloat64(e.m.FramesOut) < want {
+					time.Sleep(time.Millisecond)
+				}
+				b.ReportMetric(want/b.Elapsed().Seconds(), "deliveries/s")
+				b.ReportMetric(want/testutil.ToFloat64(e.m.Writes), "frames/write")
+			})
+		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 
 // loopbackConn returns a conn of e over a real loopback TCP connection and
 // the client's end of it.
-func loopbackConn(t *testing.T, e *Edge) (*conn, net.Conn) {
+func loopbackConn(t testing.TB, e *Edge) (*conn, net.Conn) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -35,7 +35,7 @@ func loopbackConn(t *testing.T, e *Edge) (*conn, net.Conn) {
 	return newConn(e, server), client
 }
 
-func testEdge(t *testing.T, coalesce time.Duration) *Edge {
+func testEdge(t testing.TB, coalesce time.Duration) *Edge {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	e := &Edge{cfg: Config{QueueLen: 1024, WriteTimeout: time.Second, Coalesce: coalesce}, m: metrics.New()}
