@@ -59,6 +59,7 @@ bench: build bin/nats-server
 	./bin/natter-bench fanout --rooms 500 --members 20 --publishers 4 --rates 1000,4000 --duration 8s --baseline --out $(BENCH_OUT)
 	./bin/natter-bench publish --senders 100 --window 8 --duration 10s --baseline --out $(BENCH_OUT)
 	./bin/natter-bench storm --conns 2000 --missed 100 --out $(BENCH_OUT)
+	./bin/natter-bench history --duration 10s --out $(BENCH_OUT)
 
 bin/nats-server: go.mod
 	$(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2

@@ -80,6 +80,7 @@ func mergeSnapshots(snaps ...*hdrhistogram.Snapshot) *hdrhistogram.Histogram {
 type Latency struct {
 	Count int64   `json:"count"`
 	P50   float64 `json:"p50_ms"`
+	P90   float64 `json:"p90_ms,omitempty"` // history only (wrk reports it)
 	P99   float64 `json:"p99_ms"`
 	P999  float64 `json:"p999_ms"`
 	Max   float64 `json:"max_ms"`

@@ -9,6 +9,8 @@
 //	storm    every client drops at once, messages are published while they
 //	         are away, all reconnect and resume: time until all caught up,
 //	         nothing lost
+//	history  pages of 50 of a seeded room's archive per second over HTTP,
+//	         and their latency, under load from wrk
 //
 // It starts `natter serve` itself (or targets --url), spreads client sockets
 // over source addresses 127.0.0.2-9, and with --procs N runs the client
@@ -69,6 +71,7 @@ type config struct {
 	publishers                     int
 	senders, window                int
 	missed                         int
+	messages, httpConns            int
 	catchUpTimeout                 time.Duration
 	baseline                       bool
 	out                            string
@@ -78,7 +81,7 @@ type config struct {
 	cpuProfile                     string
 }
 
-const usage = `Usage: natter-bench <idle|fanout|publish|storm> [flags]
+const usage = `Usage: natter-bench <idle|fanout|publish|storm|history> [flags]
 
 Run "natter-bench <scenario> -h" for the flags. docs/BENCHMARKS.md has examples.
 `
@@ -138,9 +141,9 @@ func main() {
 func parseFlags(scenario string, args []string) (config, error) {
 	c := config{scenario: scenario}
 	switch scenario {
-	case "idle", "fanout", "publish", "storm":
+	case "idle", "fanout", "publish", "storm", "history":
 	default:
-		return c, fmt.Errorf("unknown scenario %q (idle, fanout, publish, storm)", scenario)
+		return c, fmt.Errorf("unknown scenario %q (idle, fanout, publish, storm, history)", scenario)
 	}
 	fs := flag.NewFlagSet(scenario, flag.ContinueOnError)
 	fs.StringVar(&c.url, "url", "", "target ws:// URL of a running natter (default: start --natter serve in a temp dir)")
@@ -161,7 +164,7 @@ func parseFlags(scenario string, args []string) (config, error) {
 	fs.IntVar(&c.maxSteps, "max-steps", 8, "fanout --find-max: most rate steps")
 	fs.DurationVar(&c.p99, "p99", 50*time.Millisecond, "fanout --find-max: the p99 latency target")
 	fs.IntVar(&c.size, "size", 100, "message text size in bytes")
-	fs.DurationVar(&c.duration, "duration", 10*time.Second, "fanout: length of each rate step; publish: length of the run")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "fanout: length of each rate step; publish, history: length of the run (history: whole seconds)")
 	fs.DurationVar(&c.warmup, "warmup", 2*time.Second, "fanout, publish: unmeasured traffic before the first step")
 	fs.DurationVar(&c.drain, "drain", 10*time.Second, "fanout: longest wait for deliveries after a step's last publish")
 	fs.DurationVar(&c.idleWait, "idle-wait", 45*time.Second, "idle: how long connections stay idle before RSS is read (the Go runtime returns freed memory lazily)")
@@ -172,8 +175,10 @@ func parseFlags(scenario string, args []string) (config, error) {
 	fs.DurationVar(&c.heartbeat, "heartbeat", 30*time.Second, "natter ping interval per connection (the edge closes silent ones after --idle-timeout)")
 	fs.IntVar(&c.publishers, "publishers", 4, "fanout: publishing connections (at most one per room)")
 	fs.IntVar(&c.senders, "senders", 100, "publish: sending connections, each with its own room")
-	fs.IntVar(&c.window, "window", 8, "publish: sends in flight per sender (storm: for the whole burst, x100)")
+	fs.IntVar(&c.window, "window", 8, "publish: sends in flight per sender (storm: for the whole burst, x100; history: for the seeding, x32)")
 	fs.IntVar(&c.missed, "missed", 100, "storm: messages published to each room while its members are away")
+	fs.IntVar(&c.messages, "messages", 5000, "history: messages seeded into the room before the pages are read")
+	fs.IntVar(&c.httpConns, "http-conns", 64, "history: wrk's HTTP connections")
 	fs.DurationVar(&c.catchUpTimeout, "catch-up-timeout", 2*time.Minute, "storm: longest wait for every client to catch up")
 	fs.BoolVar(&c.baseline, "baseline", false, "fanout, publish: run the same scenario against nats-server's WebSocket listener too")
 	fs.StringVar(&c.out, "out", "bench/results", "directory for the JSON results")
@@ -224,6 +229,17 @@ func parseFlags(scenario string, args []string) (config, error) {
 		}
 		c.perConn = 1
 		c.conns = c.rooms * c.members
+	case "history":
+		// Before any server starts: a missing wrk should cost nothing.
+		if _, err := lookWrk(); err != nil {
+			return c, err
+		}
+		if c.messages < historyPage {
+			return c, fmt.Errorf("--messages: %d is less than a page (%d)", c.messages, historyPage)
+		}
+		if c.httpConns < 1 {
+			return c, errors.New("--http-conns must be at least 1")
+		}
 	}
 	if c.baseline && scenario != "fanout" && scenario != "publish" {
 		return c, errors.New("--baseline applies to fanout and publish only")
@@ -381,6 +397,8 @@ func runScenario(ctx context.Context, c config, t *target, log *slog.Logger) (*R
 		return publish(ctx, c, t, log)
 	case "storm":
 		return storm(ctx, c, t, log)
+	case "history":
+		return history(ctx, c, t, log)
 	}
 	return nil, fmt.Errorf("unknown scenario %q", c.scenario)
 }

@@ -260,6 +260,7 @@ type natterSender struct {
 	slots  chan struct{} // in-flight window
 	acks   atomic.Int64
 	errs   atomic.Int64
+	maxSeq atomic.Uint64 // highest seq acked, for the history scenario's archive wait
 	errMsg atomic.Value
 	lat    *shardedHist
 	mu     sync.Mutex
@@ -299,6 +300,9 @@ func (s *natterSender) onText(b []byte) bool {
 	s.mu.Unlock()
 	if ack {
 		s.acks.Add(1)
+		if seq, _ := num(field(b, pSeq)); seq > s.maxSeq.Load() {
+			s.maxSeq.Store(seq) // only this reader writes it
+		}
 		if ok {
 			s.lat.record(s.id, time.Duration(now-at))
 		}

@@ -69,6 +69,19 @@ type Report struct {
 	AllCaughtUpSeconds float64  `json:"all_caught_up_s,omitempty"`
 	CatchUp            *Latency `json:"catch_up,omitempty"` // per client
 
+	// history
+	Messages           int           `json:"messages,omitempty"`
+	PageSize           int           `json:"page_size,omitempty"`
+	HTTPConns          int           `json:"http_conns,omitempty"`
+	SeedSeconds        float64       `json:"seed_s,omitempty"`
+	ArchiveWaitSeconds float64       `json:"archive_wait_s,omitempty"` // after the last ack
+	Pages              int64         `json:"pages,omitempty"`
+	PagesPerSec        float64       `json:"pages_per_s,omitempty"`
+	MiBPerSec          float64       `json:"mib_per_s,omitempty"`
+	Non2xx             *int64        `json:"non_2xx,omitempty"` // a pointer so that 0 is written
+	SocketErrors       *SocketErrors `json:"socket_errors,omitempty"`
+	PageLatency        *Latency      `json:"page_latency,omitempty"` // wrk's, per request
+
 	Server    *Usage  `json:"server,omitempty"`
 	LoadCores float64 `json:"load_generator_cores,omitempty"`
 }
@@ -108,6 +121,9 @@ func newResult(c config) *Result {
 		cfg["senders"], cfg["window"], cfg["duration_s"] = c.senders, c.window, c.duration.Seconds()
 	case "storm":
 		cfg["conns"], cfg["rooms"], cfg["missed"] = c.conns, c.rooms, c.missed
+	case "history":
+		cfg["messages"], cfg["http_conns"], cfg["duration_s"], cfg["page_size"], cfg["latest_every"] =
+			c.messages, c.httpConns, c.duration.Seconds(), historyPage, latestEvery
 	}
 	if c.url != "" {
 		cfg["url"] = c.url
@@ -225,6 +241,16 @@ func (r *Result) print(w io.Writer) {
 				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.1f\t%.1f\t%s\t%s\t%s\t\n", p.Target, p.Conns, p.Rooms, p.MissedPerRoom,
 					p.Published, p.Expected, p.Received, p.Missing, p.Gaps+p.Dups, p.NotCaught, p.AllCaughtUpSeconds,
 					p.CatchUp.P50, p.CatchUp.P99, cores(p.Server), peak(p.Server), other(p.Server))
+			}
+		}
+	case "history":
+		fmt.Fprintln(tw, "target\tmessages\tconns\tpages\tpages/s\tMiB/s\tnon-2xx\tsocket errors\tp50 ms\tp90 ms\tp99 ms\tmax ms\tserver cores\tRSS MiB\tpeak RSS MiB\tload cores\tother cores\t")
+		for _, p := range reps {
+			if p != nil && p.PageLatency != nil && p.SocketErrors != nil && p.Non2xx != nil {
+				l, e := p.PageLatency, p.SocketErrors
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t%.1f\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%.2f\t%s\t\n", p.Target, p.Messages, p.HTTPConns,
+					p.Pages, p.PagesPerSec, p.MiBPerSec, *p.Non2xx, e.Connect+e.Read+e.Write+e.Timeout, l.P50, l.P90, l.P99, l.Max,
+					cores(p.Server), rss(p.Server), peak(p.Server), p.LoadCores, other(p.Server))
 			}
 		}
 	}

@@ -39,6 +39,9 @@ type usageMeter struct {
 	l0    time.Duration
 	m0    time.Duration
 	start time.Time
+	// exited is the CPU of load processes that ended within the window
+	// (wrk): their /proc entries are gone by the time end reads the rest.
+	exited time.Duration
 }
 
 func newUsageMeter(t *target, ps pools) *usageMeter {
@@ -71,8 +74,12 @@ func (m *usageMeter) loadCPU() time.Duration {
 	return d
 }
 
+// addExited counts a load process that ran and exited within the window.
+func (m *usageMeter) addExited(cpu time.Duration) { m.exited += cpu }
+
 func (m *usageMeter) begin() {
 	m.start = time.Now()
+	m.exited = 0
 	m.l0 = m.loadCPU()
 	m.m0 = machineBusy()
 	if m.smp != nil {
@@ -86,7 +93,7 @@ func (m *usageMeter) begin() {
 // (OtherCores): anything else running skews the figures.
 func (m *usageMeter) end() (*Usage, float64) {
 	wall := time.Since(m.start).Seconds()
-	loadCPU := m.loadCPU() - m.l0
+	loadCPU := m.loadCPU() - m.l0 + m.exited
 	load := round(loadCPU.Seconds()/wall, 2)
 	busy := machineBusy() - m.m0
 	if m.smp == nil {
