@@ -26,8 +26,15 @@ const archiveAckWait = 10 * time.Second
 // least once; it must be idempotent. Prev is left 0: the archive knows each
 // room's previous message better than a consumer does. Archive returns when
 // ctx ends; a batch in progress is finished first.
-func (b *Broker) Archive(ctx context.Context, durable string, fn func([]natter.Message) error) error {
-	cons, err := b.archiveConsumer(ctx, durable)
+//
+// stored is the highest stream sequence the caller already holds (0 for
+// none). The consumer's acknowledgements say what some archive took, not
+// that this caller still has it: an archive started on an empty or older
+// store under an existing durable would otherwise miss everything up to the
+// consumer's ack floor. So a consumer acknowledged beyond stored is made to
+// deliver again from stored+1.
+func (b *Broker) Archive(ctx context.Context, durable string, stored uint64, fn func([]natter.Message) error) error {
+	cons, err := b.archiveConsumer(ctx, durable, stored)
 	if err != nil {
 		return err
 	}
@@ -53,11 +60,18 @@ func (b *Broker) Archive(ctx context.Context, durable string, fn func([]natter.M
 	return nil
 }
 
-// archiveConsumer returns the durable consumer, recreated at its ack floor
-// if a previous archiver left messages delivered but unacknowledged: those
-// would otherwise come back only after AckWait, behind newer messages, and
-// an AckAll of the newer ones would acknowledge them unseen.
-func (b *Broker) archiveConsumer(ctx context.Context, durable string) (jetstream.Consumer, error) {
+// archiveConsumer returns the durable consumer, recreated if it would skip
+// messages the archive lacks:
+//   - at its ack floor if a previous archiver left messages delivered but
+//     unacknowledged: those would otherwise come back only after AckWait,
+//     behind newer messages, and an AckAll of the newer ones would
+//     acknowledge them unseen;
+//   - at stored+1 if its ack floor is beyond stored, the archive's own
+//     position (see Archive).
+//
+// A new consumer delivers from the start of the stream whatever stored is,
+// as it always has: a store filled through another consumer may have holes.
+func (b *Broker) archiveConsumer(ctx context.Context, durable string, stored uint64) (jetstream.Consumer, error) {
 	cfg := jetstream.ConsumerConfig{
 		Durable:       durable,
 		Description:   "history archive",
@@ -77,16 +91,24 @@ func (b *Broker) archiveConsumer(ctx context.Context, durable string) (jetstream
 		if err != nil {
 			return nil, unavailable("archive consumer", err)
 		}
-		if info.NumAckPending == 0 {
+		floor := info.AckFloor.Stream
+		if info.NumAckPending == 0 && floor <= stored {
 			// Reuse it, with this version's settings (AckWait may differ).
 			cfg.DeliverPolicy, cfg.OptStartSeq = info.Config.DeliverPolicy, info.Config.OptStartSeq
 			break
 		}
+		if floor > stored {
+			b.log.Info("archive store is behind its consumer; archiving again from its position",
+				"consumer", durable, "ack_floor", floor, "stored", stored)
+			floor = stored
+		}
 		if err := b.js.DeleteConsumer(ctx, StreamName, durable); err != nil {
 			return nil, unavailable("archive consumer", err)
 		}
+		// A start before the stream's first message (dropped by retention)
+		// starts at its first message.
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = info.AckFloor.Stream + 1
+		cfg.OptStartSeq = floor + 1
 	}
 	cons, err = b.js.CreateOrUpdateConsumer(ctx, StreamName, cfg)
 	if err != nil {

@@ -7,11 +7,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/natter-chat/natter"
 )
 
-// archiver runs Archive in the background and keeps every batch that fn
-// accepted.
+// archiver runs Archive in the background, for a store that holds up to
+// stored, and keeps every batch that fn accepted.
 type archiver struct {
 	mu      sync.Mutex
 	batches [][]natter.Message
@@ -21,12 +23,12 @@ type archiver struct {
 	done    chan error
 }
 
-func runArchive(t *testing.T, b *Broker, durable string, fail func(int) error) *archiver {
+func runArchive(t *testing.T, b *Broker, durable string, stored uint64, fail func(int) error) *archiver {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &archiver{fail: fail, cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		a.done <- b.Archive(ctx, durable, func(msgs []natter.Message) error {
+		a.done <- b.Archive(ctx, durable, stored, func(msgs []natter.Message) error {
 			a.mu.Lock()
 			defer a.mu.Unlock()
 			a.calls++
@@ -114,7 +116,7 @@ func TestArchive(t *testing.T) {
 	const n = 2*archiveBatch + 150
 	publishN(t, b.Broker, n, 0)
 
-	a := runArchive(t, b.Broker, "t", nil)
+	a := runArchive(t, b.Broker, "t", 0, nil)
 	got := waitArchived(t, b.Broker, a, "t", n)
 	a.stop(t)
 	checkArchived(t, b.Broker, got, 1, n)
@@ -138,12 +140,12 @@ func TestArchive(t *testing.T) {
 	// A restarted archiver with the same durable resumes after what was
 	// acknowledged; another durable starts from the beginning.
 	publishN(t, b.Broker, 40, n)
-	a2 := runArchive(t, b.Broker, "t", nil)
+	a2 := runArchive(t, b.Broker, "t", n, nil)
 	got2 := waitArchived(t, b.Broker, a2, "t", 40)
 	a2.stop(t)
 	checkArchived(t, b.Broker, got2, n+1, n+40)
 
-	a3 := runArchive(t, b.Broker, "other", nil)
+	a3 := runArchive(t, b.Broker, "other", 0, nil)
 	got3 := waitArchived(t, b.Broker, a3, "other", n+40)
 	a3.stop(t)
 	checkArchived(t, b.Broker, got3, 1, n+40)
@@ -152,7 +154,7 @@ func TestArchive(t *testing.T) {
 // Archive keeps up with messages published while it runs.
 func TestArchiveLive(t *testing.T) {
 	b := start(t)
-	a := runArchive(t, b.Broker, "t", nil)
+	a := runArchive(t, b.Broker, "t", 0, nil)
 	for i := range 5 {
 		publishN(t, b.Broker, 30, i*30)
 	}
@@ -166,7 +168,7 @@ func TestArchiveRedeliversFailedBatch(t *testing.T) {
 	b := start(t)
 	const n = archiveBatch + 100
 	publishN(t, b.Broker, n, 0)
-	a := runArchive(t, b.Broker, "t", func(call int) error {
+	a := runArchive(t, b.Broker, "t", 0, func(call int) error {
 		if call == 1 {
 			return errors.New("disk full")
 		}
@@ -190,7 +192,7 @@ func TestArchiveRedeliversFailedBatch(t *testing.T) {
 func TestArchiveRetriesLastBatch(t *testing.T) {
 	b := start(t)
 	publishN(t, b.Broker, 10, 0)
-	a := runArchive(t, b.Broker, "t", func(call int) error {
+	a := runArchive(t, b.Broker, "t", 0, func(call int) error {
 		if call == 1 {
 			return errors.New("disk full")
 		}
@@ -199,4 +201,49 @@ func TestArchiveRetriesLastBatch(t *testing.T) {
 	got := waitArchived(t, b.Broker, a, "t", 10)
 	a.stop(t)
 	checkArchived(t, b.Broker, got, 1, 10)
+}
+
+// An archive whose store is behind the consumer's ack floor (emptied, or
+// restored from an older copy) gets the stream again from its own position,
+// not from the consumer's.
+func TestArchiveBehindStore(t *testing.T) {
+	b := start(t)
+	const n = archiveBatch + 50
+	publishN(t, b.Broker, n, 0)
+	a := runArchive(t, b.Broker, "t", 0, nil)
+	waitArchived(t, b.Broker, a, "t", n)
+	a.stop(t)
+
+	// An empty store: everything again.
+	a = runArchive(t, b.Broker, "t", 0, nil)
+	got := waitArchived(t, b.Broker, a, "t", n)
+	a.stop(t)
+	checkArchived(t, b.Broker, got, 1, n)
+
+	// A store that holds the first 100: the rest.
+	a = runArchive(t, b.Broker, "t", 100, nil)
+	got = waitArchived(t, b.Broker, a, "t", n-100)
+	a.stop(t)
+	checkArchived(t, b.Broker, got, 101, n)
+
+	// A store ahead of (or at) the consumer: only what is new.
+	publishN(t, b.Broker, 5, n)
+	a = runArchive(t, b.Broker, "t", n+3, nil)
+	got = waitArchived(t, b.Broker, a, "t", 5)
+	a.stop(t)
+	checkArchived(t, b.Broker, got, n+1, n+5)
+
+	// A start before the stream's first message (dropped by retention) is
+	// the stream's first message.
+	stream, err := b.js.Stream(testCtx(t), StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Purge(testCtx(t), jetstream.WithPurgeSequence(50)); err != nil {
+		t.Fatal(err)
+	}
+	a = runArchive(t, b.Broker, "t", 10, nil)
+	got = waitArchived(t, b.Broker, a, "t", n+5-49)
+	a.stop(t)
+	checkArchived(t, b.Broker, got, 50, n+5)
 }

@@ -123,6 +123,27 @@ func (s *Store) Last(ctx context.Context, room natter.RoomID) (uint64, error) {
 	return uint64(last), nil
 }
 
+// LastSeq returns the highest archived stream sequence of any room, 0 if
+// the archive is empty: where the archive stands in the stream. It walks the
+// distinct rooms through the primary key (a loose index scan) rather than
+// reading every row, so it costs one seek per room.
+func (s *Store) LastSeq(ctx context.Context) (uint64, error) {
+	var last int64
+	err := s.r.QueryRowContext(ctx, `
+		WITH RECURSIVE rooms(room) AS (
+			SELECT MIN(room) FROM messages
+			UNION ALL
+			SELECT (SELECT MIN(room) FROM messages WHERE room > rooms.room)
+			FROM rooms WHERE room IS NOT NULL
+		)
+		SELECT COALESCE(MAX((SELECT MAX(seq) FROM messages WHERE messages.room = rooms.room)), 0)
+		FROM rooms WHERE room IS NOT NULL`).Scan(&last)
+	if err != nil {
+		return 0, fmt.Errorf("history: last seq: %w", err)
+	}
+	return uint64(last), nil
+}
+
 // CountAfter returns how many archived messages in room have a seq greater
 // than seq: the unread count for a read cursor at seq. It must count rows,
 // not subtract sequences, because all rooms share one stream and a room's

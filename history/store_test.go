@@ -371,6 +371,26 @@ func TestLastAndCountAfter(t *testing.T) {
 	}
 }
 
+// LastSeq is the highest seq over all rooms, whichever room holds it.
+func TestLastSeq(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	if got, err := s.LastSeq(ctx); err != nil || got != 0 {
+		t.Fatalf("LastSeq(empty) = %d, %v; want 0", got, err)
+	}
+	appendAll(t, s, stream("e1", 90, "a", "b", "c")) // 90 is in b
+	if got, err := s.LastSeq(ctx); err != nil || got != 90 {
+		t.Fatalf("LastSeq = %d, %v; want 90", got, err)
+	}
+	// A room sorting before the others holding the newest message.
+	if err := s.Append(ctx, []natter.Message{{Room: "0", Seq: 1000, Epoch: "e1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.LastSeq(ctx); err != nil || got != 1000 {
+		t.Fatalf("LastSeq = %d, %v; want 1000", got, err)
+	}
+}
+
 // TestConcurrentReadersDuringWrites checks that readers never fail or see a
 // torn or shrinking archive while the writer appends.
 func TestConcurrentReadersDuringWrites(t *testing.T) {
