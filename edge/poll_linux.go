@@ -98,6 +98,13 @@ func (p *poller) add(c *conn) bool {
 // arm re-enables the one-shot registration of c.
 func (p *poller) arm(c *conn) error { return p.ctl(c, unix.EPOLL_CTL_MOD) }
 
+// pending reports whether c's socket holds unread input (FIONREAD).
+func (p *poller) pending(c *conn) bool {
+	n := 0
+	_ = c.raw.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+	return n > 0
+}
+
 // remove stops watching c. Called before c's socket is closed.
 func (p *poller) remove(c *conn) {
 	if p == nil || !c.polled.Load() {
