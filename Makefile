@@ -50,7 +50,8 @@ test-cluster: build
 # docs/BENCHMARKS.md): a short run of every scenario, each against a fresh
 # `natter serve` in a temp dir, fanout and publish also against
 # nats-server's built-in WebSocket listener (the baseline). A few minutes;
-# writes bench/results/<scenario>-<time>.json. Not part of make test.
+# writes bench/results/<scenario>-<time>.json. Not part of make test. The
+# history scenario needs wrk (apt-get install -y wrk).
 BENCH_OUT ?= bench/results
 bench: build bin/nats-server
 	$(GO) build -o bin/natter-bench ./cmd/natter-bench
