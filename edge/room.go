@@ -32,7 +32,11 @@ type room struct {
 	onlineN  int  // users online here or on another edge (see presence.go)
 	closed   bool // removed from e.rooms; join a new one
 
-	fill sync.Mutex // one stream read at a time per room: replays share it through the cache
+	// filling is closed when the stream read under way for a replay ends
+	// (nil: none), with its error in fillErr; replays of the room wait for
+	// it and share what it put in the cache.
+	filling chan struct{}
+	fillErr error
 }
 
 // member is one connection's subscription to a room.
@@ -310,19 +314,33 @@ func (r *room) replay(m *member) {
 
 // replayStream reads one round of what follows m.last up to the start of
 // the cache, queues it to m, and puts it in front of the cache for the
-// members that resume after m. Reads of one room are taken in turn, so
-// members coming back together wait for one read instead of each making
-// their own. It reports whether m advanced.
+// members that resume after m. Members replaying the room meanwhile wait
+// for this read instead of each making their own. It reports whether m advanced (or may now be covered).
 func (r *room) replayStream(m *member) (bool, error) {
-	m.c.waitQueue(replayRound) // not holding fill: a slow reader delays only itself
-	r.fill.Lock()
-	defer r.fill.Unlock()
+	m.c.waitQueue(replayRound) // before waiting on others: a slow reader delays only itself
 	r.mu.Lock()
+	for r.filling != nil {
+		// Another member is reading this room: wait for its read, which
+		// will likely cover this member too, rather than read the same.
+		// Its failure is this member's too (the stream is unavailable):
+		// each then retries on its own schedule, none queued behind the
+		// others' timeouts.
+		ch := r.filling
+		r.mu.Unlock()
+		<-ch
+		r.mu.Lock()
+		if err := r.fillErr; err != nil {
+			r.mu.Unlock()
+			return false, err
+		}
+	}
 	after, upTo := m.last, r.cache.from
 	if _, ok := r.cache.since(after); ok || m.gone.Load() {
 		r.mu.Unlock()
-		return true, nil // filled while this member waited its turn
+		return true, nil // filled while this member waited
 	}
+	done := make(chan struct{})
+	r.filling = done
 	r.mu.Unlock()
 	var fas []frameAt
 	r.e.m.ReplayReads.Inc()
@@ -338,6 +356,8 @@ func (r *room) replayStream(m *member) (bool, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.filling, r.fillErr = nil, err
+	close(done)
 	if m.gone.Load() {
 		return false, errGone
 	}
