@@ -1,6 +1,9 @@
 package natter
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Directory is the cluster-wide registry of rooms, their members and each
 // user's cursors. broker implements it on JetStream KV; history and edge use it.
@@ -21,8 +24,9 @@ type Directory interface {
 	PublicRooms(ctx context.Context, prefix string, limit int) ([]Room, error)
 }
 
-// TokenVerifier turns a bearer token into the user it authenticates. Any
-// failure is an EUNAUTHORIZED error.
+// TokenVerifier turns a bearer token into the user it authenticates and
+// the time the token expires (zero if it does not). Any failure is an
+// EUNAUTHORIZED error.
 type TokenVerifier interface {
-	Verify(token string) (UserID, error)
+	Verify(token string) (UserID, time.Time, error)
 }

@@ -45,7 +45,7 @@ type Store interface {
 // Tokens mints and checks tokens; *auth.Keys implements it.
 type Tokens interface {
 	Issue(user natter.UserID, ttl time.Duration) (string, error)
-	Verify(token string) (natter.UserID, error)
+	natter.TokenVerifier
 }
 
 // Password length bounds. bcrypt reads at most 72 bytes; a longer password
@@ -304,7 +304,7 @@ func (h *handler) refresh(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EUNAUTHORIZED, "missing bearer token"))
 		return
 	}
-	user, err := h.cfg.Tokens.Verify(token)
+	user, _, err := h.cfg.Tokens.Verify(token)
 	if err != nil {
 		httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EUNAUTHORIZED, "invalid or expired token"))
 		return

@@ -139,7 +139,7 @@ func TestRegisterAndLogin(t *testing.T) {
 		t.Fatalf("register: %d %s", r.status, r.body)
 	}
 	s := r.session(t)
-	if u, err := e.keys.Verify(s.Token); err != nil || u != "Alice" || s.User != "Alice" {
+	if u, _, err := e.keys.Verify(s.Token); err != nil || u != "Alice" || s.User != "Alice" {
 		t.Fatalf("register token for %q: %v (reply user %q)", u, err, s.User)
 	}
 	if d := time.Until(s.ExpiresAt); d < DefaultTTL-time.Minute || d > DefaultTTL {
@@ -154,7 +154,7 @@ func TestRegisterAndLogin(t *testing.T) {
 		if r.status != http.StatusOK {
 			t.Fatalf("login %s: %d %s", name, r.status, r.body)
 		}
-		if u, err := e.keys.Verify(r.session(t).Token); err != nil || u != "Alice" {
+		if u, _, err := e.keys.Verify(r.session(t).Token); err != nil || u != "Alice" {
 			t.Errorf("login %s: token for %q, %v", name, u, err)
 		}
 	}
@@ -227,7 +227,7 @@ func TestRefresh(t *testing.T) {
 	if r.status != http.StatusOK {
 		t.Fatalf("refresh: %d %s", r.status, r.body)
 	}
-	if u, err := e.keys.Verify(r.session(t).Token); err != nil || u != "dave" {
+	if u, _, err := e.keys.Verify(r.session(t).Token); err != nil || u != "dave" {
 		t.Errorf("refreshed token for %q, %v", u, err)
 	}
 	// A user without a built-in account (an external issuer's, or `natter

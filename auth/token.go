@@ -44,25 +44,30 @@ func (k *Keys) Issue(user natter.UserID, ttl time.Duration) (string, error) {
 	return s, nil
 }
 
-// Verify returns the user that token authenticates. Every failure is an
+// Verify returns the user that token authenticates and when the token
+// expires (every accepted token has an exp). Every failure is an
 // EUNAUTHORIZED error whose message is safe to send to the client: it never
 // contains the token or which key was tried.
-func (k *Keys) Verify(token string) (natter.UserID, error) {
+func (k *Keys) Verify(token string) (natter.UserID, time.Time, error) {
 	if token == "" {
-		return "", natter.Errorf(natter.EUNAUTHORIZED, "missing token")
+		return "", time.Time{}, natter.Errorf(natter.EUNAUTHORIZED, "missing token")
 	}
 	if len(token) > maxTokenLen {
-		return "", natter.Errorf(natter.EUNAUTHORIZED, "invalid token")
+		return "", time.Time{}, natter.Errorf(natter.EUNAUTHORIZED, "invalid token")
 	}
 	var claims jwt.RegisteredClaims
 	if _, err := k.parser.ParseWithClaims(token, &claims, k.key); err != nil {
-		return "", natter.Errorf(natter.EUNAUTHORIZED, "%s", reason(err))
+		return "", time.Time{}, natter.Errorf(natter.EUNAUTHORIZED, "%s", reason(err))
 	}
 	user := natter.UserID(claims.Subject)
 	if user.Validate() != nil {
-		return "", natter.Errorf(natter.EUNAUTHORIZED, "invalid token subject")
+		return "", time.Time{}, natter.Errorf(natter.EUNAUTHORIZED, "invalid token subject")
 	}
-	return user, nil
+	var exp time.Time
+	if claims.ExpiresAt != nil {
+		exp = claims.ExpiresAt.Time
+	}
+	return user, exp, nil
 }
 
 // key is the jwt.Keyfunc. It chooses keys by the alg header and hands each

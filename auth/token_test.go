@@ -149,7 +149,7 @@ func TestVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			user, err := tt.keys.Verify(tt.token)
+			user, _, err := tt.keys.Verify(tt.token)
 			if tt.wantMsg == "" {
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
@@ -211,7 +211,7 @@ func TestIssue(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Issue: %v", err)
 			}
-			user, err := k.Verify(tok)
+			user, _, err := k.Verify(tok)
 			if err != nil || user != tt.user {
 				t.Fatalf("Verify(Issue(%q)) = %q, %v", tt.user, user, err)
 			}
@@ -258,7 +258,7 @@ func TestVerifyConcurrent(t *testing.T) {
 				tok, want = ed, "bob"
 			}
 			for range 50 {
-				if user, err := k.Verify(tok); err != nil || user != want {
+				if user, _, err := k.Verify(tok); err != nil || user != want {
 					t.Errorf("Verify = %q, %v; want %q", user, err, want)
 					return
 				}

@@ -33,6 +33,7 @@ type conn struct {
 	reading  atomic.Bool  // a reader holds the connection
 	authed   atomic.Bool  // user is set (read by the sweeper)
 	lastSeen atomic.Int64 // unix nanos of the last frame received
+	expires  atomic.Int64 // unix nanos when the token expires, 0: never
 	born     time.Time
 
 	mu        sync.Mutex
@@ -142,8 +143,8 @@ func (c *conn) drain() {
 // WebSocket pings included.
 func (c *conn) alive() { c.lastSeen.Store(time.Now().UnixNano()) }
 
-// checkTimeouts closes c if it has not authenticated in time, or has been
-// silent for too long. The edge's sweeper calls it; no timer is held per
+// checkTimeouts closes c if it has not authenticated in time, has been
+// silent for too long, or its token has expired. The edge's sweeper calls it; no timer is held per
 // connection.
 func (c *conn) checkTimeouts(now time.Time) {
 	cfg := c.e.cfg
@@ -154,6 +155,10 @@ func (c *conn) checkTimeouts(now time.Time) {
 		}
 	case now.UnixNano()-c.lastSeen.Load() > int64(cfg.IdleTimeout):
 		c.closeWith(CloseIdle, "idle timeout")
+	case c.expires.Load() != 0 && now.UnixNano() > c.expires.Load():
+		// A connection must not outlive its token: renew it with auth.
+		c.send(event{Type: evError, Code: natter.EUNAUTHORIZED, Message: "token expired"})
+		c.closeWith(CloseUnauthorized, "token expired")
 	}
 }
 

@@ -60,7 +60,7 @@ func (c *conn) handle(payload []byte) error {
 	var err error
 	switch req.Op {
 	case opAuth:
-		err = natter.Errorf(natter.EINVALID, "already authenticated")
+		err = c.reauth(req)
 	case opPing:
 		c.send(event{Type: evPong, RID: req.RID})
 	case opJoin:
@@ -98,12 +98,13 @@ func (c *conn) handle(payload []byte) error {
 }
 
 func (c *conn) auth(req request) error {
-	user, err := c.e.cfg.Tokens.Verify(req.Token)
+	user, exp, err := c.e.cfg.Tokens.Verify(req.Token)
 	if err != nil {
 		c.send(errEvent(req.RID, "", err))
 		c.closeWith(CloseUnauthorized, natter.ErrorMessage(err))
 		return errClose
 	}
+	c.setExpiry(exp)
 	c.user = user
 	if err := c.e.attach(c); err != nil {
 		c.user = ""
@@ -120,6 +121,32 @@ func (c *conn) auth(req request) error {
 		Limits: &limitsInfo{MaxFrame: cfg.MaxFrame, MaxText: cfg.MaxText, Rate: cfg.Rate, Burst: cfg.Burst,
 			Queue: cfg.QueueLen, IdleTimeout: int(cfg.IdleTimeout / time.Second)}})
 	return nil
+}
+
+// reauth renews an authenticated connection with a fresh token of the same
+// user, before the one it authenticated with expires (see checkTimeouts).
+// A refused token is an error event, not a close: the connection keeps its
+// current token until that expires.
+func (c *conn) reauth(req request) error {
+	user, exp, err := c.e.cfg.Tokens.Verify(req.Token)
+	if err != nil {
+		return err
+	}
+	if user != c.user {
+		return natter.Errorf(natter.EFORBIDDEN, "token is for another user")
+	}
+	c.setExpiry(exp)
+	c.send(event{Type: evOK, RID: req.RID})
+	return nil
+}
+
+// setExpiry records when the connection's token expires (never, if zero).
+func (c *conn) setExpiry(exp time.Time) {
+	var n int64
+	if !exp.IsZero() {
+		n = exp.UnixNano()
+	}
+	c.expires.Store(n)
 }
 
 func validRoom(id natter.RoomID) error {

@@ -27,7 +27,7 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 			httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EUNAUTHORIZED, "missing bearer token"))
 			return
 		}
-		user, err := h.tokens.Verify(token)
+		user, _, err := h.tokens.Verify(token)
 		if err == nil {
 			// A verifier bug must not let an empty or malformed user through.
 			err = user.Validate()

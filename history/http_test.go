@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/natter-chat/natter"
 	"github.com/natter-chat/natter/httpapi"
@@ -100,11 +101,11 @@ func (d *directory) PublicRooms(_ context.Context, prefix string, limit int) ([]
 
 type tokens map[string]natter.UserID
 
-func (t tokens) Verify(token string) (natter.UserID, error) {
+func (t tokens) Verify(token string) (natter.UserID, time.Time, error) {
 	if u, ok := t[token]; ok {
-		return u, nil
+		return u, time.Time{}, nil
 	}
-	return "", natter.Errorf(natter.EUNAUTHORIZED, "bad token")
+	return "", time.Time{}, natter.Errorf(natter.EUNAUTHORIZED, "bad token")
 }
 
 // syncBuffer lets the test read what the server goroutines log.

@@ -130,7 +130,7 @@ func TestBadRequests(t *testing.T) {
 		{"send with cid over 64 bytes", `{"op":"send","rid":"r8","room":"lobby","cid":"` + long + `","text":"hi"}`, "invalid", "r8", long},
 		{"text over MaxText", `{"op":"send","rid":"r9","room":"lobby","cid":"c9","text":"` + strings.Repeat("é", 513) + `"}`, "too_large", "r9", "c9"},
 		{"read without seq", `{"op":"read","rid":"r10","room":"lobby"}`, "invalid", "r10", ""},
-		{"second auth", `{"op":"auth","rid":"r11","token":"x"}`, "invalid", "r11", ""},
+		{"renewal with a bad token", `{"op":"auth","rid":"r11","token":"x"}`, "unauthorized", "r11", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/natter-chat/natter"
+	"github.com/natter-chat/natter/edge/wsclient"
 )
 
 // natter token mints what the server started on the same data dir accepts,
@@ -66,5 +69,44 @@ func TestFlagsFromEnvironment(t *testing.T) {
 	t.Setenv("NATTER_RATE", "fast")
 	if err := parse(newServeFlags(NewMain(), &help), nil); err == nil {
 		t.Error("a malformed NATTER_RATE was accepted")
+	}
+}
+
+// A connection does not outlive its token: when the token expires the
+// server says so and closes with 4001, unless the client renewed it with
+// another auth first. A token of another user does not renew it.
+func TestTokenExpiryClosesConnection(t *testing.T) {
+	s := startServer(t, "")
+	ctx := ctxFor(t, 30*time.Second)
+	mint := func(user string, ttl time.Duration) string {
+		tok, err := s.keys.Issue(natter.UserID(user), ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	expiring := s.dialRaw(ctx)
+	if _, err := expiring.Auth(ctx, mint("alice", 2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	renewed := s.dialRaw(ctx)
+	if _, err := renewed.Auth(ctx, mint("bob", 2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := renewed.Request(ctx, map[string]any{"op": "auth", "token": mint("carol", time.Hour)}); wsclient.ErrorCode(err) != "forbidden" {
+		t.Fatalf("re-auth as another user: %v, want forbidden", err)
+	}
+	if ev, err := renewed.Request(ctx, map[string]any{"op": "auth", "token": mint("bob", time.Hour)}); err != nil || ev.Type != "ok" {
+		t.Fatalf("re-auth: %+v %v", ev, err)
+	}
+
+	closed, err := expiring.Wait(ctx)
+	if err != nil || closed.Code != 4001 || closed.Reason != "token expired" {
+		t.Fatalf("expired connection: %+v %v, want close 4001 token expired", closed, err)
+	}
+	// bob's first token expired at the same time; give the sweep a turn.
+	time.Sleep(1500 * time.Millisecond)
+	if ev, err := renewed.Request(ctx, map[string]any{"op": "ping"}); err != nil || ev.Type != "pong" {
+		t.Fatalf("renewed connection after its first token expired: %+v %v", ev, err)
 	}
 }
