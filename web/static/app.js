@@ -349,7 +349,7 @@ function signedIn(previous, fresh) {
       location.reload();
       return;
     }
-    session.keepFresh(expired);
+    keepFresh();
     client.connect();
     updateConn();
     refreshRooms();
@@ -385,17 +385,29 @@ function startApp({ fresh }) {
   api = new API(() => session.validToken(), onUnauthorized);
   client = new Client({ token: () => session.validToken() });
   wireClient();
-  session.keepFresh(expired);
+  keepFresh();
   client.connect();
   updateConn();
   loadRooms({ fresh });
+}
+
+// keepFresh keeps the session's token fresh and hands each new token to the
+// open connection, which the server closes when the token it authenticated
+// with expires.
+function keepFresh() {
+  session.keepFresh(expired, renewConnection);
+  renewConnection();
+}
+
+function renewConnection() {
+  if (client) client.renew().catch(() => {});
 }
 
 async function onUnauthorized() {
   if (reauthing) return;
   try {
     await session.refresh();
-    session.keepFresh(expired);
+    keepFresh();
     if (client.state === State.UNAUTHORIZED) client.connect();
   } catch (e) {
     expired();
@@ -1481,7 +1493,7 @@ function wireApp() {
       return;
     }
     if (token !== session.token && session.set(token)) {
-      session.keepFresh(expired);
+      keepFresh();
       if (reauthing) signedIn(session.user, false);
     }
   });

@@ -717,6 +717,15 @@ export class Client {
   ping() {
     return this._request('ping');
   }
+  /** renew sends a fresh token (from opts.token) on the open connection, so
+   * that the server does not close it (4001) when the token it
+   * authenticated with expires. Offline it does nothing: the next connect
+   * asks for a fresh token anyway. */
+  async renew() {
+    if (this.state !== State.CONNECTED) return;
+    const token = await this.opts.token();
+    if (token) await this._request('auth', { token });
+  }
 }
 
 function defaultURL() {

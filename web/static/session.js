@@ -106,9 +106,10 @@ export class Session {
     return this._post('/api/auth/refresh', null, this.token);
   }
 
-  /** keepFresh refreshes the token when half its life has passed, and
-   * calls onExpired if it cannot be kept (the user must log in again). */
-  keepFresh(onExpired) {
+  /** keepFresh refreshes the token when half its life has passed, calls
+   * onRefreshed after each refresh, and onExpired if it cannot be kept (the
+   * user must log in again). */
+  keepFresh(onExpired, onRefreshed) {
     if (this._refreshTimer) clearTimeout(this._refreshTimer);
     this._refreshTimer = null;
     if (!this.token) return;
@@ -123,13 +124,14 @@ export class Session {
       }
       try {
         await this.refresh();
-        this.keepFresh(onExpired);
+        if (onRefreshed) onRefreshed();
+        this.keepFresh(onExpired, onRefreshed);
       } catch (err) {
         if (err.status === 401 || this.expired()) {
           onExpired();
         } else {
           // Offline or the server is restarting: try again soon.
-          this._refreshTimer = setTimeout(() => this.keepFresh(onExpired), 30000);
+          this._refreshTimer = setTimeout(() => this.keepFresh(onExpired, onRefreshed), 30000);
         }
       }
     }, wait);

@@ -398,3 +398,22 @@ test('close ends everything', async () => {
   await env.clock.advance(120_000);
   assert.equal(env.server.sockets.length, 1);
 });
+
+test('renew sends a fresh token on the open connection', async () => {
+  const env = setup();
+  env.client.connect();
+  const { ws } = await accept(env);
+  env.setToken('tok-2');
+  const renewed = env.client.renew();
+  await settle();
+  const [auth] = ws.take('auth');
+  assert.ok(auth, 'auth sent again');
+  assert.equal(auth.token, 'tok-2');
+  ws.emit({ type: 'ok', rid: auth.rid });
+  await renewed;
+  assert.deepEqual(env.states(), [State.CONNECTING, State.CONNECTED]);
+  // Offline, renew sends nothing.
+  env.client.close();
+  await env.client.renew();
+  assert.equal(ws.take('auth').length, 0);
+});
