@@ -136,11 +136,8 @@ func idle(ctx context.Context, c config, t *target, log *slog.Logger) (*Report, 
 		return nil, err
 	}
 	rep.RSSBeforeMiB = mib(before.rss)
-	t0 := time.Now()
 	l := layoutFor(c, t, prefix("i"), prefix("ir"))
-	open, err := ps.connect(l, c.conns, log)
-	rep.ConnectSeconds = round(time.Since(t0).Seconds(), 1)
-	rep.Failed = c.conns - open
+	open, err := connectTimed(ps, l, c.conns, rep, log)
 	if err != nil {
 		return rep, err
 	}
@@ -162,6 +159,16 @@ func idle(ctx context.Context, c config, t *target, log *slog.Logger) (*Report, 
 	return rep, ctx.Err()
 }
 
+// connectTimed opens the layout's n connections over the pools and records
+// in rep how long that took and how many could not be opened.
+func connectTimed(ps pools, l layout, n int, rep *Report, log *slog.Logger) (int, error) {
+	t0 := time.Now()
+	open, err := ps.connect(l, n, log)
+	rep.ConnectSeconds = round(time.Since(t0).Seconds(), 1)
+	rep.Failed = n - open
+	return open, err
+}
+
 // fanout: members in rooms, publishers sending bench texts at each rate;
 // deliveries/s, end-to-end latency and completeness per step.
 func fanout(ctx context.Context, c config, t *target, log *slog.Logger) (*Report, error) {
@@ -172,10 +179,7 @@ func fanout(ctx context.Context, c config, t *target, log *slog.Logger) (*Report
 	}
 	defer ps.close()
 	l := layoutFor(c, t, prefix("m"), prefix("f"))
-	t0 := time.Now()
-	open, err := ps.connect(l, c.conns, log)
-	rep.ConnectSeconds = round(time.Since(t0).Seconds(), 1)
-	rep.Failed = c.conns - open
+	open, err := connectTimed(ps, l, c.conns, rep, log)
 	if err != nil {
 		return rep, err
 	}
@@ -513,10 +517,7 @@ func storm(ctx context.Context, c config, t *target, log *slog.Logger) (*Report,
 	}
 	defer ps.close()
 	l := layoutFor(c, t, prefix("c"), prefix("s"))
-	t0 := time.Now()
-	open, err := ps.connect(l, c.conns, log)
-	rep.ConnectSeconds = round(time.Since(t0).Seconds(), 1)
-	rep.Failed = c.conns - open
+	open, err := connectTimed(ps, l, c.conns, rep, log)
 	if err != nil {
 		return rep, err
 	}
