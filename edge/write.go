@@ -91,9 +91,7 @@ func (f *flusher) runLater(ctx context.Context) {
 			empty := len(kept) == 0
 			f.mu.Unlock()
 			for _, c := range due {
-				if !f.schedule(c) {
-					go c.writeLoop(nil)
-				}
+				f.hand(c)
 			}
 			clear(due)
 			due = due[:0]
@@ -115,17 +113,17 @@ func (f *flusher) run(ctx context.Context) {
 	}
 }
 
-// schedule queues c for a worker; false if there is no room (or no flusher).
-func (f *flusher) schedule(c *conn) bool {
-	if f == nil {
-		return false
+// hand queues c for a worker or, if there is no room (or no flusher),
+// gives it a writer goroutine of its own.
+func (f *flusher) hand(c *conn) {
+	if f != nil {
+		select {
+		case f.ready <- c:
+			return
+		default:
+		}
 	}
-	select {
-	case f.ready <- c:
-		return true
-	default:
-		return false
-	}
+	go c.writeLoop(nil)
 }
 
 // startWriter makes someone responsible for writing c's queue unless
@@ -144,9 +142,7 @@ func (c *conn) startWriter() {
 			return
 		}
 	}
-	if !c.e.flush.schedule(c) {
-		go c.writeLoop(nil)
-	}
+	c.e.flush.hand(c)
 }
 
 // flush is a worker's turn at c: write what is queued without blocking,
