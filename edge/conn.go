@@ -144,8 +144,8 @@ func (c *conn) drain() {
 func (c *conn) alive() { c.lastSeen.Store(time.Now().UnixNano()) }
 
 // checkTimeouts closes c if it has not authenticated in time, has been
-// silent for too long, or its token has expired. The edge's sweeper calls it; no timer is held per
-// connection.
+// silent for too long, or its token has expired. The edge's sweeper calls
+// it; no timer is held per connection.
 func (c *conn) checkTimeouts(now time.Time) {
 	cfg := c.e.cfg
 	switch {

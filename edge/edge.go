@@ -192,8 +192,9 @@ func (e *Edge) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// sweepLoop closes connections that missed the auth deadline or went
-// silent; one pass over all connections replaces a timer per connection.
+// sweepLoop closes connections that missed the auth deadline, went silent
+// or outlived their token; one pass over all connections replaces a timer
+// per connection.
 func (e *Edge) sweepLoop() {
 	every := min(time.Second, e.cfg.AuthTimeout/4, e.cfg.IdleTimeout/4)
 	t := time.NewTicker(max(every, 10*time.Millisecond))

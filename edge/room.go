@@ -274,18 +274,10 @@ func (r *room) replay(m *member) {
 			return
 		}
 		if fas, ok := r.cache.since(m.last); ok {
-			n := 0
-			for _, fa := range fas {
-				if !m.c.enqueue(fa.frame) {
-					break // closing: nothing more matters
-				}
-				m.last = fa.seq
-				n++
-			}
+			n, _ := m.queueFrames(fas) // if closing, nothing more matters
 			m.live = true
 			r.mu.Unlock()
-			r.e.m.Replayed.Add(float64(n))
-			r.e.m.Delivered.Add(float64(n))
+			r.replayed(n)
 			return
 		}
 		r.mu.Unlock()
@@ -315,7 +307,8 @@ func (r *room) replay(m *member) {
 // replayStream reads one round of what follows m.last up to the start of
 // the cache, queues it to m, and puts it in front of the cache for the
 // members that resume after m. Members replaying the room meanwhile wait
-// for this read instead of each making their own. It reports whether m advanced (or may now be covered).
+// for this read instead of each making their own. It reports whether m
+// advanced (or may now be covered).
 func (r *room) replayStream(m *member) (bool, error) {
 	m.c.waitQueue(replayRound) // before waiting on others: a slow reader delays only itself
 	r.mu.Lock()
@@ -362,20 +355,36 @@ func (r *room) replayStream(m *member) (bool, error) {
 		return false, errGone
 	}
 	r.cache.prepend(fas)
+	n, ok := m.queueFrames(fas)
+	r.replayed(n)
+	if !ok {
+		return false, errGone
+	}
+	return n > 0, err
+}
+
+// queueFrames queues to m, in order, the frames of fas it has not had yet.
+// It returns how many it queued, and false if the connection is closing.
+// Called with room.mu held.
+func (m *member) queueFrames(fas []frameAt) (int, bool) {
 	n := 0
 	for _, fa := range fas {
 		if fa.seq <= m.last {
 			continue
 		}
 		if !m.c.enqueue(fa.frame) {
-			return false, errGone
+			return n, false
 		}
 		m.last = fa.seq
 		n++
 	}
+	return n, true
+}
+
+// replayed counts n messages sent to a member by a replay.
+func (r *room) replayed(n int) {
 	r.e.m.Replayed.Add(float64(n))
 	r.e.m.Delivered.Add(float64(n))
-	return n > 0, err
 }
 
 // publishEvent sends an ephemeral event to the room on every edge.
