@@ -10,6 +10,7 @@
 #   make build bin/nats-server && go build -o bin/natter-bench ./cmd/natter-bench
 #   bench/cluster-publish.sh [extra natter-bench publish flags]
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 BASE=${BASE:-25150}
 OUT=${OUT:-bench/results}
 
@@ -35,22 +36,17 @@ CONF
 	pids+=($!)
 	urls+="${urls:+,}nats://127.0.0.1:$((BASE + i))"
 done
-for i in 1 2 3; do
-	for _ in $(seq 1 100); do
-		curl -sf "http://127.0.0.1:$((BASE + 20 + i))/healthz?js-enabled-only=true" >/dev/null && break
-		sleep 0.2
-	done
-done
+for i in 1 2 3; do wait_http "http://127.0.0.1:$((BASE + 20 + i))/healthz?js-enabled-only=true" 20; done
 
 secret=$(head -c 32 /dev/urandom | base64 | tr -d '\n')
 export NATTER_JWT_SECRET="$secret"
 bin/natter history --nats "$urls" --replicas 3 --addr "127.0.0.1:$((BASE + 31))" --data "$dir/history" >"$dir/history.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$((BASE + 31))/readyz" >/dev/null && break; sleep 0.2; done
+wait_http "http://127.0.0.1:$((BASE + 31))/readyz" 60
 bin/natter edge --nats "$urls" --replicas 3 --addr "127.0.0.1:$((BASE + 30))" --rate 1000000 --burst 1000000 --queue 65536 >"$dir/edge.log" 2>&1 &
 edge=$!
 pids+=($edge)
-for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$((BASE + 30))/readyz" >/dev/null && break; sleep 0.2; done
-echo "R3 cluster up (logs in $dir); stream: $(curl -s "http://127.0.0.1:$((BASE + 21))/jsz?streams=true" | grep -o '"num_replicas": *[0-9]*' | head -1)"
+wait_http "http://127.0.0.1:$((BASE + 30))/readyz" 60
+echo "R3 cluster up (logs in $dir); stream: $(curl -s "http://127.0.0.1:$((BASE + 21))/jsz?streams=true&config=true" | grep -o '"num_replicas": *[0-9]*' | head -1)"
 
 bin/natter-bench publish --url "ws://127.0.0.1:$((BASE + 30))/ws" --jwt-secret "$secret" --pid "$edge" --out "$OUT" "$@"

@@ -12,6 +12,7 @@
 #   make build bin/nats-server && go build -o bin/natter-bench ./cmd/natter-bench
 #   EDGES=5 CONNS=15000 HOLD=10m bench/hold.sh
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 EDGES=${EDGES:-5}
 CONNS=${CONNS:-15000}
 HOLD=${HOLD:-10m}
@@ -34,12 +35,7 @@ for i in $(seq 1 "$EDGES"); do
 	pids+=($!)
 	edge_pids+=($!)
 done
-for i in $(seq 1 "$EDGES"); do
-	for _ in $(seq 1 100); do
-		curl -sf "http://127.0.0.1:$((BASE + i))/readyz" >/dev/null && break
-		sleep 0.2
-	done
-done
+for i in $(seq 1 "$EDGES"); do wait_http "http://127.0.0.1:$((BASE + i))/readyz" 20; done
 echo "edges up: ${edge_pids[*]} (logs in $dir)"
 
 bench_pids=()
