@@ -8,8 +8,9 @@ import (
 	"github.com/natter-chat/natter"
 )
 
-// appendMsg appends the wire form of a room message: the bytes
-// encode(msgEvent(m)) produces, without reflection. A room message is
+// appendMsg appends the wire form of a room message (a msg event, fields
+// in the order of the event struct), without reflection; a test checks it
+// against encoding/json. A room message is
 // encoded once per edge, but a replay encodes every message it reads, so
 // this is the hot path of a reconnect storm.
 func appendMsg(b []byte, m natter.Message) []byte {

@@ -8,6 +8,14 @@ import (
 	"github.com/natter-chat/natter"
 )
 
+// msgEvent is a room message in the event struct: encoding/json's form of
+// it is the reference appendMsg must match.
+func msgEvent(m natter.Message) event {
+	text, ts := m.Text, m.Time
+	return event{Type: evMsg, Room: m.Room, Seq: m.Seq, Prev: u64(m.Prev), Epoch: m.Epoch,
+		From: m.From, Text: &text, CID: m.ClientID, TS: &ts}
+}
+
 // appendMsg must produce exactly what the reflective encoder produces,
 // for every text a client can store.
 func TestAppendMsgMatchesEncodingJSON(t *testing.T) {

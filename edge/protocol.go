@@ -101,13 +101,6 @@ type limitsInfo struct {
 
 func u64(v uint64) *uint64 { return &v }
 
-// msgEvent is the wire form of a room message.
-func msgEvent(m natter.Message) event {
-	text, ts := m.Text, m.Time
-	return event{Type: evMsg, Room: m.Room, Seq: m.Seq, Prev: u64(m.Prev), Epoch: m.Epoch,
-		From: m.From, Text: &text, CID: m.ClientID, TS: &ts}
-}
-
 func errEvent(rid json.RawMessage, room natter.RoomID, err error) event {
 	return event{Type: evError, RID: rid, Room: room, Code: natter.ErrorCode(err), Message: natter.ErrorMessage(err)}
 }
