@@ -10,9 +10,8 @@ import (
 
 // appendMsg appends the wire form of a room message (a msg event, fields
 // in the order of the event struct), without reflection; a test checks it
-// against encoding/json. A room message is
-// encoded once per edge, but a replay encodes every message it reads, so
-// this is the hot path of a reconnect storm.
+// against encoding/json. A room message is encoded once per edge, but a
+// replay encodes every message it reads.
 func appendMsg(b []byte, m natter.Message) []byte {
 	b = append(b, `{"type":"msg"`...)
 	b = appendField(b, "room", string(m.Room))
