@@ -19,7 +19,7 @@ func Status(code string) int {
 		return http.StatusBadRequest
 	case natter.EUNAUTHORIZED:
 		return http.StatusUnauthorized
-	case natter.EFORBIDDEN:
+	case natter.EFORBIDDEN, natter.EBANNED, natter.EMUTED:
 		return http.StatusForbidden
 	case natter.ENOTFOUND:
 		return http.StatusNotFound
@@ -29,7 +29,7 @@ func Status(code string) int {
 		return http.StatusConflict
 	case natter.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
-	case natter.ERATELIMIT:
+	case natter.ERATELIMIT, natter.EQUOTA, natter.ESLOWMODE:
 		return http.StatusTooManyRequests
 	case natter.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
