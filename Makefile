@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/natter-chat/natter.Version=$(VERSION)
 
-.PHONY: build run test test-short test-js vet fmt-check check-deploy test-cluster bench
+.PHONY: build run test test-short test-js vet fmt-check check-deploy test-cluster bench fuzz
 
 build: ## build bin/natter
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/natter ./cmd/natter
@@ -41,6 +41,21 @@ check-deploy:
 	@if command -v docker-compose >/dev/null; then NATTER_JWT_SECRET=validate docker-compose config -q && echo "docker-compose.yml valid"; \
 	elif [ "$$NATTER_REQUIRE_TOOLS" = 1 ]; then echo "docker-compose missing"; exit 1; \
 	else echo "WARNING: docker-compose not installed: docker-compose.yml NOT validated"; fi
+
+# Fuzzing of every parser that sees client bytes (docs/SECURITY.md,
+# "Frames and parsers"): each Fuzz function of every package, one after the
+# other, for FUZZTIME each. Seeds are in the package's testdata/fuzz/<name>/,
+# and so is any input that fails (commit it: it is then a regression test
+# that every `go test` runs).
+FUZZTIME ?= 1m
+fuzz: ## run every fuzz target for FUZZTIME (default 1m) each
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+		pkg=$$(dirname $$f); \
+		for fn in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $$fn ($$pkg, $(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 # The cluster proof: 3 NATS nodes, 2 edges and a history replica as separate
 # processes, traffic under kill -9 / restart / drain, then a checker that

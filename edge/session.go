@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"time"
 
@@ -34,27 +35,44 @@ func (c *conn) handle(payload []byte) error {
 		return nil
 	}
 	c.strikes = 0
-	var req request
-	if err := json.Unmarshal(payload, &req); err != nil {
-		c.send(event{Type: evError, Code: natter.EINVALID, Message: "invalid JSON: " + err.Error()})
+	req, err := parseRequest(payload)
+	switch {
+	case errors.Is(err, errLongRID):
+		// Answered without the rid, and the connection stays open even
+		// before auth: the frame was well-formed (PROTOCOL.md, section 3).
+		c.send(errEvent(nil, "", err))
+		return nil
+	case err != nil:
+		c.send(errEvent(nil, "", err))
 		if c.user == "" {
 			// Nothing but a valid auth frame is served before auth.
 			c.closeWith(CloseAuthRequired, "authenticate first")
 			return errClose
 		}
 		return nil
-	}
-	if c.user == "" && (req.Op != opAuth || len(req.RID) > 64) {
+	case c.user == "" && req.Op != opAuth:
 		c.closeWith(CloseAuthRequired, "authenticate first")
 		return errClose
-	}
-	if len(req.RID) > 64 {
-		c.send(event{Type: evError, Code: natter.EINVALID, Message: "rid longer than 64 bytes"})
-		return nil
-	}
-	if c.user == "" {
+	case c.user == "":
 		return c.auth(req)
 	}
+	if err = req.validate(c.e.cfg.MaxText); err == nil {
+		err = c.run(req)
+	}
+	if err != nil {
+		if natter.ErrorCode(err) == natter.EINTERNAL {
+			c.e.log.Error("operation failed", "op", req.Op, "user", c.user, "err", err)
+		}
+		ev := errEvent(req.RID, req.Room, err)
+		ev.CID = req.CID
+		c.send(ev)
+	}
+	return nil
+}
+
+// run runs one valid request of an authenticated connection; its error is
+// the client's error event.
+func (c *conn) run(req request) error {
 	ctx, cancel := context.WithTimeout(c.e.ctx, opTimeout)
 	defer cancel()
 	var err error
@@ -86,15 +104,7 @@ func (c *conn) handle(payload []byte) error {
 	default:
 		err = natter.Errorf(natter.EINVALID, "unknown op %q", req.Op)
 	}
-	if err != nil {
-		if natter.ErrorCode(err) == natter.EINTERNAL {
-			c.e.log.Error("operation failed", "op", req.Op, "user", c.user, "err", err)
-		}
-		ev := errEvent(req.RID, req.Room, err)
-		ev.CID = req.CID
-		c.send(ev)
-	}
-	return nil
+	return err
 }
 
 func (c *conn) auth(req request) error {
@@ -149,13 +159,6 @@ func (c *conn) setExpiry(exp time.Time) {
 	c.expires.Store(n)
 }
 
-func validRoom(id natter.RoomID) error {
-	if id == "" {
-		return natter.Errorf(natter.EINVALID, "missing room")
-	}
-	return id.Validate()
-}
-
 // access checks that c's user may join id, creating a public room on first
 // join and recording public-room membership.
 func (c *conn) access(ctx context.Context, id natter.RoomID) (natter.Room, error) {
@@ -186,9 +189,6 @@ func (c *conn) access(ctx context.Context, id natter.RoomID) (natter.Room, error
 }
 
 func (c *conn) join(ctx context.Context, req request) error {
-	if err := validRoom(req.Room); err != nil {
-		return err
-	}
 	r, err := c.access(ctx, req.Room)
 	if err != nil {
 		return err
@@ -246,9 +246,6 @@ func (c *conn) leave(id natter.RoomID, rid json.RawMessage) bool {
 }
 
 func (c *conn) leaveOp(req request) error {
-	if err := validRoom(req.Room); err != nil {
-		return err
-	}
 	if !c.leave(req.Room, req.RID) {
 		return natter.Errorf(natter.EINVALID, "not joined to %s", req.Room)
 	}
@@ -257,12 +254,6 @@ func (c *conn) leaveOp(req request) error {
 
 // part gives up membership of a public or private room.
 func (c *conn) part(ctx context.Context, req request) error {
-	if err := validRoom(req.Room); err != nil {
-		return err
-	}
-	if req.Room.IsDM() {
-		return natter.Errorf(natter.EINVALID, "direct conversations cannot be left")
-	}
 	member, err := c.e.b.IsMember(ctx, req.Room, c.user)
 	if err != nil {
 		return err
@@ -280,18 +271,9 @@ func (c *conn) part(ctx context.Context, req request) error {
 }
 
 func (c *conn) create(ctx context.Context, req request) error {
-	if err := validRoom(req.Room); err != nil {
-		return err
-	}
-	if req.Room.IsDM() {
-		return natter.Errorf(natter.EINVALID, "room ids starting with dm- are reserved")
-	}
 	kind := req.Kind
 	if kind == "" {
 		kind = natter.Public
-	}
-	if kind != natter.Public && kind != natter.Private {
-		return natter.Errorf(natter.EINVALID, "kind must be public or private")
 	}
 	r, _, err := c.e.b.CreateRoom(ctx, natter.Room{ID: req.Room, Kind: kind, Owner: c.user, Created: time.Now().UTC()})
 	if err != nil {
@@ -309,15 +291,6 @@ func (c *conn) create(ctx context.Context, req request) error {
 
 // changeMember adds or removes a member of a private room; owner only.
 func (c *conn) changeMember(ctx context.Context, req request) error {
-	if err := validRoom(req.Room); err != nil {
-		return err
-	}
-	if req.User == "" {
-		return natter.Errorf(natter.EINVALID, "missing user")
-	}
-	if err := req.User.Validate(); err != nil {
-		return err
-	}
 	b := c.e.b
 	r, err := b.Room(ctx, req.Room)
 	if natter.ErrorCode(err) == natter.ENOTFOUND || (err == nil && r.Kind == natter.Private && r.Owner != c.user) {
@@ -349,12 +322,6 @@ func (c *conn) changeMember(ctx context.Context, req request) error {
 }
 
 func (c *conn) dm(ctx context.Context, req request) error {
-	if req.User == "" {
-		return natter.Errorf(natter.EINVALID, "missing user")
-	}
-	if err := req.User.Validate(); err != nil {
-		return err
-	}
 	if req.User == c.user {
 		return natter.Errorf(natter.EINVALID, "a direct conversation needs another user")
 	}
@@ -391,19 +358,7 @@ func (c *conn) roomIndex(id natter.RoomID) int {
 }
 
 func (c *conn) sendMsg(ctx context.Context, req request) error {
-	if err := validRoom(req.Room); err != nil {
-		return err
-	}
-	switch {
-	case req.CID == "":
-		return natter.Errorf(natter.EINVALID, "missing cid")
-	case len(req.CID) > 64:
-		return natter.Errorf(natter.EINVALID, "cid longer than 64 bytes")
-	case req.Text == nil || *req.Text == "":
-		return natter.Errorf(natter.EINVALID, "missing text")
-	case len(*req.Text) > c.e.cfg.MaxText:
-		return natter.Errorf(natter.ETOOLARGE, "text longer than %d bytes", c.e.cfg.MaxText)
-	case !c.joined(req.Room):
+	if !c.joined(req.Room) {
 		return natter.Errorf(natter.EFORBIDDEN, "join %s before sending to it", req.Room)
 	}
 	start := time.Now()
@@ -426,12 +381,6 @@ func (c *conn) sendMsg(ctx context.Context, req request) error {
 }
 
 func (c *conn) cursor(ctx context.Context, req request) error {
-	if err := validRoom(req.Room); err != nil {
-		return err
-	}
-	if req.Seq == 0 {
-		return natter.Errorf(natter.EINVALID, "missing seq")
-	}
 	if !c.joined(req.Room) {
 		ok, err := c.e.b.IsMember(ctx, req.Room, c.user)
 		if err != nil {
@@ -468,9 +417,6 @@ func (c *conn) cursor(ctx context.Context, req request) error {
 }
 
 func (c *conn) typing(req request) error {
-	if err := validRoom(req.Room); err != nil {
-		return err
-	}
 	if !c.joined(req.Room) {
 		return natter.Errorf(natter.EFORBIDDEN, "join %s first", req.Room)
 	}
