@@ -35,6 +35,7 @@ func startServer(t *testing.T, dir string, tweak ...func(*Main)) *server {
 	m.Addr = "127.0.0.1:0"
 	m.DataDir = dir
 	m.ShutdownTimeout = 3 * time.Second
+	m.Net.MaxConnsPerIP = 0 // every test client dials from 127.0.0.1
 	m.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		m.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
