@@ -16,6 +16,7 @@ import (
 type NetConfig struct {
 	ReadHeaderTimeout time.Duration // request line and headers
 	ReadTimeout       time.Duration // a whole request, body included
+	WriteTimeout      time.Duration // a response, from the end of its request's headers
 	IdleTimeout       time.Duration // a keep-alive connection between requests
 	MaxConns          int           // open TCP connections (0: no cap)
 	MaxConnsPerIP     int           // per client address (0: no cap)
@@ -25,7 +26,7 @@ type NetConfig struct {
 
 func defaultNet() NetConfig {
 	return NetConfig{
-		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second,
 		MaxConns: netguard.DefaultMaxConns(), MaxConnsPerIP: netguard.DefaultPerIP,
 	}
 }
@@ -33,6 +34,7 @@ func defaultNet() NetConfig {
 func (c *NetConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ReadHeaderTimeout, "http-read-header-timeout", c.ReadHeaderTimeout, "time allowed for an HTTP request's line and headers")
 	fs.DurationVar(&c.ReadTimeout, "http-read-timeout", c.ReadTimeout, "time allowed for a whole HTTP request, body included (a trickled body is cut)")
+	fs.DurationVar(&c.WriteTimeout, "http-write-timeout", c.WriteTimeout, "time allowed to write an HTTP response, from the end of its request's headers (a client that stops reading is cut)")
 	fs.DurationVar(&c.IdleTimeout, "http-idle-timeout", c.IdleTimeout, "close HTTP keep-alive connections idle for this long (WebSockets have --idle-timeout)")
 	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "open TCP connections (HTTP and WebSocket) allowed in total; more are answered 503 at accept (default: RLIMIT_NOFILE less max(64, a tenth); 0: no cap)")
 	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", c.MaxConnsPerIP, "open connections allowed per client address (IPv4 address, IPv6 /64); more are answered 503 (0: no cap)")
@@ -62,11 +64,13 @@ func (m *Main) listen() (net.Listener, error) {
 }
 
 // httpServer serves h behind the guard's middleware, with the timeouts.
-// WebSockets upgraded through it are hijacked, which clears the deadlines.
+// WebSockets upgraded through it are hijacked, which clears the deadlines
+// (read and write alike).
 func (m *Main) httpServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           m.guard.Middleware(h),
-		ReadHeaderTimeout: m.Net.ReadHeaderTimeout, ReadTimeout: m.Net.ReadTimeout, IdleTimeout: m.Net.IdleTimeout,
+		ReadHeaderTimeout: m.Net.ReadHeaderTimeout, ReadTimeout: m.Net.ReadTimeout,
+		WriteTimeout: m.Net.WriteTimeout, IdleTimeout: m.Net.IdleTimeout,
 	}
 }
 

@@ -134,7 +134,7 @@ func TestHTTPTrickledBodyIsCut(t *testing.T) {
 func TestWebSocketsOutliveHTTPTimeouts(t *testing.T) {
 	const short = 300 * time.Millisecond
 	s := startServer(t, "", func(m *Main) {
-		m.Net.ReadHeaderTimeout, m.Net.ReadTimeout, m.Net.IdleTimeout = short, short, short
+		m.Net.ReadHeaderTimeout, m.Net.ReadTimeout, m.Net.WriteTimeout, m.Net.IdleTimeout = short, short, short, short
 	})
 	ctx := ctxFor(t, 30*time.Second)
 
@@ -330,4 +330,41 @@ func TestNosniffEverywhere(t *testing.T) {
 			t.Errorf("GET %s (%d, %s): X-Content-Type-Options %q", path, resp.StatusCode, resp.Header.Get("Content-Type"), got)
 		}
 	}
+}
+
+// A client that stops reading its responses is cut at
+// --http-write-timeout: pipelined requests for the web UI's largest file
+// whose responses (10 MB) exceed what the sockets' buffers hold block the
+// server's write, and the deadline ends it. Without it the server waited
+// for the client for ever, with the connection and its goroutine held.
+func TestHTTPWriteTimeoutCutsNonReader(t *testing.T) {
+	s := startServer(t, "", func(m *Main) { m.Net.WriteTimeout = 500 * time.Millisecond })
+	c := dialFrom(t, hostPort(s), "127.0.0.1")
+	const n = 200 // × 52 KB: above Linux's largest send buffer (4 MB) and our 64 KiB
+	if err := c.Conn.(*net.TCPConn).SetReadBuffer(64 << 10); err != nil {
+		t.Fatal(err)
+	}
+	go io.WriteString(c, strings.Repeat("GET /app.js HTTP/1.1\r\nHost: natter\r\n\r\n", n))
+	// Longer than the write timeout, while reading nothing: the property
+	// under test, not a synchronisation.
+	time.Sleep(2 * time.Second)
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	got := 0
+	var err error
+	for ; got < n; got++ {
+		var resp *http.Response
+		if resp, err = http.ReadResponse(c.br, nil); err != nil {
+			break
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			break
+		}
+	}
+	var ne net.Error
+	if got == n || errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("%d of %d responses, then %v: want the connection cut", got, n, err)
+	}
+	t.Logf("%d of %d responses before the cut (%v)", got, n, err)
 }
