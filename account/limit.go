@@ -1,12 +1,13 @@
 package account
 
 import (
-	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/natter-chat/natter/netguard"
 )
 
 // Limit is a token bucket: Burst attempts at once, refilled at Every per
@@ -83,20 +84,7 @@ func (s *limiters) len() int {
 	return len(s.m)
 }
 
-// clientIP is the key of a request's per-IP limits: the peer's address, an
-// IPv6 peer by its /64 (one host usually holds a whole /64). Behind a
-// reverse proxy every client has the proxy's address; see docs/WEB-UI.md.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip := net.ParseIP(host)
-	if ip == nil {
-		return host
-	}
-	if ip.To4() == nil {
-		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
-	}
-	return ip.String()
-}
+// clientIP is the key of a request's per-IP limits: the client's address
+// as netguard resolved it (behind a trusted proxy, the forwarded one), an
+// IPv6 client by its /64 (one host usually holds a whole /64).
+func clientIP(r *http.Request) string { return netguard.ClientKey(r) }

@@ -36,6 +36,7 @@ type conn struct {
 	lastSeen atomic.Int64 // unix nanos of the last frame received
 	expires  atomic.Int64 // unix nanos when the token expires, 0: never
 	born     time.Time
+	release  func() // ends the guard's hold on the client's address, at teardown
 
 	mu        sync.Mutex
 	queue     [][]byte  // complete frames waiting for the writer

@@ -13,6 +13,7 @@ import (
 	"github.com/natter-chat/natter"
 	"github.com/natter-chat/natter/broker"
 	"github.com/natter-chat/natter/metrics"
+	"github.com/natter-chat/natter/netguard"
 )
 
 // Config configures an Edge. Zero limits take the defaults below.
@@ -48,6 +49,9 @@ type Config struct {
 	// PresenceLimit is the number of users online in a room above which
 	// presence events and the joined snapshot are no longer sent for it.
 	PresenceLimit int
+	// Guard judges upgrades by the client's address (IP lists, and the
+	// per-IP cap for clients of a trusted proxy); nil admits all.
+	Guard *netguard.Guard
 }
 
 // Defaults.

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/natter-chat/natter/edge"
 	"github.com/natter-chat/natter/history"
 	"github.com/natter-chat/natter/metrics"
+	"github.com/natter-chat/natter/netguard"
 	"github.com/natter-chat/natter/web"
 )
 
@@ -69,6 +69,7 @@ type Main struct {
 	ShutdownTimeout time.Duration
 	ArchiveName     string
 	ReadyMaxLag     uint64
+	Net             NetConfig // listener: HTTP timeouts, connection caps, proxies, IP lists
 	Log             *slog.Logger
 
 	// Set by Run.
@@ -79,6 +80,7 @@ type Main struct {
 	edge     *edge.Edge
 	http     *http.Server
 	metrics  *metrics.Metrics
+	guard    *netguard.Guard
 	stopArc  context.CancelFunc
 	arcDone  chan struct{}
 	closeMu  sync.Once
@@ -95,7 +97,7 @@ func NewMain() *Main {
 		Rate: edge.DefaultRate, Burst: edge.DefaultBurst, QueueLen: edge.DefaultQueueLen,
 		IdleTimeout: edge.DefaultIdleTimeout, AuthTimeout: edge.DefaultAuthTimeout, Presence: edge.DefaultPresence, ShutdownTimeout: 10 * time.Second,
 		ArchiveName: "history", ReadyMaxLag: 1000,
-		Log: slog.Default(),
+		Net: defaultNet(), Log: slog.Default(),
 	}
 }
 
@@ -112,6 +114,7 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 	fs.Int64Var(&m.StreamMaxBytes, "stream-max-bytes", m.StreamMaxBytes, "cap the stream's size in bytes, oldest dropped first (0: no cap)")
 	fs.DurationVar(&m.DuplicateWindow, "dedupe-window", m.DuplicateWindow, "how long a client message id is remembered for de-duplication")
 	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "how long shutdown waits for connections to close")
+	m.Net.flags(fs)
 	fs.BoolVar(&m.Pprof, "pprof", m.Pprof, "serve Go's profiler under /debug/pprof/ on the HTTP listener (for diagnosis; keep it off the public network)")
 	if m.Role == "serve" || m.Role == "history" {
 		fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory (history database; in serve mode also the embedded JetStream store and the signing secret)")
@@ -196,7 +199,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			}
 		}()
 	}
-	l, err := net.Listen("tcp", m.Addr)
+	l, err := m.listen()
 	if err != nil {
 		return err
 	}
@@ -207,11 +210,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			MaxFrame: m.MaxFrame, MaxText: m.MaxText, Rate: m.Rate, Burst: m.Burst,
 			QueueLen: m.QueueLen, IdleTimeout: m.IdleTimeout, AuthTimeout: m.AuthTimeout,
 			PresenceInterval: m.Presence, PresenceLimit: m.PresenceLimit, RoomCache: m.RoomCache,
-			Coalesce: m.Coalesce,
+			Coalesce: m.Coalesce, Guard: m.guard,
 		})
 		l = m.edge.Split(l, "/ws")
 	}
-	m.http = &http.Server{Handler: m.routes(keys), ReadHeaderTimeout: 10 * time.Second}
+	m.http = m.httpServer(m.routes(keys))
 	go m.http.Serve(l)
 	attrs := []any{"role", m.Role, "url", m.URL}
 	if m.runsEdge() {
@@ -269,6 +272,10 @@ func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	if m.draining.Load() {
 		fail(errors.New("draining"))
+		return
+	}
+	if err := m.guard.Health(); err != nil {
+		fail(err)
 		return
 	}
 	if err := m.broker.Ready(ctx); err != nil {

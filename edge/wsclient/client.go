@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -109,6 +110,9 @@ type Options struct {
 	// and the event queue off their hot path. It must not block, nor keep
 	// the slice.
 	OnText func(payload []byte) bool
+	// Header is sent with the upgrade request (X-Forwarded-For, say, to
+	// play a proxy).
+	Header http.Header
 }
 
 // Dial connects to a ws:// URL.
@@ -131,6 +135,9 @@ func DialOptions(ctx context.Context, url string, o Options) (*Client, error) {
 		}
 		return conn, err
 	}}
+	if o.Header != nil {
+		d.Header = ws.HandshakeHeaderHTTP(o.Header)
+	}
 	conn, br, _, err := d.Dial(ctx, url)
 	if err != nil {
 		return nil, err
