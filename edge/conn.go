@@ -35,6 +35,9 @@ type conn struct {
 	lastSeen atomic.Int64 // unix nanos of the last frame received
 	expires  atomic.Int64 // unix nanos when the token expires, 0: never
 	born     time.Time
+	// sendMu is held by a send from its checks until the broker has the
+	// message; a removal's kick takes it after unsubscribing (see kick).
+	sendMu sync.Mutex
 
 	mu        sync.Mutex
 	queue     [][]byte  // complete frames waiting for the writer
