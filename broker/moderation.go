@@ -63,11 +63,16 @@ func (b *Broker) PutMember(ctx context.Context, room natter.RoomID, user natter.
 	return rev, nil
 }
 
-// DeleteMember removes user from room and returns the revision of the
-// deletion (a deletion of a key that did not exist has one too).
+// DeleteMember removes user from room, and their role in it, and returns
+// the revision of the membership's deletion (a deletion of a key that did
+// not exist has one too).
 func (b *Broker) DeleteMember(ctx context.Context, room natter.RoomID, user natter.UserID) (uint64, error) {
 	rev, err := b.deleteKey(ctx, memberKey(room, user))
 	if err != nil {
+		return 0, err
+	}
+	// An admin who leaves or is removed is a member when they come back.
+	if _, err := b.deleteKey(ctx, roleKey(room, user)); err != nil {
 		return 0, err
 	}
 	if err := b.dir.Delete(ctx, userRoomKey(user, room)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -222,10 +227,6 @@ func (b *Broker) apply(ctx context.Context, a natter.ModAction) (Applied, error)
 			ap.RuleRev, err = b.dir.PutString(ctx, slowKey(a.Room), strconv.Itoa(a.Seconds))
 		}
 	}
-	if err == nil && (a.Action == natter.ActKick || a.Action == natter.ActBan) {
-		// A removed admin is not an admin when they come back.
-		_, err = b.deleteKey(ctx, roleKey(a.Room, a.User))
-	}
 	if err != nil && natter.ErrorCode(err) == natter.EINTERNAL {
 		err = unavailable("moderate", err)
 	}
@@ -351,4 +352,13 @@ func (b *Broker) ModState(ctx context.Context, r natter.Room) (natter.ModState, 
 		}
 	}
 	return st, nil
+}
+
+var _ natter.Moderator = (*Broker)(nil)
+
+// ModerateRoom is Moderate for callers that do not wait for edges to apply
+// the change (the HTTP API): every edge applies it as its watches see it.
+func (b *Broker) ModerateRoom(ctx context.Context, a natter.ModAction) (natter.ModAction, error) {
+	done, _, err := b.Moderate(ctx, a)
+	return done, err
 }

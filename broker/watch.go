@@ -54,7 +54,9 @@ func (b *Broker) WatchDir(ctx context.Context, kinds []string, initial bool, fn 
 	}
 	go func() {
 		for {
+			stop := context.AfterFunc(ctx, func() { _ = kw.Stop() })
 			w.consume(kw, fn)
+			stop()
 			_ = kw.Stop()
 			for {
 				if ctx.Err() != nil {

@@ -31,14 +31,15 @@ type rules struct {
 	stopWatches      context.CancelFunc
 	started, running bool
 
-	mu       sync.Mutex
-	removed  map[roomUser]removal
-	pruned   time.Time
-	bans     map[roomUser]bool
-	mutes    map[roomUser]bool
-	admins   map[roomUser]bool
-	slow     map[natter.RoomID]time.Duration
-	lastSend map[roomUser]time.Time // slow mode: this edge's last accepted send
+	mu          sync.RWMutex // read-locked by sends, the hot path
+	removed     map[roomUser]removal
+	pruned      time.Time
+	bans        map[roomUser]bool
+	mutes       map[roomUser]bool
+	admins      map[roomUser]bool
+	slow        map[natter.RoomID]time.Duration
+	lastSend    map[roomUser]time.Time // slow mode: this edge's last accepted send
+	sendsPruned time.Time
 }
 
 type roomUser struct {
@@ -169,16 +170,16 @@ func (r *rules) admits(room natter.RoomID, user natter.UserID, a admission) bool
 	if time.Since(a.at) > removalMemory/2 {
 		return false
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	rm, ok := r.removed[roomUser{room, user}]
 	return !ok || rm.rev < a.rev
 }
 
 // banned reports whether this edge knows user to be banned from room.
 func (r *rules) banned(room natter.RoomID, user natter.UserID) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	return r.bans[roomUser{room, user}]
 }
 
@@ -186,33 +187,36 @@ func (r *rules) banned(room natter.RoomID, user natter.UserID) bool {
 // counts it against slow mode. Owners and admins are exempt from slow mode.
 func (r *rules) maySend(room natter.RoomID, user, owner natter.UserID, now time.Time) error {
 	k := roomUser{room, user}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.mutes[k] {
+	r.mu.RLock()
+	muted, every, admin := r.mutes[k], r.slow[room], r.admins[k]
+	r.mu.RUnlock()
+	if muted {
 		return natter.Errorf(natter.EMUTED, "you are muted in %s", room)
 	}
-	every := r.slow[room]
-	if every == 0 || user == owner || r.admins[k] {
+	if every == 0 || user == owner || admin {
 		return nil
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if last, ok := r.lastSend[k]; ok && now.Sub(last) < every {
 		return &slowErr{wait: every - now.Sub(last), room: room}
 	}
 	r.lastSend[k] = now
-	if len(r.lastSend) > 4096 {
+	if now.Sub(r.sendsPruned) > time.Minute {
 		for k, t := range r.lastSend {
 			if now.Sub(t) > r.slow[k.room] {
 				delete(r.lastSend, k)
 			}
 		}
+		r.sendsPruned = now
 	}
 	return nil
 }
 
 // muted reports whether user is muted in room.
 func (r *rules) muted(room natter.RoomID, user natter.UserID) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	return r.mutes[roomUser{room, user}]
 }
 

@@ -211,3 +211,40 @@ func TestRemovalWithoutEvent(t *testing.T) {
 		}
 	}
 }
+
+// A removal on one edge unsubscribes the removed user on another, through
+// that edge's own directory watch, and a ban there refuses their sends.
+func TestRemovalReachesOtherEdges(t *testing.T) {
+	s1 := startServer(t, "", func(m *Main) { m.NATSListen = "127.0.0.1:-1" })
+	s2 := startEdge(t, s1)
+	ctx := ctxFor(t, 30*time.Second)
+	alice := s1.connect(ctx, "alice")
+	alice.request(ctx, map[string]any{"op": "create", "room": "vault", "kind": "private"})
+	alice.request(ctx, map[string]any{"op": "add", "room": "vault", "user": "bob"})
+	alice.join(ctx, "vault", -1, "")
+	bob := s2.connect(ctx, "bob")
+	bob.join(ctx, "vault", -1, "")
+	alice.request(ctx, map[string]any{"op": "remove", "room": "vault", "user": "bob"})
+	if _, err := bob.Expect(ctx, "left"); err != nil {
+		t.Fatalf("bob not unsubscribed on the other edge: %v", err)
+	}
+	if _, err := bob.SendText(ctx, "vault", "b1", "still here?"); wsclient.ErrorCode(err) != "forbidden" {
+		t.Errorf("send after removal on the other edge: %v, want forbidden", err)
+	}
+
+	// A public room: a ban keeps bob out there too.
+	alice.request(ctx, map[string]any{"op": "create", "room": "town"})
+	alice.join(ctx, "town", -1, "")
+	bob.join(ctx, "town", -1, "")
+	alice.request(ctx, map[string]any{"op": "ban", "room": "town", "user": "bob"})
+	if _, err := bob.Expect(ctx, "left"); err != nil {
+		t.Fatalf("banned bob not unsubscribed on the other edge: %v", err)
+	}
+	waitFor(t, ctx, func() bool {
+		_, err := bob.SendText(ctx, "town", cid("b", int(time.Now().UnixNano())), "let me in")
+		return wsclient.ErrorCode(err) == "banned"
+	})
+	if _, err := bob.Join(ctx, "town", -1, ""); wsclient.ErrorCode(err) != "banned" {
+		t.Errorf("banned join on the other edge: %v, want banned", err)
+	}
+}
