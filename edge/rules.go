@@ -185,7 +185,9 @@ func (r *rules) banned(room natter.RoomID, user natter.UserID) bool {
 
 // maySend checks mute and slow mode for one send and, if it may go,
 // counts it against slow mode. Owners and admins are exempt from slow mode.
-func (r *rules) maySend(room natter.RoomID, user, owner natter.UserID, now time.Time) error {
+// Slow mode is the user's across the cluster: this edge's memory refuses
+// early, and an accepted send claims its slot in the directory.
+func (r *rules) maySend(ctx context.Context, room natter.RoomID, user, owner natter.UserID, now time.Time) error {
 	k := roomUser{room, user}
 	r.mu.RLock()
 	muted, every, admin := r.mutes[k], r.slow[room], r.admins[k]
@@ -197,20 +199,37 @@ func (r *rules) maySend(room natter.RoomID, user, owner natter.UserID, now time.
 		return nil
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if last, ok := r.lastSend[k]; ok && now.Sub(last) < every {
+	last, ok := r.lastSend[k]
+	if !ok || now.Sub(last) >= every {
+		r.lastSend[k] = now
+	}
+	r.pruneSends(now)
+	r.mu.Unlock()
+	if ok && now.Sub(last) < every {
 		return &slowErr{wait: every - now.Sub(last), room: room}
 	}
-	r.lastSend[k] = now
-	if now.Sub(r.sendsPruned) > time.Minute {
-		for k, t := range r.lastSend {
-			if now.Sub(t) > r.slow[k.room] {
-				delete(r.lastSend, k)
-			}
-		}
-		r.sendsPruned = now
+	wait, err := r.e.b.ClaimSlowSend(ctx, room, user, now, every)
+	if err != nil || wait == 0 {
+		return err
 	}
-	return nil
+	r.mu.Lock()
+	r.lastSend[k] = now.Add(wait - every) // the other edge's send, as far as waiting goes
+	r.mu.Unlock()
+	return &slowErr{wait: wait, room: room}
+}
+
+// pruneSends forgets, once a minute, sends that no longer hold anyone
+// back. Called with r.mu held.
+func (r *rules) pruneSends(now time.Time) {
+	if now.Sub(r.sendsPruned) < time.Minute {
+		return
+	}
+	for k, t := range r.lastSend {
+		if now.Sub(t) > r.slow[k.room] {
+			delete(r.lastSend, k)
+		}
+	}
+	r.sendsPruned = now
 }
 
 // muted reports whether user is muted in room.
@@ -296,7 +315,7 @@ func (r *rules) revalidate() {
 // removals watch keeps true only for members), not banned, not muted, not
 // held by slow mode. It returns holding c.sendMu, which kick waits for;
 // the caller releases it once the message is handed to the broker.
-func (c *conn) admitSend(id natter.RoomID) (release func(), err error) {
+func (c *conn) admitSend(ctx context.Context, id natter.RoomID) (release func(), err error) {
 	c.sendMu.Lock()
 	m := c.memberOf(id)
 	switch {
@@ -305,7 +324,7 @@ func (c *conn) admitSend(id natter.RoomID) (release func(), err error) {
 	case m == nil:
 		err = natter.Errorf(natter.EFORBIDDEN, "join %s before sending to it", id)
 	default:
-		err = c.e.rules.maySend(id, c.user, m.owner, time.Now())
+		err = c.e.rules.maySend(ctx, id, c.user, m.owner, time.Now())
 	}
 	if err != nil {
 		c.sendMu.Unlock()

@@ -447,7 +447,7 @@ func (c *conn) sendMsg(ctx context.Context, req request) error {
 	case len(*req.Text) > c.e.cfg.MaxText:
 		return natter.Errorf(natter.ETOOLARGE, "text longer than %d bytes", c.e.cfg.MaxText)
 	}
-	release, err := c.admitSend(req.Room)
+	release, err := c.admitSend(ctx, req.Room)
 	if err != nil {
 		return err
 	}

@@ -273,3 +273,30 @@ func asError(err error, e **wsclient.Error) bool {
 	*e = x
 	return ok
 }
+
+// Slow mode is the user's across the cluster: a send accepted on one edge
+// holds back the next on another.
+func TestSlowModeAcrossEdges(t *testing.T) {
+	s1 := startServer(t, "", func(m *Main) { m.NATSListen = "127.0.0.1:-1" })
+	s2 := startEdge(t, s1)
+	ctx := ctxFor(t, 30*time.Second)
+	alice := s1.connect(ctx, "alice")
+	alice.request(ctx, map[string]any{"op": "create", "room": "town"})
+	alice.join(ctx, "town", -1, "")
+	c1, c2 := s1.connect(ctx, "carol"), s2.connect(ctx, "carol")
+	c1.join(ctx, "town", -1, "")
+	c2.join(ctx, "town", -1, "")
+	if code := moderate(ctx, alice, map[string]any{"op": "slowmode", "room": "town", "seconds": 60}); code != "" {
+		t.Fatalf("slowmode: %s", code)
+	}
+	// The second edge applies slow mode through its watch; until then a
+	// send there goes through and is the one that counts.
+	waitFor(t, ctx, func() bool {
+		_, err := c2.SendText(ctx, "town", cid("c2", int(time.Now().UnixNano())), "edge 2")
+		return wsclient.ErrorCode(err) == "slow_mode"
+	})
+	ev, err := c1.SendText(ctx, "town", "c1", "edge 1")
+	if wsclient.ErrorCode(err) != "slow_mode" || ev.WaitMS <= 0 || ev.WaitMS > 60000 {
+		t.Errorf("send on the other edge within the interval: %v (wait_ms %d), want slow_mode", err, ev.WaitMS)
+	}
+}
