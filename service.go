@@ -30,3 +30,12 @@ type Directory interface {
 type TokenVerifier interface {
 	Verify(token string) (UserID, time.Time, error)
 }
+
+// Moderator is room moderation, for the HTTP API: the same checks and
+// effects as the protocol's moderation ops.
+type Moderator interface {
+	// ModerateRoom checks that a.By may take action a and takes it.
+	ModerateRoom(ctx context.Context, a ModAction) (ModAction, error)
+	// ModState returns a room's roles, bans, mutes, slow mode and log.
+	ModState(ctx context.Context, r Room) (ModState, error)
+}

@@ -37,6 +37,9 @@ type conn struct {
 	expires  atomic.Int64 // unix nanos when the token expires, 0: never
 	born     time.Time
 	release  func() // ends the guard's hold on the client's address, at teardown
+	// sendMu is held by a send from its checks until the broker has the
+	// message; a removal's kick takes it after unsubscribing (see kick).
+	sendMu sync.Mutex
 
 	mu        sync.Mutex
 	queue     [][]byte  // complete frames waiting for the writer

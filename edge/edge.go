@@ -95,6 +95,7 @@ type Edge struct {
 	wg             sync.WaitGroup // open connections
 	poll           *poller        // nil: a reader goroutine per connection
 	flush          *flusher
+	rules          *rules // membership and moderation enforcement
 }
 
 // New returns an Edge. It starts nothing: connections arrive through
@@ -148,6 +149,7 @@ func New(cfg Config) *Edge {
 		conns: map[*conn]struct{}{},
 	}
 	e.flush = newFlusher(ctx, cfg.Coalesce)
+	e.rules = newRules(e)
 	e.up = ws.Upgrader{ReadBufferSize: 2048, WriteBufferSize: 512}
 	var id [8]byte
 	_, _ = rand.Read(id[:])

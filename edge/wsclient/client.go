@@ -49,6 +49,10 @@ type Event struct {
 	Read    uint64          `json:"read,omitempty"`
 	Users   []string        `json:"users,omitempty"`
 	Online  []string        `json:"online,omitempty"`
+	By      string          `json:"by,omitempty"`
+	Role    string          `json:"role,omitempty"`
+	Seconds int             `json:"seconds,omitempty"`
+	WaitMS  int64           `json:"wait_ms,omitempty"`
 }
 
 // Closed is returned once the connection has ended; Code and Reason are
