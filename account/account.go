@@ -526,7 +526,9 @@ func (h *handler) hash(w http.ResponseWriter, r *http.Request, work func() ([]by
 	case errors.As(err, &busy):
 		h.refused.note("busy", clientIP(r))
 		w.Header().Set("Retry-After", seconds(busy.retryAfter))
-		httpapi.WriteError(w, r, h.log, busy.error)
+		// Not WriteError's WARN per 503: a full queue is no dependency
+		// down, and the refusal is counted for the summary above.
+		httpapi.WriteError(w, r, nil, busy.error)
 	case err != nil && err != errBadLogin:
 		httpapi.WriteError(w, r, h.log, err)
 	}

@@ -60,6 +60,7 @@ type Main struct {
 	SessionMax       time.Duration // absolute lifetime of a refresh chain (0: account.DefaultSessionMax)
 	LoginWorkers     int           // concurrent bcrypt hashes (0: account.DefaultHashWorkers)
 	LoginQueue       int           // requests waiting for bcrypt before 503 (0: account.DefaultHashQueue)
+	BcryptCost       int           // bcrypt cost of new password hashes (0: bcrypt.DefaultCost)
 	NATSListen       string
 	SyncAlways       bool
 	StreamMaxAge     time.Duration
@@ -119,6 +120,7 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&m.SessionMax, "session-max", account.DefaultSessionMax, "absolute lifetime of a login: refreshing a token of an older session fails (log in again)")
 	fs.IntVar(&m.LoginWorkers, "login-workers", account.DefaultHashWorkers, "password hashes (bcrypt) computed at once; each takes a core while it runs")
 	fs.IntVar(&m.LoginQueue, "login-queue", account.DefaultHashQueue, "logins and registrations waiting for a hash before more are refused with 503 and Retry-After")
+	fs.IntVar(&m.BcryptCost, "bcrypt-cost", m.BcryptCost, "bcrypt cost of new password hashes, 4-31 (0: 10); each step doubles the work of a login")
 	fs.DurationVar(&m.StreamMaxAge, "stream-max-age", m.StreamMaxAge, "drop room messages older than this from the stream (0: keep)")
 	fs.Int64Var(&m.StreamMaxBytes, "stream-max-bytes", m.StreamMaxBytes, "cap the stream's size in bytes, oldest dropped first (0: no cap)")
 	fs.DurationVar(&m.DuplicateWindow, "dedupe-window", m.DuplicateWindow, "how long a client message id is remembered for de-duplication")
@@ -271,7 +273,7 @@ func (m *Main) routes(keys *auth.Keys, tokens natter.TokenVerifier) http.Handler
 	}
 	mux.Handle("/api/auth/", account.NewHandler(account.Config{
 		Enabled: m.Accounts, Store: m.broker.Accounts(), Tokens: keys, Sessions: m.sessions,
-		TTL: m.TokenTTL, SessionMax: m.SessionMax, HashWorkers: m.LoginWorkers, HashQueue: m.LoginQueue,
+		TTL: m.TokenTTL, SessionMax: m.SessionMax, HashWorkers: m.LoginWorkers, HashQueue: m.LoginQueue, Cost: m.BcryptCost,
 		LoginURL: m.LoginURL, Log: m.Log,
 	}))
 	if m.edge != nil {
