@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"go.uber.org/goleak"
 	"golang.org/x/crypto/bcrypt"
 
@@ -390,4 +391,46 @@ func TestRegisterRateLimit(t *testing.T) {
 	if r := e.do("POST", "/api/auth/register", ip2, creds("r3", "long enough")); r.status != http.StatusCreated {
 		t.Errorf("registration from another IP: %d %s", r.status, r.body)
 	}
+}
+
+// Logging out needs no built-in account: with accounts off, an external
+// issuer's token (here one of the same keys) can still be revoked, and a
+// token without a sid must log out everywhere instead.
+func TestLogoutWithAccountsOff(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Enabled = false })
+	bearer := func(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
+	tok, _ := e.keys.Issue("erin", time.Hour)
+	if r := e.do("POST", "/api/auth/logout", ip1, nil, bearer(tok)...); r.status != http.StatusNoContent {
+		t.Fatalf("logout: %d %s", r.status, r.body)
+	}
+	if _, err := e.user(tok); natter.ErrorCode(err) != natter.EUNAUTHORIZED {
+		t.Errorf("token after logout: %v; want unauthorized", err)
+	}
+	if r := e.do("POST", "/api/auth/logout", ip1, nil, bearer(tok)...); r.status != http.StatusUnauthorized {
+		t.Errorf("logout with a revoked token: %d %s; want 401", r.status, r.body)
+	}
+	// Mint always sets a sid: sign a token without one by hand.
+	secret := []byte(rand.Text() + rand.Text())
+	keys, _ := auth.New(auth.Config{Secret: secret})
+	e2 := newEnv(t, func(c *Config) { c.Enabled = false; c.Tokens = keys })
+	raw := signRaw(t, secret, map[string]any{"sub": "erin", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
+	if r := e2.do("POST", "/api/auth/logout", ip1, nil, bearer(raw)...); r.status != http.StatusBadRequest || r.code() != natter.EINVALID {
+		t.Errorf("logout of a token without sid: %d %s; want 400 invalid", r.status, r.body)
+	}
+	if r := e2.do("POST", "/api/auth/logout-all", ip1, nil, bearer(raw)...); r.status != http.StatusNoContent {
+		t.Errorf("logout-all: %d %s", r.status, r.body)
+	}
+	if r := e2.do("POST", "/api/auth/password", ip1, map[string]string{"current": "a", "new": "long enough"}, bearer(raw)...); r.status != http.StatusNotFound {
+		t.Errorf("password with accounts off: %d %s; want 404", r.status, r.body)
+	}
+}
+
+// signRaw signs claims with secret (HS256) as an external issuer would.
+func signRaw(t *testing.T, secret []byte, claims map[string]any) string {
+	t.Helper()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(claims)).SignedString(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }

@@ -202,3 +202,27 @@ func TestTokenLifetimeLimits(t *testing.T) {
 		t.Errorf("iat 10 s ahead (clock skew): %d; want 200", st)
 	}
 }
+
+// A connection that renewed its token with one of a live session outlives
+// the logout of the session it first authenticated with.
+func TestRenewedConnectionSurvivesLogout(t *testing.T) {
+	s := startServer(t, "", withAccounts)
+	ctx := ctxFor(t, 30*time.Second)
+	old := mustAuth(t, ctx, s, "register", "", credentials("frank", "franks password"), http.StatusCreated)
+	fresh := mustAuth(t, ctx, s, "login", "", credentials("frank", "franks password"), http.StatusOK)
+	renewed := wsWith(t, ctx, s, old)
+	stays := wsWith(t, ctx, s, old)
+	if _, err := renewed.Auth(ctx, fresh); err != nil {
+		t.Fatalf("renew: %v", err)
+	}
+	if r := authPost(t, ctx, s, nil, "logout", old, nil); r.status != http.StatusNoContent {
+		t.Fatalf("logout: %d %s", r.status, r.code)
+	}
+	expectSessionEnded(t, ctx, stays, "the connection still on the old session")
+	expectAlive(t, ctx, renewed, "the connection renewed with another session")
+	// Renewing with a revoked token is refused; the connection keeps its own.
+	if _, err := renewed.Auth(ctx, old); errCode(t, err) != natter.EUNAUTHORIZED {
+		t.Errorf("renewal with a revoked token: %v; want unauthorized", err)
+	}
+	expectAlive(t, ctx, renewed, "the connection after a refused renewal")
+}
