@@ -88,17 +88,5 @@ func (f *failures) forget(key string) {
 // (their next failure starts over); else the longest quiet goes. Called
 // with f.mu held.
 func (f *failures) evict(now time.Time) {
-	var oldest string
-	for k, e := range f.m {
-		if now.Sub(e.last) >= f.max {
-			delete(f.m, k)
-			continue
-		}
-		if oldest == "" || e.last.Before(f.m[oldest].last) {
-			oldest = k
-		}
-	}
-	if len(f.m) >= f.tracked {
-		delete(f.m, oldest)
-	}
+	evict(f.m, f.tracked, now, f.max, func(e *failure) time.Time { return e.last })
 }
