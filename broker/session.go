@@ -75,6 +75,12 @@ func (b *Broker) OpenSessions(ctx context.Context, ttl time.Duration) (*Sessions
 	if err != nil {
 		return nil, unavailable("sessions", err)
 	}
+	// The bucket keeps the TTL it was created with; one shorter than the
+	// tokens' lifetime would forget revocations of tokens still valid.
+	if st, err := kv.Status(ctx); err == nil && st.TTL() > 0 && st.TTL() < ttl {
+		b.log.Warn("sessions bucket keeps revocations shorter than tokens may live; raise its max age (nats stream edit KV_natter-sessions --max-age)",
+			"bucket", sessionsBucket, "ttl", st.TTL(), "token_max_lifetime", ttl)
+	}
 	wctx, cancel := context.WithCancel(context.Background())
 	w, err := kv.WatchAll(wctx)
 	if err != nil {
