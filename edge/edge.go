@@ -18,10 +18,14 @@ import (
 
 // Config configures an Edge. Zero limits take the defaults below.
 type Config struct {
-	Broker  *broker.Broker
-	Tokens  natter.TokenVerifier
-	Metrics *metrics.Metrics
-	Log     *slog.Logger
+	Broker *broker.Broker
+	Tokens natter.TokenVerifier
+	// Sessions, if set, is the revocation list: connections whose session
+	// is revoked are closed with 4001 as soon as the edge hears of it, and
+	// the sweeper re-checks every connection against it.
+	Sessions *broker.Sessions
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
 
 	MaxFrame     int           // largest accepted client frame (bytes)
 	MaxText      int           // largest message text (bytes)
@@ -156,6 +160,9 @@ func New(cfg Config) *Edge {
 	e.id = hex.EncodeToString(id[:])
 	go e.presenceLoop()
 	go e.sweepLoop()
+	if cfg.Sessions != nil {
+		context.AfterFunc(ctx, cfg.Sessions.OnRevoke(e.revoked))
+	}
 	if p, err := newPoller(); err == nil {
 		e.poll = p
 	} else {

@@ -110,13 +110,14 @@ func (c *conn) run(req request) error {
 }
 
 func (c *conn) auth(req request) error {
-	user, exp, err := c.e.cfg.Tokens.Verify(req.Token)
+	claims, err := c.e.cfg.Tokens.Verify(req.Token)
 	if err != nil {
 		c.send(errEvent(req.RID, "", err))
 		c.closeWith(CloseUnauthorized, natter.ErrorMessage(err))
 		return errClose
 	}
-	c.setExpiry(exp)
+	user := claims.User
+	c.setClaims(claims)
 	c.user = user
 	err = c.e.rules.start(c.e.ctx)
 	if err == nil {
@@ -144,25 +145,27 @@ func (c *conn) auth(req request) error {
 // A refused token is an error event, not a close: the connection keeps its
 // current token until that expires.
 func (c *conn) reauth(req request) error {
-	user, exp, err := c.e.cfg.Tokens.Verify(req.Token)
+	claims, err := c.e.cfg.Tokens.Verify(req.Token)
 	if err != nil {
 		return err
 	}
-	if user != c.user {
+	if claims.User != c.user {
 		return natter.Errorf(natter.EFORBIDDEN, "token is for another user")
 	}
-	c.setExpiry(exp)
+	c.setClaims(claims)
 	c.send(event{Type: evOK, RID: req.RID})
 	return nil
 }
 
-// setExpiry records when the connection's token expires (never, if zero).
-func (c *conn) setExpiry(exp time.Time) {
+// setClaims records the connection's token: when it expires (never, if
+// zero) and which session it belongs to.
+func (c *conn) setClaims(claims natter.Claims) {
 	var n int64
-	if !exp.IsZero() {
+	if exp := claims.Expires; !exp.IsZero() {
 		n = exp.UnixNano()
 	}
 	c.expires.Store(n)
+	c.claims.Store(&claims)
 }
 
 // access checks that c's user may join id, creating a public room on first

@@ -6,6 +6,7 @@ import * as fmt from './format.js';
 import { Session } from './session.js';
 import { API } from './api.js';
 import { Moderation } from './moderation.js';
+import { resolveHandoff, wireAccount } from './account.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -42,6 +43,7 @@ const ICONS = {
   logout: 'M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4M16 17l5-5-5-5M21 12H9',
   lock: 'M5 11h14v10H5zM8 11V7a4 4 0 0 1 8 0v4',
   hash: 'M4 9h16M4 15h16M10 3L8 21M16 3l-2 18',
+  account: 'M20 21v-2a4 4 0 0 0-4-4H8a4 4 0 0 0-4 4v2M12 3a4 4 0 1 0 0 8a4 4 0 0 0 0-8z',
 };
 
 function icon(name) {
@@ -237,12 +239,13 @@ let moderation = null;
 const rooms = new Map();
 let current = null; // id of the open room
 let reauthing = false;
+let holdUnauthorized = false; // a password change is replacing the token
 let booted = false;
 
 // ---------------------------------------------------------------- boot
 
 async function boot() {
-  const hasSession = session.load();
+  const hasSession = resolveHandoff(session, session.load(), toast);
   await session.loadConfig();
   $('#boot').hidden = true;
   if (hasSession) {
@@ -407,7 +410,7 @@ function renewConnection() {
 }
 
 async function onUnauthorized() {
-  if (reauthing) return;
+  if (reauthing || holdUnauthorized) return;
   try {
     await session.refresh();
     keepFresh();
@@ -1418,16 +1421,29 @@ function renderModNotice() {
 function wireApp() {
   for (const b of document.querySelectorAll('[data-icon]')) b.prepend(icon(b.dataset.icon));
   $('#logout').append(icon('logout'));
+  $('#account-button').append(icon('account'));
   $('#back').append(icon('back'));
   $('#members-button').append(icon('users'));
   $('#send').append(icon('send'));
 
-  $('#logout').addEventListener('click', () => {
-    const user = session.user;
-    client.close();
-    store.clearUser(user);
-    session.clear();
-    location.reload();
+  wireAccount({
+    session,
+    openDialog,
+    human,
+    toast,
+    signedOut: () => {
+      const user = session.user;
+      client.close();
+      store.clearUser(user);
+      session.clear();
+      location.reload();
+    },
+    tokenChanging: (busy) => {
+      holdUnauthorized = busy;
+      if (busy) return;
+      keepFresh();
+      if (client.state === State.UNAUTHORIZED) client.connect();
+    },
   });
   $('#conn-retry').addEventListener('click', () => client.reconnectNow());
   $('#back').addEventListener('click', () => {
