@@ -26,6 +26,7 @@ type conn struct {
 	user    natter.UserID
 	limiter *rate.Limiter
 	strikes int
+	quota   *userQuota // shared by the user's connections here, set at auth
 
 	raw      syscall.RawConn // the socket's descriptor, nil if it has none
 	pollID   uint64

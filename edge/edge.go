@@ -48,6 +48,8 @@ type Config struct {
 	// PresenceLimit is the number of users online in a room above which
 	// presence events and the joined snapshot are no longer sent for it.
 	PresenceLimit int
+	// Quota is what one user may use: rooms, members, connections, rates.
+	Quota Quota
 }
 
 // Defaults.
@@ -91,6 +93,8 @@ type Edge struct {
 	wg             sync.WaitGroup // open connections
 	poll           *poller        // nil: a reader goroutine per connection
 	flush          *flusher
+	quotas         *broker.Quotas               // cluster-wide counters (quota.go)
+	userQuotas     map[natter.UserID]*userQuota // per-user limits of local users, under mu
 }
 
 // New returns an Edge. It starts nothing: connections arrive through
@@ -143,6 +147,8 @@ func New(cfg Config) *Edge {
 		users: map[natter.UserID][]*conn{},
 		conns: map[*conn]struct{}{},
 	}
+	e.cfg.Quota = cfg.Quota.withDefaults(cfg.Rate, cfg.Burst)
+	e.quotas, e.userQuotas = cfg.Broker.Quotas(), map[natter.UserID]*userQuota{}
 	e.flush = newFlusher(ctx, cfg.Coalesce)
 	e.up = ws.Upgrader{ReadBufferSize: 2048, WriteBufferSize: 512}
 	var id [8]byte

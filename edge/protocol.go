@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/natter-chat/natter"
+	"github.com/natter-chat/natter/broker"
 )
 
 // request is every client frame: one JSON object with an op. Fields that an
@@ -21,6 +22,8 @@ type request struct {
 	Seq   uint64          `json:"seq,omitempty"`
 	CID   string          `json:"cid,omitempty"`
 	Text  *string         `json:"text,omitempty"`
+
+	AddPolicy string `json:"add_policy,omitempty"` // settings: who may add you to private rooms
 }
 
 // Client operations.
@@ -38,6 +41,11 @@ const (
 	opRead      = "read"
 	opTyping    = "typing"
 	opPing      = "ping"
+
+	opInvitations = "invitations" // list your pending invitations
+	opAccept      = "accept"      // accept an invitation
+	opDecline     = "decline"     // decline an invitation
+	opSettings    = "settings"    // read or set your add policy
 )
 
 // event is every server frame. Like request, one struct with omitempty
@@ -68,6 +76,10 @@ type event struct {
 	Limits  *limitsInfo     `json:"limits,omitempty"`
 	Users   []natter.UserID `json:"users,omitempty"`  // the two users of a DM
 	Online  []natter.UserID `json:"online,omitempty"` // presence snapshot in joined
+
+	Invited     bool                `json:"invited,omitempty"`     // ok to add: the user was invited, not added
+	Invitations []broker.Invitation `json:"invitations,omitempty"` // reply to invitations
+	AddPolicy   string              `json:"add_policy,omitempty"`  // reply to settings
 }
 
 // Server event types.
@@ -87,6 +99,9 @@ const (
 	evRoom     = "room" // user event: you were added to or removed from a room
 	evPong     = "pong"
 	evError    = "error"
+
+	evInvitations = "invitations"
+	evSettings    = "settings"
 )
 
 // limitsInfo tells a client, in the ready event, the limits it must keep.

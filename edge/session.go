@@ -81,6 +81,12 @@ func (c *conn) handle(payload []byte) error {
 		err = c.cursor(ctx, req)
 	case opTyping:
 		err = c.typing(req)
+	case opInvitations:
+		err = c.listInvitations(ctx, req)
+	case opAccept, opDecline:
+		err = c.answerInvitation(ctx, req)
+	case opSettings:
+		err = c.settings(ctx, req)
 	case "":
 		err = natter.Errorf(natter.EINVALID, "missing op")
 	default:
@@ -109,7 +115,11 @@ func (c *conn) auth(req request) error {
 	if err := c.e.attach(c); err != nil {
 		c.user = ""
 		c.send(errEvent(req.RID, "", err))
-		c.closeWith(1011, "unavailable")
+		if natter.ErrorCode(err) == natter.EQUOTA {
+			c.closeWith(CloseTooManyConns, "too many connections")
+		} else {
+			c.closeWith(1011, "unavailable")
+		}
 		return errClose
 	}
 	c.alive()
@@ -165,7 +175,7 @@ func (c *conn) access(ctx context.Context, id natter.RoomID) (natter.Room, error
 		if id.IsDM() {
 			return r, natter.Errorf(natter.EFORBIDDEN, "not a member of %s", id)
 		}
-		r, _, err = b.CreateRoom(ctx, natter.Room{ID: id, Kind: natter.Public, Owner: c.user, Created: time.Now().UTC()})
+		r, _, err = c.e.createRoom(ctx, c.user, natter.Room{ID: id, Kind: natter.Public, Owner: c.user, Created: time.Now().UTC()})
 	}
 	if err != nil {
 		return r, err
@@ -178,7 +188,7 @@ func (c *conn) access(ctx context.Context, id natter.RoomID) (natter.Room, error
 		if r.Kind != natter.Public {
 			return r, natter.Errorf(natter.EFORBIDDEN, "not a member of %s", id)
 		}
-		if err := b.AddMember(ctx, id, c.user); err != nil {
+		if err := c.e.addMember(ctx, id, c.user); err != nil {
 			return r, err
 		}
 	}
@@ -270,7 +280,7 @@ func (c *conn) part(ctx context.Context, req request) error {
 	if !member {
 		return natter.Errorf(natter.EINVALID, "not a member of %s", req.Room)
 	}
-	if err := c.e.b.RemoveMember(ctx, req.Room, c.user); err != nil {
+	if err := c.e.removeMember(ctx, req.Room, c.user); err != nil {
 		return err
 	}
 	c.leave(req.Room, nil)
@@ -293,14 +303,17 @@ func (c *conn) create(ctx context.Context, req request) error {
 	if kind != natter.Public && kind != natter.Private {
 		return natter.Errorf(natter.EINVALID, "kind must be public or private")
 	}
-	r, _, err := c.e.b.CreateRoom(ctx, natter.Room{ID: req.Room, Kind: kind, Owner: c.user, Created: time.Now().UTC()})
+	if err := c.allowRoomOp(); err != nil {
+		return err
+	}
+	r, _, err := c.e.createRoom(ctx, c.user, natter.Room{ID: req.Room, Kind: kind, Owner: c.user, Created: time.Now().UTC()})
 	if err != nil {
 		return err
 	}
 	if r.Kind == natter.Private && r.Owner != c.user {
 		return natter.Errorf(natter.ECONFLICT, "room %s exists", req.Room)
 	}
-	if err := c.e.b.AddMember(ctx, r.ID, c.user); err != nil {
+	if err := c.e.addMember(ctx, r.ID, c.user); err != nil {
 		return err
 	}
 	c.send(event{Type: evCreated, RID: req.RID, Room: r.ID, Kind: r.Kind, Owner: r.Owner})
@@ -318,6 +331,9 @@ func (c *conn) changeMember(ctx context.Context, req request) error {
 	if err := req.User.Validate(); err != nil {
 		return err
 	}
+	if err := c.allowRoomOp(); err != nil {
+		return err
+	}
 	b := c.e.b
 	r, err := b.Room(ctx, req.Room)
 	if natter.ErrorCode(err) == natter.ENOTFOUND || (err == nil && r.Kind == natter.Private && r.Owner != c.user) {
@@ -331,13 +347,19 @@ func (c *conn) changeMember(ctx context.Context, req request) error {
 	}
 	action := "added"
 	if req.Op == opAdd {
-		err = b.AddMember(ctx, r.ID, req.User)
+		invited, err := c.addOrInvite(ctx, r, req.User)
+		if err != nil || invited {
+			if invited {
+				c.send(event{Type: evOK, RID: req.RID, Room: r.ID, User: req.User, Invited: true})
+			}
+			return err
+		}
 	} else {
 		if req.User == r.Owner {
 			return natter.Errorf(natter.EINVALID, "the owner cannot be removed")
 		}
 		action = "removed"
-		err = b.RemoveMember(ctx, r.ID, req.User)
+		err = c.e.removeMember(ctx, r.ID, req.User)
 	}
 	if err != nil {
 		return err
@@ -358,17 +380,19 @@ func (c *conn) dm(ctx context.Context, req request) error {
 	if req.User == c.user {
 		return natter.Errorf(natter.EINVALID, "a direct conversation needs another user")
 	}
+	if err := c.allowRoomOp(); err != nil {
+		return err
+	}
 	id := natter.DMRoom(c.user, req.User)
 	users := []natter.UserID{c.user, req.User}
 	if users[1] < users[0] {
 		users[0], users[1] = users[1], users[0]
 	}
-	b := c.e.b
-	if _, _, err := b.CreateRoom(ctx, natter.Room{ID: id, Kind: natter.Direct, Users: users, Created: time.Now().UTC()}); err != nil {
+	if _, _, err := c.e.createRoom(ctx, c.user, natter.Room{ID: id, Kind: natter.Direct, Users: users, Created: time.Now().UTC()}); err != nil {
 		return err
 	}
 	for _, u := range users {
-		if err := b.AddMember(ctx, id, u); err != nil {
+		if err := c.e.addMember(ctx, id, u); err != nil {
 			return err
 		}
 	}
@@ -405,6 +429,9 @@ func (c *conn) sendMsg(ctx context.Context, req request) error {
 		return natter.Errorf(natter.ETOOLARGE, "text longer than %d bytes", c.e.cfg.MaxText)
 	case !c.joined(req.Room):
 		return natter.Errorf(natter.EFORBIDDEN, "join %s before sending to it", req.Room)
+	}
+	if err := c.allowSend(); err != nil {
+		return err
 	}
 	start := time.Now()
 	rid, room, cid := req.RID, req.Room, req.CID

@@ -48,6 +48,19 @@ type Event struct {
 	Read    uint64          `json:"read,omitempty"`
 	Users   []string        `json:"users,omitempty"`
 	Online  []string        `json:"online,omitempty"`
+
+	Invited     bool         `json:"invited,omitempty"`
+	Invitations []Invitation `json:"invitations,omitempty"`
+	AddPolicy   string       `json:"add_policy,omitempty"`
+}
+
+// Invitation is one entry of the invitations event.
+type Invitation struct {
+	Room  string    `json:"room"`
+	Kind  string    `json:"kind"`
+	Owner string    `json:"owner"`
+	From  string    `json:"from"`
+	At    time.Time `json:"at"`
 }
 
 // Closed is returned once the connection has ended; Code and Reason are
