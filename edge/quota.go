@@ -178,9 +178,14 @@ func (e *Edge) addMember(ctx context.Context, room natter.RoomID, user natter.Us
 	return err
 }
 
-// removeMember ends user's membership of room and its place in the count.
+// removeMember ends user's membership of room and its place in the count,
+// and withdraws a pending invitation to it: a removal means "not in this
+// room", whether the user had accepted yet or not.
 func (e *Edge) removeMember(ctx context.Context, room natter.RoomID, user natter.UserID) error {
-	return e.quotas.RemoveMember(ctx, room, user)
+	if err := e.quotas.RemoveMember(ctx, room, user); err != nil {
+		return err
+	}
+	return e.quotas.DeleteInvitation(ctx, user, room)
 }
 
 // addOrInvite adds user to the private room r on behalf of c's user, or,

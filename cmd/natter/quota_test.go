@@ -177,6 +177,13 @@ func TestQuotaStrangerAddsBecomeInvitations(t *testing.T) {
 	if got := userRooms(t, ctx, s, "victim"); !slices.Equal(got, []string{"p0", "p1", "p2", "p3"}) {
 		t.Fatalf("victim's rooms after accepting one: %v", got)
 	}
+	// The owner's remove withdraws a pending invitation.
+	if _, err := mallory.Request(ctx, map[string]any{"op": "remove", "room": "p5", "user": "victim"}); err != nil {
+		t.Fatal(err)
+	}
+	if inv, err := victim.Request(ctx, map[string]any{"op": "invitations"}); err != nil || len(inv.Invitations) != 1 || inv.Invitations[0].Room != "p6" {
+		t.Fatalf("invitations after the owner's remove: %+v %v", inv, err)
+	}
 
 	// With the "invite" policy, every add by someone else is an invitation.
 	var settings struct {
