@@ -5,6 +5,7 @@ import { Client, State, newCid } from './natter.js';
 import * as fmt from './format.js';
 import { Session } from './session.js';
 import { API } from './api.js';
+import { Invitations } from './invitations.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -385,6 +386,7 @@ function startApp({ fresh }) {
   api = new API(() => session.validToken(), onUnauthorized);
   client = new Client({ token: () => session.validToken() });
   wireClient();
+  new Invitations({ client, notify: toast, onAccepted: () => refreshRooms() }).mount($('#sidebar .actions'));
   keepFresh();
   client.connect();
   updateConn();
@@ -1303,15 +1305,16 @@ function wireMembers() {
       showError(err, 'That is not a valid username.');
       return;
     }
+    let res;
     try {
-      await client.add(membersRoom, user);
+      res = await client.add(membersRoom, user);
     } catch (ex) {
       showError(err, human(ex));
       return;
     }
     showError(err, '');
     $('#add-member-user').value = '';
-    toast(`${user} was added to ${membersRoom}.`);
+    toast(res.invited ? `${user} was invited to ${membersRoom}.` : `${user} was added to ${membersRoom}.`);
     loadMembersDialog();
   });
   $('#leave-room').addEventListener('click', async () => {
