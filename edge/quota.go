@@ -103,6 +103,7 @@ func (e *Edge) admit(c *conn) error {
 		e.userQuotas[c.user] = uq
 	}
 	if max := e.cfg.Quota.ConnsPerUser; max > 0 && uq.conns >= max {
+		e.refused("conns_per_user")
 		return natter.Errorf(natter.EQUOTA, "%d connections of %s are open on this server, the most allowed", uq.conns, c.user)
 	}
 	uq.conns++
@@ -125,6 +126,7 @@ func (e *Edge) release(c *conn) {
 // connections together send no more than one user may.
 func (c *conn) allowSend() error {
 	if c.quota != nil && !c.quota.send.Allow() {
+		c.e.refused("user_rate")
 		return natter.Errorf(natter.ERATELIMIT, "more than %g messages a second from %s; slow down", c.e.cfg.Quota.UserRate, c.user)
 	}
 	return nil
@@ -133,6 +135,7 @@ func (c *conn) allowSend() error {
 // allowRoomOp takes a room management op from the user's shared bucket.
 func (c *conn) allowRoomOp() error {
 	if c.quota != nil && !c.quota.ops.Allow() {
+		c.e.refused("room_ops")
 		return natter.Errorf(natter.ERATELIMIT, "more than %d room operations a minute from %s; slow down", c.e.cfg.Quota.RoomOps, c.user)
 	}
 	return nil
@@ -153,7 +156,7 @@ func (e *Edge) createRoom(ctx context.Context, user natter.UserID, r natter.Room
 		return natter.Room{}, false, err
 	}
 	if refused != nil {
-		return natter.Room{}, false, roomQuotaError(q, refused, now)
+		return natter.Room{}, false, e.roomQuotaError(q, refused, now)
 	}
 	room, created, err := e.b.CreateRoom(ctx, r)
 	if !created {
@@ -164,10 +167,12 @@ func (e *Edge) createRoom(ctx context.Context, user natter.UserID, r natter.Room
 	return room, created, err
 }
 
-func roomQuotaError(q Quota, r *broker.Refusal, now time.Time) error {
+func (e *Edge) roomQuotaError(q Quota, r *broker.Refusal, now time.Time) error {
 	if r.Total {
+		e.refused("rooms_per_user")
 		return natter.Errorf(natter.EQUOTA, "room quota: at most %d rooms per user, all used (rooms are not deleted, so this does not free up)", q.RoomsPerUser)
 	}
+	e.refused("rooms_per_hour")
 	return natter.Errorf(natter.EQUOTA, "room quota: at most %d new rooms per hour; the next frees up in %s (at %s)",
 		q.RoomsPerHour, r.FreeAt.Sub(now).Round(time.Second), r.FreeAt.UTC().Format(time.RFC3339))
 }
@@ -175,8 +180,14 @@ func roomQuotaError(q Quota, r *broker.Refusal, now time.Time) error {
 // addMember makes user a member of room within the members-per-room quota.
 func (e *Edge) addMember(ctx context.Context, room natter.RoomID, user natter.UserID) error {
 	_, err := e.quotas.AddMember(ctx, room, user, e.cfg.Quota.RoomMembers)
+	if natter.ErrorCode(err) == natter.EQUOTA {
+		e.refused("room_members")
+	}
 	return err
 }
+
+// refused counts a refusal by quota.
+func (e *Edge) refused(quota string) { e.m.QuotaRefusals.WithLabelValues(quota).Inc() }
 
 // removeMember ends user's membership of room and its place in the count,
 // and withdraws a pending invitation to it: a removal means "not in this
@@ -212,6 +223,9 @@ func (c *conn) addOrInvite(ctx context.Context, r natter.Room, user natter.UserI
 				return false, err
 			}
 			direct = refused == nil
+			if !direct {
+				e.refused("adds_per_hour")
+			}
 		}
 		if direct {
 			return false, e.addMember(ctx, r.ID, user)
@@ -219,6 +233,9 @@ func (c *conn) addOrInvite(ctx context.Context, r natter.Room, user natter.UserI
 	}
 	inv := broker.Invitation{Room: r.ID, Kind: r.Kind, Owner: r.Owner, From: c.user, At: time.Now().UTC()}
 	if err := e.quotas.Invite(ctx, user, inv, e.cfg.Quota.Invitations); err != nil {
+		if natter.ErrorCode(err) == natter.EQUOTA {
+			e.refused("invitations")
+		}
 		return false, err
 	}
 	e.notify(user, event{Type: evRoom, Room: r.ID, Kind: r.Kind, Owner: r.Owner, Action: actionInvited, From: c.user})

@@ -30,6 +30,7 @@ type Metrics struct {
 	Closed         *prometheus.CounterVec
 	GapRepairs     prometheus.Counter
 	Archived       prometheus.Counter
+	QuotaRefusals  *prometheus.CounterVec // by quota (edge/quota.go)
 }
 
 // New creates the collectors on a fresh registry that also carries the Go
@@ -63,7 +64,8 @@ func New() *Metrics {
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 	})
 	m.Closed = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "natter", Name: "connections_closed_total", Help: "Closed connections by WebSocket close code."}, []string{"code"})
-	reg.MustRegister(m.Connections, m.PublishLatency, m.Closed)
+	m.QuotaRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "natter", Name: "quota_refusals_total", Help: "Requests refused by a per-user or per-room quota, by quota."}, []string{"quota"})
+	reg.MustRegister(m.Connections, m.PublishLatency, m.Closed, m.QuotaRefusals)
 	return m
 }
 

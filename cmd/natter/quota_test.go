@@ -138,6 +138,9 @@ func TestQuotaStrangerAddsBecomeInvitations(t *testing.T) {
 	if !slices.Equal(outcome, want) {
 		t.Fatalf("adds: %v, want %v", outcome, want)
 	}
+	if n := metricValue(t, s, `natter_quota_refusals_total{quota="invitations"}`); n != 2 {
+		t.Errorf("invitations refusals counted: %v, want 2", n)
+	}
 	for i := range 7 {
 		ev, err := victim.Expect(ctx, "room")
 		wantAction := map[bool]string{true: "added", false: "invited"}[i < 3]
@@ -356,6 +359,9 @@ func TestQuotaConnsPerUser(t *testing.T) {
 		t.Fatalf("fourth connection: %v, want quota_exceeded", err)
 	}
 	expectClose(t, ctx, extra, 4029)
+	if n := metricValue(t, s, `natter_quota_refusals_total{quota="conns_per_user"}`); n != 1 {
+		t.Errorf("conns_per_user refusals counted: %v, want 1", n)
+	}
 	login(t, ctx, s, "bob")
 	first.Close()
 	err := poll(ctx, func() bool {
