@@ -215,20 +215,25 @@ func (c *conn) addOrInvite(ctx context.Context, r natter.Room, user natter.UserI
 		return false, err
 	}
 	if policy == broker.PolicyAnyone {
-		direct := true
+		direct, took := true, false
 		now := time.Now()
 		if n := e.cfg.Quota.AddsPerHour; n > 0 {
 			refused, err := e.quotas.Take(ctx, broker.AddsKey(user), broker.Limit{PerWindow: n, Window: time.Hour}, now)
 			if err != nil {
 				return false, err
 			}
-			direct = refused == nil
+			direct, took = refused == nil, refused == nil
 			if !direct {
 				e.refused("adds_per_hour")
 			}
 		}
 		if direct {
-			return false, e.addMember(ctx, r.ID, user)
+			err := e.addMember(ctx, r.ID, user)
+			if err != nil && took {
+				// Not added (the room is full): the add used none of the user's consent.
+				_ = e.quotas.Give(ctx, broker.AddsKey(user), now)
+			}
+			return false, err
 		}
 	}
 	inv := broker.Invitation{Room: r.ID, Kind: r.Kind, Owner: r.Owner, From: c.user, At: time.Now().UTC()}

@@ -347,12 +347,10 @@ func (c *conn) changeMember(ctx context.Context, req request) error {
 	}
 	action := "added"
 	if req.Op == opAdd {
-		invited, err := c.addOrInvite(ctx, r, req.User)
-		if err != nil || invited {
-			if invited {
-				c.send(event{Type: evOK, RID: req.RID, Room: r.ID, User: req.User, Invited: true})
-			}
-			return err
+		var invited bool
+		if invited, err = c.addOrInvite(ctx, r, req.User); invited {
+			c.send(event{Type: evOK, RID: req.RID, Room: r.ID, User: req.User, Invited: true})
+			return nil
 		}
 	} else {
 		if req.User == r.Owner {
