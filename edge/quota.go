@@ -76,7 +76,18 @@ type userQuota struct {
 	conns int
 	send  *rate.Limiter // sends, across the user's connections
 	ops   *rate.Limiter // room management ops
+	// typing bounds the typing events one user fans out to rooms, however
+	// many connections they type on; clients send one per room every few
+	// seconds, so the excess is dropped without a word.
+	typing *rate.Limiter
 }
+
+// Typing events one user may fan out, per edge: typingRate a second,
+// typingBurst at once.
+const (
+	typingRate  = 2
+	typingBurst = 10
+)
 
 func (e *Edge) newUserQuota() *userQuota {
 	q := e.cfg.Quota
@@ -90,7 +101,7 @@ func (e *Edge) newUserQuota() *userQuota {
 		// (set up a room, add its people), but not continuous.
 		ops = rate.NewLimiter(rate.Limit(float64(q.RoomOps)/60), q.RoomOps)
 	}
-	return &userQuota{send: send, ops: ops}
+	return &userQuota{send: send, ops: ops, typing: rate.NewLimiter(typingRate, typingBurst)}
 }
 
 // admit counts c against its user's connections on this edge and gives it
@@ -130,6 +141,15 @@ func (c *conn) allowSend() error {
 		return natter.Errorf(natter.ERATELIMIT, "more than %g messages a second from %s; slow down", c.e.cfg.Quota.UserRate, c.user)
 	}
 	return nil
+}
+
+// allowTyping takes a typing event from the user's shared bucket.
+func (c *conn) allowTyping() bool {
+	if c.quota != nil && !c.quota.typing.Allow() {
+		c.e.refused("typing")
+		return false
+	}
+	return true
 }
 
 // allowRoomOp takes a room management op from the user's shared bucket.

@@ -499,6 +499,9 @@ func (c *conn) typing(req request) error {
 	if !c.joined(req.Room) {
 		return natter.Errorf(natter.EFORBIDDEN, "join %s first", req.Room)
 	}
+	if !c.allowTyping() {
+		return nil // advisory, and repeated by clients: dropped
+	}
 	c.e.publishEvent(req.Room, event{Type: evTyping, Room: req.Room, User: c.user})
 	return nil
 }

@@ -389,3 +389,55 @@ func TestQuotaRoomOpsPerMinute(t *testing.T) {
 	}
 	expectOpen(t, ctx, alice)
 }
+
+// Typing on many connections fans out no more than one user's share: the
+// excess is dropped, without an error and without closing anything.
+func TestQuotaTypingFanOut(t *testing.T) {
+	s := startServer(t, "", generousRate)
+	ctx := ctxFor(t, 30*time.Second)
+	watcher := login(t, ctx, s, "watcher", "t")
+	flood := make([]*wsclient.Client, 5)
+	for i := range flood {
+		flood[i] = login(t, ctx, s, "typist", "t")
+	}
+	start := time.Now()
+	for _, c := range flood {
+		for range 20 {
+			if err := c.Send(map[string]any{"op": "typing", "room": "t"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, c := range flood {
+		// A round trip: every typing before it was handled. Dropped ones
+		// get no error: only typing events may be waiting.
+		if _, err := c.Request(ctx, map[string]any{"op": "ping"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range pending(c) {
+			if ev.Type != "typing" {
+				t.Fatalf("typist got %+v", ev)
+			}
+		}
+	}
+	window := time.Since(start).Seconds()
+	// The edge publishes both users' events on one NATS connection, in
+	// order: once the bystander's typing arrives, all the typist's have.
+	if err := login(t, ctx, s, "bystander", "t").Send(map[string]any{"op": "typing", "room": "t"}); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for {
+		ev, err := watcher.Expect(ctx, "typing")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.User == "bystander" {
+			break
+		}
+		seen++
+	}
+	if limit := 2*window + 10 + 2; float64(seen) > limit || seen < 10 {
+		t.Fatalf("watcher saw %d typing events of 100 sent in %.1fs; want 10 to %.0f", seen, window, limit)
+	}
+}
