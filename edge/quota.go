@@ -43,17 +43,17 @@ const (
 	DefaultRoomOps      = 60
 )
 
-// withDefaults fills zero fields with the defaults (rate and burst: the
-// per-connection ones) and turns negative ones into 0, which means "no
+// withDefaults fills zero fields with the defaults (UserRate and UserBurst:
+// the per-connection ones) and turns negative ones into 0, which means "no
 // limit" below.
-func (q Quota) withDefaults(rate float64, burst int) Quota {
+func (q Quota) withDefaults(connRate float64, connBurst int) Quota {
 	for _, f := range []struct {
 		v *int
 		d int
 	}{{&q.RoomsPerHour, DefaultRoomsPerHour}, {&q.RoomsPerUser, DefaultRoomsPerUser},
 		{&q.RoomMembers, DefaultRoomMembers}, {&q.AddsPerHour, DefaultAddsPerHour},
 		{&q.Invitations, DefaultInvitations}, {&q.ConnsPerUser, DefaultConnsPerUser},
-		{&q.UserBurst, burst}, {&q.RoomOps, DefaultRoomOps}} {
+		{&q.UserBurst, connBurst}, {&q.RoomOps, DefaultRoomOps}} {
 		switch {
 		case *f.v == 0:
 			*f.v = f.d
@@ -63,7 +63,7 @@ func (q Quota) withDefaults(rate float64, burst int) Quota {
 	}
 	switch {
 	case q.UserRate == 0:
-		q.UserRate = rate
+		q.UserRate = connRate
 	case q.UserRate < 0:
 		q.UserRate = 0
 	}
