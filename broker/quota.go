@@ -187,9 +187,11 @@ func membersKey(r natter.RoomID) string { return "members." + string(r) }
 
 // AddMember makes user a member of room unless the room has max members
 // (max <= 0: no cap), which is an EQUOTA error. It reports whether user is
-// a new member. The room's member count is raised before the membership is
-// written and given back if user was a member already, so that racing adds
-// can never take a room over max.
+// a new member. The count stays equal to the number of member keys: it is
+// raised before the member key is created (KV Create, which tells a new
+// member from an existing one) and given back if the key existed, so that
+// racing adds can never take a room over max. The membership itself is
+// then written by Broker.AddMember, like every other.
 func (q *Quotas) AddMember(ctx context.Context, room natter.RoomID, user natter.UserID, maxMembers int) (bool, error) {
 	b := q.b
 	if member, err := b.IsMember(ctx, room, user); err != nil || member {
@@ -197,10 +199,6 @@ func (q *Quotas) AddMember(ctx context.Context, room natter.RoomID, user natter.
 	}
 	if err := q.count(ctx, room, +1, maxMembers); err != nil {
 		return false, err
-	}
-	if _, err := b.dir.PutString(ctx, userRoomKey(user, room), "1"); err != nil {
-		_ = q.count(ctx, room, -1, 0)
-		return false, unavailable("add member", err)
 	}
 	_, err := b.dir.Create(ctx, memberKey(room, user), []byte("1"))
 	if errors.Is(err, jetstream.ErrKeyExists) {
@@ -211,7 +209,7 @@ func (q *Quotas) AddMember(ctx context.Context, room natter.RoomID, user natter.
 		_ = q.count(ctx, room, -1, 0)
 		return false, unavailable("add member", err)
 	}
-	return true, nil
+	return true, b.AddMember(ctx, room, user)
 }
 
 // RemoveMember removes user from room (no error if not a member) and
