@@ -80,14 +80,15 @@ func (e *Edge) serveSettings(w http.ResponseWriter, r *http.Request, user natter
 func (e *Edge) authed(h func(http.ResponseWriter, *http.Request, natter.UserID)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token, ok := httpapi.Bearer(r.Header.Get("Authorization"))
-		var user natter.UserID
-		var err error
-		if ok {
-			if user, _, err = e.cfg.Tokens.Verify(token); err == nil {
-				err = user.Validate()
-			}
+		if !ok {
+			httpapi.WriteError(w, r, e.log, natter.Errorf(natter.EUNAUTHORIZED, "missing bearer token"))
+			return
 		}
-		if !ok || err != nil {
+		user, _, err := e.cfg.Tokens.Verify(token)
+		if err == nil {
+			err = user.Validate()
+		}
+		if err != nil {
 			httpapi.WriteError(w, r, e.log, natter.Errorf(natter.EUNAUTHORIZED, "invalid or expired token"))
 			return
 		}

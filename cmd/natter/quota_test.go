@@ -188,6 +188,10 @@ func TestQuotaStrangerAddsBecomeInvitations(t *testing.T) {
 		t.Fatalf("invitations after the owner's remove: %+v %v", inv, err)
 	}
 
+	if st := apiGet(t, ctx, s, "", "/api/invitations", nil); st != http.StatusUnauthorized {
+		t.Fatalf("GET /api/invitations without a token: %d, want 401", st)
+	}
+
 	// With the "invite" policy, every add by someone else is an invitation.
 	var settings struct {
 		AddPolicy string `json:"add_policy"`
