@@ -26,7 +26,8 @@ type conn struct {
 	limiter *rate.Limiter
 	strikes int
 	frames  frameReader
-	timed   bool // the current message's frame deadline is set
+	timed   bool       // the current message's frame deadline is set
+	quota   *userQuota // shared by the user's connections here, set at auth
 
 	raw      syscall.RawConn // the socket's descriptor, nil if it has none
 	pollID   uint64
