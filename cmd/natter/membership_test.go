@@ -25,7 +25,11 @@ func TestRemovedMemberCannotStay(t *testing.T) {
 		rounds = 12
 		budget = 40 * time.Second
 	)
-	s := startServer(t, "", generousRate)
+	s := startServer(t, "", generousRate, func(m *Main) {
+		// One user on many connections, re-added every round: quotas
+		// (tested in quota_test.go) must not be what refuses them here.
+		m.Quota.ConnsPerUser, m.Quota.AddsPerHour, m.Quota.RoomOps = 2*conns, 10*rounds, 100*rounds
+	})
 	ctx := ctxFor(t, budget+30*time.Second)
 	deadline := time.Now().Add(budget)
 	alice := s.connect(ctx, "alice")
