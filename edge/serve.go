@@ -22,27 +22,29 @@ func (e *Edge) ServeConn(nc net.Conn) {
 		return
 	}
 	_ = nc.SetDeadline(time.Now().Add(e.cfg.AuthTimeout))
-	up, release := e.upgrader(netguard.PeerAddr(nc.RemoteAddr().String()))
+	var release func() // set if the guard holds a place for this client
+	up := e.upgrader(netguard.PeerAddr(nc.RemoteAddr().String()), &release)
 	if _, err := up.Upgrade(nc); err != nil {
-		(*release)()
+		if release != nil {
+			release()
+		}
 		nc.Close()
 		e.wg.Done()
 		return
 	}
 	_ = nc.SetDeadline(time.Time{})
 	c := newConn(e, nc)
-	c.release = *release
+	c.release = release
 	e.run(c)
 }
 
 // upgrader is the zero-copy upgrader for a connection from peer. From a
 // trusted proxy, it reads the forwarding headers on the way and lets the
-// guard judge the client they name before answering; *release then ends
-// the client's hold (a no-op until the guard has granted one).
-func (e *Edge) upgrader(peer netip.Addr) (ws.Upgrader, *func()) {
-	release := func() {}
+// guard judge the client they name before answering; the guard's hold on
+// the client's place goes to *release.
+func (e *Edge) upgrader(peer netip.Addr, release *func()) ws.Upgrader {
 	if !e.cfg.Guard.Proxied(peer) {
-		return e.up, &release
+		return e.up // judged at accept
 	}
 	up := e.up
 	var fwd netguard.Forwarded
@@ -52,10 +54,10 @@ func (e *Edge) upgrader(peer netip.Addr) (ws.Upgrader, *func()) {
 		if err != nil {
 			return nil, rejection(err)
 		}
-		release = r
+		*release = r
 		return nil, nil
 	}
-	return up, &release
+	return up
 }
 
 // rejection is the HTTP answer to an upgrade the guard refused.
