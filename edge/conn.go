@@ -35,7 +35,8 @@ type conn struct {
 	lastSeen atomic.Int64 // unix nanos of the last frame received
 	expires  atomic.Int64 // unix nanos when the token expires, 0: never
 	born     time.Time
-	release  func() // ends the guard's hold on the client's address, at teardown
+
+	admission // the client's address, and the guard's hold on it (ended at teardown)
 
 	mu        sync.Mutex
 	queue     [][]byte  // complete frames waiting for the writer

@@ -22,11 +22,10 @@ func (e *Edge) ServeConn(nc net.Conn) {
 		return
 	}
 	_ = nc.SetDeadline(time.Now().Add(e.cfg.AuthTimeout))
-	var release func() // set if the guard holds a place for this client
-	up := e.upgrader(netguard.PeerAddr(nc.RemoteAddr().String()), &release)
-	if _, err := up.Upgrade(nc); err != nil {
-		if release != nil {
-			release()
+	a := admission{client: netguard.PeerAddr(nc.RemoteAddr().String())}
+	if _, err := e.upgrader(&a).Upgrade(nc); err != nil {
+		if a.release != nil {
+			a.release()
 		}
 		nc.Close()
 		e.wg.Done()
@@ -34,15 +33,21 @@ func (e *Edge) ServeConn(nc net.Conn) {
 	}
 	_ = nc.SetDeadline(time.Time{})
 	c := newConn(e, nc)
-	c.release = release
+	c.admission = a
 	e.run(c)
 }
 
-// upgrader is the zero-copy upgrader for a connection from peer. From a
-// trusted proxy, it reads the forwarding headers on the way and lets the
-// guard judge the client they name before answering; the guard's hold on
-// the client's place goes to *release.
-func (e *Edge) upgrader(peer netip.Addr, release *func()) ws.Upgrader {
+// admission is what the guard decided about a WebSocket's client.
+type admission struct {
+	client  netip.Addr // as resolved: behind a trusted proxy, the forwarded address
+	release func()     // if set, ends the guard's hold on the client's place
+}
+
+// upgrader is the zero-copy upgrader for a connection from a.client. From
+// a trusted proxy, it reads the forwarding headers on the way and lets the
+// guard judge the client they name before answering, into a.
+func (e *Edge) upgrader(a *admission) ws.Upgrader {
+	peer := a.client
 	if !e.cfg.Guard.Proxied(peer) {
 		return e.up // judged at accept
 	}
@@ -54,7 +59,7 @@ func (e *Edge) upgrader(peer netip.Addr, release *func()) ws.Upgrader {
 		if err != nil {
 			return nil, rejection(err)
 		}
-		*release = r
+		a.client, a.release = e.cfg.Guard.Resolve(peer, fwd), r
 		return nil, nil
 	}
 	return up
@@ -87,8 +92,25 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // UpgradeHTTP has answered the client
 	}
 	c := newConn(e, nc)
-	c.release = release
+	c.admission = admission{client: netguard.ClientAddr(r), release: release}
 	e.run(c)
+}
+
+// CloseDenied closes, with 1008, every WebSocket whose client allowed
+// rejects (after the IP lists changed), and returns how many.
+func (e *Edge) CloseDenied(allowed func(netip.Addr) bool) int {
+	e.mu.Lock()
+	var denied []*conn
+	for c := range e.conns {
+		if !allowed(c.client) {
+			denied = append(denied, c)
+		}
+	}
+	e.mu.Unlock()
+	for _, c := range denied {
+		c.closeWith(ws.StatusPolicyViolation, "address not allowed")
+	}
+	return len(denied)
 }
 
 // track counts a connection until its teardown, unless the edge is draining.
