@@ -63,19 +63,7 @@ func (s *limiters) allow(key string, now time.Time) bool {
 
 // evict makes room for one entry. Called with s.mu held.
 func (s *limiters) evict(now time.Time) {
-	var oldest string
-	for k, b := range s.m {
-		if now.Sub(b.last) >= s.idle() {
-			delete(s.m, k)
-			continue
-		}
-		if oldest == "" || b.last.Before(s.m[oldest].last) {
-			oldest = k
-		}
-	}
-	if len(s.m) >= s.max {
-		delete(s.m, oldest)
-	}
+	evict(s.m, s.max, now, s.idle(), func(b *bucket) time.Time { return b.last })
 }
 
 func (s *limiters) len() int {

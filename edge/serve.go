@@ -22,32 +22,37 @@ func (e *Edge) ServeConn(nc net.Conn) {
 		return
 	}
 	_ = nc.SetDeadline(time.Now().Add(e.cfg.AuthTimeout))
-	a := admission{client: netguard.PeerAddr(nc.RemoteAddr().String())}
-	if _, err := e.upgrader(&a).Upgrade(nc); err != nil {
-		if a.release != nil {
-			a.release()
-		}
+	h := guardHold{client: netguard.PeerAddr(nc.RemoteAddr().String())}
+	if _, err := e.upgrader(&h).Upgrade(nc); err != nil {
+		h.done()
 		nc.Close()
 		e.wg.Done()
 		return
 	}
 	_ = nc.SetDeadline(time.Time{})
 	c := newConn(e, nc)
-	c.admission = a
+	c.hold = h
 	e.run(c)
 }
 
-// admission is what the guard decided about a WebSocket's client.
-type admission struct {
-	client  netip.Addr // as resolved: behind a trusted proxy, the forwarded address
-	release func()     // if set, ends the guard's hold on the client's place
+// guardHold is what the guard decided about a WebSocket's client.
+type guardHold struct {
+	client netip.Addr // as resolved: behind a trusted proxy, the forwarded address
+	end    func()     // if set, ends the guard's hold on the client's place
 }
 
-// upgrader is the zero-copy upgrader for a connection from a.client. From
+// done ends the hold, if there is one.
+func (h guardHold) done() {
+	if h.end != nil {
+		h.end()
+	}
+}
+
+// upgrader is the zero-copy upgrader for a connection from h.client. From
 // a trusted proxy, it reads the forwarding headers on the way and lets the
-// guard judge the client they name before answering, into a.
-func (e *Edge) upgrader(a *admission) ws.Upgrader {
-	peer := a.client
+// guard judge the client they name before answering, into h.
+func (e *Edge) upgrader(h *guardHold) ws.Upgrader {
+	peer := h.client
 	if !e.cfg.Guard.Proxied(peer) {
 		return e.up // judged at accept
 	}
@@ -59,7 +64,7 @@ func (e *Edge) upgrader(a *admission) ws.Upgrader {
 		if err != nil {
 			return nil, rejection(err)
 		}
-		a.client, a.release = e.cfg.Guard.Resolve(peer, fwd), r
+		h.client, h.end = e.cfg.Guard.Resolve(peer, fwd), r
 		return nil, nil
 	}
 	return up
@@ -92,7 +97,7 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // UpgradeHTTP has answered the client
 	}
 	c := newConn(e, nc)
-	c.admission = admission{client: netguard.ClientAddr(r), release: release}
+	c.hold = guardHold{client: netguard.ClientAddr(r), end: release}
 	e.run(c)
 }
 
@@ -102,7 +107,7 @@ func (e *Edge) CloseDenied(allowed func(netip.Addr) bool) int {
 	e.mu.Lock()
 	var denied []*conn
 	for c := range e.conns {
-		if !allowed(c.client) {
+		if !allowed(c.hold.client) {
 			denied = append(denied, c)
 		}
 	}
@@ -150,7 +155,5 @@ func (e *Edge) forget(c *conn) {
 	if c.user != "" {
 		e.m.Connections.Dec()
 	}
-	if c.release != nil {
-		c.release()
-	}
+	c.hold.done()
 }

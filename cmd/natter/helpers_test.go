@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -218,4 +220,19 @@ func metricVia(t *testing.T, c *http.Client, base, name string) float64 {
 	}
 	t.Fatalf("metric %s not exported", name)
 	return 0
+}
+
+// startEdge runs an edge-only node on s's NATS (s must expose it:
+// NATSListen) with s's signing secret.
+func startEdge(t *testing.T, s *server, tweak ...func(*Main)) *server {
+	t.Helper()
+	secret, err := os.ReadFile(filepath.Join(s.dir, "jwt.secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startServer(t, "", append([]func(*Main){func(m *Main) {
+		m.Role = "edge"
+		m.NATS = s.m.embedded.ClientURL()
+		m.JWTSecret = strings.TrimSpace(string(secret))
+	}}, tweak...)...)
 }

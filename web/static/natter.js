@@ -411,6 +411,8 @@ export class Client {
       case 'dm':
       case 'ok':
       case 'pong':
+      case 'invitations':
+      case 'settings':
         this._settle(ev.rid, (p) => p.resolve(ev));
         return;
       case 'receipt':
@@ -665,7 +667,7 @@ export class Client {
     if (ev.cid && this._outbox.has(ev.cid)) {
       const s = this._outbox.get(ev.cid);
       if (s.room === ev.room) {
-        this._failSend(s, new NatterError(ev.code, ev.message));
+        this._failSend(s, new NatterError(ev.code, ev.message, ev.wait_ms ? { waitMs: ev.wait_ms } : {}));
         return;
       }
     }
@@ -705,8 +707,27 @@ export class Client {
   remove(room, user) {
     return this._request('remove', { room, user });
   }
+  /** moderate sends a moderation op (kick, ban, unban, mute, unmute,
+   * role, slowmode) for room; fields are user, role or seconds. */
+  moderate(op, room, fields = {}) {
+    return this._request(op, { room, ...fields });
+  }
   dm(user) {
     return this._request('dm', { user });
+  }
+  /** invitations resolves to your pending invitations: [{room, kind, owner, from, at}]. */
+  async invitations() {
+    return (await this._request('invitations')).invitations || [];
+  }
+  accept(room) {
+    return this._request('accept', { room });
+  }
+  decline(room) {
+    return this._request('decline', { room });
+  }
+  /** settings reads your settings, setting the fields given first: {add_policy}. */
+  settings(fields = {}) {
+    return this._request('settings', fields);
   }
   /** part gives up membership of a room (not a DM). */
   async part(room) {
