@@ -31,6 +31,10 @@ var statuses = map[string]int{
 	natter.ERATELIMIT:    429,
 	natter.EINTERNAL:     500,
 	natter.EUNAVAILABLE:  503,
+	natter.EQUOTA:        429,
+	natter.EBANNED:       403,
+	natter.EMUTED:        403,
+	natter.ESLOWMODE:     429,
 }
 
 // TestEveryCodeHasStatus reads the codes from error.go itself, so that a
