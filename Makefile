@@ -3,13 +3,17 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/natter-chat/natter.Version=$(VERSION)
 
-.PHONY: build run test test-short test-js vet fmt-check check-deploy test-cluster bench
+.PHONY: build run test test-short test-js vet fmt-check check-deploy test-cluster bench fuzz
 
 build: ## build bin/natter
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/natter ./cmd/natter
 
-run: build ## start a single node with data in ./data
-	./bin/natter serve --addr 127.0.0.1:8080 --data ./data
+# NATTER_ADDR / NATTER_DATA (or ADDR= / DATA= on the make command line)
+# move the node; flags given here would otherwise override the environment.
+ADDR ?= $(or $(NATTER_ADDR),127.0.0.1:8080)
+DATA ?= $(or $(NATTER_DATA),./data)
+run: build ## start a single node (default 127.0.0.1:8080, data in ./data)
+	./bin/natter serve --addr $(ADDR) --data $(DATA)
 
 test: vet fmt-check check-deploy test-js ## the whole test suite, with the race detector
 	$(GO) test -race -count=1 -timeout 12m ./...
@@ -37,6 +41,21 @@ check-deploy:
 	@if command -v docker-compose >/dev/null; then NATTER_JWT_SECRET=validate docker-compose config -q && echo "docker-compose.yml valid"; \
 	elif [ "$$NATTER_REQUIRE_TOOLS" = 1 ]; then echo "docker-compose missing"; exit 1; \
 	else echo "WARNING: docker-compose not installed: docker-compose.yml NOT validated"; fi
+
+# Fuzzing of every parser that sees client bytes (docs/SECURITY.md,
+# "Frames and parsers"): each Fuzz function of every package, one after the
+# other, for FUZZTIME each. Seeds are in the package's testdata/fuzz/<name>/,
+# and so is any input that fails (commit it: it is then a regression test
+# that every `go test` runs).
+FUZZTIME ?= 1m
+fuzz: ## run every fuzz target for FUZZTIME (default 1m) each
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+		pkg=$$(dirname $$f); \
+		for fn in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $$fn ($$pkg, $(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 # The cluster proof: 3 NATS nodes, 2 edges and a history replica as separate
 # processes, traffic under kill -9 / restart / drain, then a checker that

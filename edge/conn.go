@@ -2,13 +2,11 @@ package edge
 
 import (
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 	"golang.org/x/time/rate"
@@ -18,23 +16,29 @@ import (
 
 // conn is one client connection. Its reader — the goroutine of serve, or
 // on Linux a short-lived goroutine per readable event (see poller) — owns
-// user, limiter and strikes; successive readers are ordered by the reading
-// flag. Everything under mu is shared with room fan-out and publish acks.
+// user, limiter, strikes, frames and timed; successive readers are ordered
+// by the reading flag. Everything under mu is shared with room fan-out and
+// publish acks.
 type conn struct {
 	e       *Edge
 	nc      net.Conn
 	user    natter.UserID
 	limiter *rate.Limiter
 	strikes int
+	frames  frameReader
+	timed   bool       // the current message's frame deadline is set
+	quota   *userQuota // shared by the user's connections here, set at auth
 
 	raw      syscall.RawConn // the socket's descriptor, nil if it has none
 	pollID   uint64
-	polled   atomic.Bool  // the poller watches the socket
-	reading  atomic.Bool  // a reader holds the connection
-	authed   atomic.Bool  // user is set (read by the sweeper)
-	lastSeen atomic.Int64 // unix nanos of the last frame received
-	expires  atomic.Int64 // unix nanos when the token expires, 0: never
+	polled   atomic.Bool                   // the poller watches the socket
+	reading  atomic.Bool                   // a reader holds the connection
+	authed   atomic.Bool                   // user is set (read by the sweeper)
+	lastSeen atomic.Int64                  // unix nanos of the last frame received
+	expires  atomic.Int64                  // unix nanos when the token expires, 0: never
+	claims   atomic.Pointer[natter.Claims] // of the token in use (revocation checks)
 	born     time.Time
+	release  func() // ends the guard's hold on the client's address, at teardown
 	// sendMu is held by a send from its checks until the broker has the
 	// message; a removal's kick takes it after unsubscribing (see kick).
 	sendMu sync.Mutex
@@ -51,7 +55,9 @@ func newConn(e *Edge, nc net.Conn) *conn {
 	if pc, ok := nc.(*prefixConn); ok && len(pc.prefix) == 0 {
 		nc = pc.Conn // the upgrade has read the peeked bytes: drop the wrapper
 	}
-	return &conn{e: e, nc: nc, raw: rawConn(nc), born: time.Now()}
+	c := &conn{e: e, nc: nc, raw: rawConn(nc), born: time.Now()}
+	c.frames = frameReader{r: nc, max: int64(e.cfg.MaxFrame), onHeader: c.frameHeader}
+	return c
 }
 
 // errClose ends the read loop after a close frame has been queued.
@@ -162,6 +168,10 @@ func (c *conn) checkTimeouts(now time.Time) {
 		// A connection must not outlive its token: renew it with auth.
 		c.send(event{Type: evError, Code: natter.EUNAUTHORIZED, Message: "token expired"})
 		c.closeWith(CloseUnauthorized, "token expired")
+	case c.sessionRevoked():
+		// The revocation watcher closes these at once; this catches one
+		// that authenticated while the revocation was on its way.
+		c.endSession()
 	}
 }
 
@@ -174,99 +184,49 @@ type protocolError struct {
 func (e *protocolError) Error() string { return e.reason }
 
 // readMessage returns the next complete text message, answering control
-// frames on the way. Lengths are checked from the header, before any
-// payload is read, so an oversized frame costs nothing. Once a message has
-// begun (at once when ready: the poller saw data) it must arrive within
-// frameTimeout.
+// frames on the way (see frameReader for the framing rules). Once a
+// message has begun (at once when ready: the poller saw data) it must
+// arrive within frameTimeout.
 func (c *conn) readMessage(ready bool) ([]byte, error) {
-	var msg []byte
-	fragmented := false
+	c.timed = ready
 	if ready {
 		_ = c.nc.SetReadDeadline(time.Now().Add(frameTimeout))
 	}
 	defer func() { _ = c.nc.SetReadDeadline(time.Time{}) }()
 	for {
-		h, err := ws.ReadHeader(c.nc)
-		if !ready {
-			ready = true
-			_ = c.nc.SetReadDeadline(time.Now().Add(frameTimeout))
-		}
-		if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
-			return nil, &protocolError{ws.StatusProtocolError, "malformed frame header"}
-		}
+		op, p, err := c.frames.next()
 		if err != nil {
 			return nil, err
 		}
-		c.alive()
-		if !h.Masked {
-			return nil, &protocolError{ws.StatusProtocolError, "client frames must be masked"}
-		}
-		if h.Rsv != 0 {
-			return nil, &protocolError{ws.StatusProtocolError, "no extension negotiated"}
-		}
-		if h.OpCode.IsControl() {
-			if h.Length > 125 || !h.Fin {
-				return nil, &protocolError{ws.StatusProtocolError, "bad control frame"}
+		switch op {
+		case ws.OpText:
+			return p, nil
+		case ws.OpPing:
+			c.enqueue(controlFrame(ws.OpPong, p))
+		case ws.OpClose:
+			code, _ := ws.ParseCloseFrameData(p)
+			if code.Empty() {
+				code = ws.StatusNormalClosure
 			}
-			p, err := c.readPayload(h)
-			if err != nil {
-				return nil, err
-			}
-			switch h.OpCode {
-			case ws.OpPing:
-				c.enqueue(controlFrame(ws.OpPong, p))
-			case ws.OpClose:
-				code, _ := ws.ParseCloseFrameData(p)
-				if code.Empty() {
-					code = ws.StatusNormalClosure
-				}
-				c.closeFrame(code, "", "peer")
-				return nil, errClose
-			}
-			if !fragmented {
-				// Done with what was ready: a keep-alive ping must not make
-				// the reader wait (and time out) for a message.
-				return nil, nil
-			}
-			continue
+			c.closeFrame(code, "", "peer")
+			return nil, errClose
 		}
-		switch {
-		case h.OpCode == ws.OpBinary:
-			return nil, &protocolError{ws.StatusUnsupportedData, "binary frames are not supported"}
-		case h.OpCode == ws.OpText && fragmented, h.OpCode == ws.OpContinuation && !fragmented:
-			return nil, &protocolError{ws.StatusProtocolError, "bad fragmentation"}
-		case h.OpCode != ws.OpText && h.OpCode != ws.OpContinuation:
-			return nil, &protocolError{ws.StatusProtocolError, "reserved opcode"}
+		if !c.frames.inMessage() {
+			// Done with what was ready: a keep-alive ping must not make
+			// the reader wait (and time out) for a message.
+			return nil, nil
 		}
-		if int64(len(msg))+h.Length > int64(c.e.cfg.MaxFrame) {
-			return nil, &protocolError{ws.StatusMessageTooBig, "frame too large"}
-		}
-		p, err := c.readPayload(h)
-		if err != nil {
-			return nil, err
-		}
-		msg = append(msg, p...)
-		if !h.Fin {
-			fragmented = true
-			continue
-		}
-		if !utf8.Valid(msg) {
-			return nil, &protocolError{ws.StatusInvalidFramePayloadData, "invalid UTF-8"}
-		}
-		if msg == nil {
-			msg = []byte{} // an empty message is a message (nil means none)
-		}
-		return msg, nil
 	}
 }
 
-func (c *conn) readPayload(h ws.Header) ([]byte, error) {
-	p := make([]byte, h.Length)
-	if _, err := io.ReadFull(c.nc, p); err != nil {
-		return nil, err
+// frameHeader runs for every frame header read: any frame is a sign of
+// life, and the first one starts the clock for its message.
+func (c *conn) frameHeader() {
+	c.alive()
+	if !c.timed {
+		c.timed = true
+		_ = c.nc.SetReadDeadline(time.Now().Add(frameTimeout))
 	}
-	ws.Cipher(p, h.Mask, 0)
-	return p, nil
 }
 
 func (c *conn) readFailed(err error) {

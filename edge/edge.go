@@ -13,14 +13,19 @@ import (
 	"github.com/natter-chat/natter"
 	"github.com/natter-chat/natter/broker"
 	"github.com/natter-chat/natter/metrics"
+	"github.com/natter-chat/natter/netguard"
 )
 
 // Config configures an Edge. Zero limits take the defaults below.
 type Config struct {
-	Broker  *broker.Broker
-	Tokens  natter.TokenVerifier
-	Metrics *metrics.Metrics
-	Log     *slog.Logger
+	Broker *broker.Broker
+	Tokens natter.TokenVerifier
+	// Sessions, if set, is the revocation list: connections whose session
+	// is revoked are closed with 4001 as soon as the edge hears of it, and
+	// the sweeper re-checks every connection against it.
+	Sessions *broker.Sessions
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
 
 	MaxFrame     int           // largest accepted client frame (bytes)
 	MaxText      int           // largest message text (bytes)
@@ -48,6 +53,11 @@ type Config struct {
 	// PresenceLimit is the number of users online in a room above which
 	// presence events and the joined snapshot are no longer sent for it.
 	PresenceLimit int
+	// Guard judges upgrades by the client's address (IP lists, and the
+	// per-IP cap for clients of a trusted proxy); nil admits all.
+	Guard *netguard.Guard
+	// Quota is what one user may use: rooms, members, connections, rates.
+	Quota Quota
 }
 
 // Defaults.
@@ -91,7 +101,9 @@ type Edge struct {
 	wg             sync.WaitGroup // open connections
 	poll           *poller        // nil: a reader goroutine per connection
 	flush          *flusher
-	rules          *rules // membership and moderation enforcement
+	rules          *rules                       // membership and moderation enforcement
+	quotas         *broker.Quotas               // cluster-wide counters (quota.go)
+	userQuotas     map[natter.UserID]*userQuota // per-user limits of local users, under mu
 }
 
 // New returns an Edge. It starts nothing: connections arrive through
@@ -144,6 +156,8 @@ func New(cfg Config) *Edge {
 		users: map[natter.UserID][]*conn{},
 		conns: map[*conn]struct{}{},
 	}
+	e.cfg.Quota = cfg.Quota.withDefaults(cfg.Rate, cfg.Burst)
+	e.quotas, e.userQuotas = cfg.Broker.Quotas(), map[natter.UserID]*userQuota{}
 	e.flush = newFlusher(ctx, cfg.Coalesce)
 	e.rules = newRules(e)
 	e.up = ws.Upgrader{ReadBufferSize: 2048, WriteBufferSize: 512}
@@ -152,6 +166,9 @@ func New(cfg Config) *Edge {
 	e.id = hex.EncodeToString(id[:])
 	go e.presenceLoop()
 	go e.sweepLoop()
+	if cfg.Sessions != nil {
+		context.AfterFunc(ctx, cfg.Sessions.OnRevoke(e.revoked))
+	}
 	if p, err := newPoller(); err == nil {
 		e.poll = p
 	} else {

@@ -42,25 +42,38 @@ func (c *conn) moderate(ctx context.Context, req request) error {
 	return nil
 }
 
-// addMember adds user to r, unless banned from it.
-func (e *Edge) addMember(ctx context.Context, r natter.Room, user natter.UserID) error {
-	banned, err := e.b.Banned(ctx, r.ID, user)
+// addMember adds user to r, unless banned from it, within the
+// members-per-room quota (quota.go). It returns the membership's revision,
+// 0 if user was a member already.
+func (e *Edge) addMember(ctx context.Context, r natter.Room, user natter.UserID) (uint64, error) {
+	if r.Kind != natter.Direct {
+		banned, err := e.b.Banned(ctx, r.ID, user)
+		if err != nil {
+			return 0, err
+		}
+		if banned {
+			return 0, natter.Errorf(natter.EBANNED, "%s is banned from %s; unban first", user, r.ID)
+		}
+	}
+	rev, err := e.quotas.AddMember(ctx, r.ID, user, e.cfg.Quota.RoomMembers)
+	if natter.ErrorCode(err) == natter.EQUOTA {
+		e.refused("room_members")
+	}
+	return rev, err
+}
+
+// removeMember ends user's membership of room and its place in the member
+// count, withdraws a pending invitation to it (a removal means "not in
+// this room", whether the user had accepted yet or not), and returns once
+// this edge, and the other edges it knows to be in the room, have
+// unsubscribed them (see rules and awaitOthers): when the remover hears
+// "ok", nothing sent afterwards reaches the removed user.
+func (e *Edge) removeMember(ctx context.Context, room natter.RoomID, user natter.UserID) error {
+	rev, err := e.quotas.RemoveMember(ctx, room, user)
 	if err != nil {
 		return err
 	}
-	if banned {
-		return natter.Errorf(natter.EBANNED, "%s is banned from %s; unban first", user, r.ID)
-	}
-	return e.b.AddMember(ctx, r.ID, user)
-}
-
-// removeMember removes user from room and returns once this edge, and the
-// other edges it knows to be in the room, have unsubscribed them (see
-// rules): when the remover hears "ok", nothing sent afterwards reaches the
-// removed user.
-func (e *Edge) removeMember(ctx context.Context, room natter.RoomID, user natter.UserID) error {
-	rev, err := e.b.DeleteMember(ctx, room, user)
-	if err != nil {
+	if err := e.quotas.DeleteInvitation(ctx, user, room); err != nil {
 		return err
 	}
 	if err := e.rules.wait(ctx, broker.Applied{MemberRev: rev}); err != nil {

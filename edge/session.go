@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"time"
 
@@ -34,27 +35,44 @@ func (c *conn) handle(payload []byte) error {
 		return nil
 	}
 	c.strikes = 0
-	var req request
-	if err := json.Unmarshal(payload, &req); err != nil {
-		c.send(event{Type: evError, Code: natter.EINVALID, Message: "invalid JSON: " + err.Error()})
+	req, err := parseRequest(payload)
+	switch {
+	case errors.Is(err, errLongRID):
+		// Answered without the rid, and the connection stays open even
+		// before auth: the frame was well-formed (PROTOCOL.md, section 3).
+		c.send(errEvent(nil, "", err))
+		return nil
+	case err != nil:
+		c.send(errEvent(nil, "", err))
 		if c.user == "" {
 			// Nothing but a valid auth frame is served before auth.
 			c.closeWith(CloseAuthRequired, "authenticate first")
 			return errClose
 		}
 		return nil
-	}
-	if c.user == "" && (req.Op != opAuth || len(req.RID) > 64) {
+	case c.user == "" && req.Op != opAuth:
 		c.closeWith(CloseAuthRequired, "authenticate first")
 		return errClose
-	}
-	if len(req.RID) > 64 {
-		c.send(event{Type: evError, Code: natter.EINVALID, Message: "rid longer than 64 bytes"})
-		return nil
-	}
-	if c.user == "" {
+	case c.user == "":
 		return c.auth(req)
 	}
+	if err = req.validate(c.e.cfg.MaxText); err == nil {
+		err = c.run(req)
+	}
+	if err != nil {
+		if natter.ErrorCode(err) == natter.EINTERNAL {
+			c.e.log.Error("operation failed", "op", req.Op, "user", c.user, "err", err)
+		}
+		ev := errEvent(req.RID, req.Room, err)
+		ev.CID = req.CID
+		c.send(ev)
+	}
+	return nil
+}
+
+// run runs one valid request of an authenticated connection; its error is
+// the client's error event.
+func (c *conn) run(req request) error {
 	ctx, cancel := context.WithTimeout(c.e.ctx, opTimeout)
 	defer cancel()
 	var err error
@@ -83,30 +101,29 @@ func (c *conn) handle(payload []byte) error {
 		err = c.typing(req)
 	case opKick, opBan, opUnban, opMute, opUnmute, opRole, opSlowMode:
 		err = c.moderate(ctx, req)
+	case opInvitations:
+		err = c.listInvitations(ctx, req)
+	case opAccept, opDecline:
+		err = c.answerInvitation(ctx, req)
+	case opSettings:
+		err = c.settings(ctx, req)
 	case "":
 		err = natter.Errorf(natter.EINVALID, "missing op")
 	default:
 		err = natter.Errorf(natter.EINVALID, "unknown op %q", req.Op)
 	}
-	if err != nil {
-		if natter.ErrorCode(err) == natter.EINTERNAL {
-			c.e.log.Error("operation failed", "op", req.Op, "user", c.user, "err", err)
-		}
-		ev := errEvent(req.RID, req.Room, err)
-		ev.CID = req.CID
-		c.send(ev)
-	}
-	return nil
+	return err
 }
 
 func (c *conn) auth(req request) error {
-	user, exp, err := c.e.cfg.Tokens.Verify(req.Token)
+	claims, err := c.e.cfg.Tokens.Verify(req.Token)
 	if err != nil {
 		c.send(errEvent(req.RID, "", err))
 		c.closeWith(CloseUnauthorized, natter.ErrorMessage(err))
 		return errClose
 	}
-	c.setExpiry(exp)
+	user := claims.User
+	c.setClaims(claims)
 	c.user = user
 	err = c.e.rules.start(c.e.ctx)
 	if err == nil {
@@ -115,7 +132,11 @@ func (c *conn) auth(req request) error {
 	if err != nil {
 		c.user = ""
 		c.send(errEvent(req.RID, "", err))
-		c.closeWith(1011, "unavailable")
+		if natter.ErrorCode(err) == natter.EQUOTA {
+			c.closeWith(CloseTooManyConns, "too many connections")
+		} else {
+			c.closeWith(1011, "unavailable")
+		}
 		return errClose
 	}
 	c.alive()
@@ -134,32 +155,27 @@ func (c *conn) auth(req request) error {
 // A refused token is an error event, not a close: the connection keeps its
 // current token until that expires.
 func (c *conn) reauth(req request) error {
-	user, exp, err := c.e.cfg.Tokens.Verify(req.Token)
+	claims, err := c.e.cfg.Tokens.Verify(req.Token)
 	if err != nil {
 		return err
 	}
-	if user != c.user {
+	if claims.User != c.user {
 		return natter.Errorf(natter.EFORBIDDEN, "token is for another user")
 	}
-	c.setExpiry(exp)
+	c.setClaims(claims)
 	c.send(event{Type: evOK, RID: req.RID})
 	return nil
 }
 
-// setExpiry records when the connection's token expires (never, if zero).
-func (c *conn) setExpiry(exp time.Time) {
+// setClaims records the connection's token: when it expires (never, if
+// zero) and which session it belongs to.
+func (c *conn) setClaims(claims natter.Claims) {
 	var n int64
-	if !exp.IsZero() {
+	if exp := claims.Expires; !exp.IsZero() {
 		n = exp.UnixNano()
 	}
 	c.expires.Store(n)
-}
-
-func validRoom(id natter.RoomID) error {
-	if id == "" {
-		return natter.Errorf(natter.EINVALID, "missing room")
-	}
-	return id.Validate()
+	c.claims.Store(&claims)
 }
 
 // access checks that c's user may join id, creating a public room on first
@@ -173,7 +189,7 @@ func (c *conn) access(ctx context.Context, id natter.RoomID) (natter.Room, admis
 		if id.IsDM() {
 			return r, adm, natter.Errorf(natter.EFORBIDDEN, "not a member of %s", id)
 		}
-		r, _, err = b.CreateRoom(ctx, natter.Room{ID: id, Kind: natter.Public, Owner: c.user, Created: time.Now().UTC()})
+		r, _, err = c.e.createRoom(ctx, c.user, natter.Room{ID: id, Kind: natter.Public, Owner: c.user, Created: time.Now().UTC()})
 	}
 	if err != nil {
 		return r, adm, err
@@ -189,13 +205,18 @@ func (c *conn) access(ctx context.Context, id natter.RoomID) (natter.Room, admis
 		if r.Kind != natter.Public {
 			return r, adm, natter.Errorf(natter.EFORBIDDEN, "not a member of %s", id)
 		}
-		if adm.rev, err = b.PutMember(ctx, id, c.user); err != nil {
+		if adm.rev, err = c.e.addMember(ctx, r, c.user); err != nil {
 			return r, adm, err
+		}
+		if adm.rev == 0 { // a racing join added it: take that revision
+			if adm.rev, err = b.MemberRev(ctx, id, c.user); err != nil {
+				return r, adm, err
+			}
 		}
 		// A ban is written before the membership it ends is deleted: a
 		// ban that this check misses deletes the membership just added.
 		if err := c.notBanned(ctx, r); err != nil {
-			_, _ = b.DeleteMember(ctx, id, c.user)
+			_, _ = c.e.quotas.RemoveMember(ctx, id, c.user)
 			return r, adm, err
 		}
 	}
@@ -218,9 +239,6 @@ func (c *conn) notBanned(ctx context.Context, r natter.Room) error {
 }
 
 func (c *conn) join(ctx context.Context, req request) error {
-	if err := validRoom(req.Room); err != nil {
-		return err
-	}
 	r, adm, err := c.access(ctx, req.Room)
 	if err != nil {
 		return err
@@ -278,9 +296,6 @@ func (c *conn) leave(id natter.RoomID, rid json.RawMessage) bool {
 }
 
 func (c *conn) leaveOp(req request) error {
-	if err := validRoom(req.Room); err != nil {
-		return err
-	}
 	if !c.leave(req.Room, req.RID) {
 		return natter.Errorf(natter.EINVALID, "not joined to %s", req.Room)
 	}
@@ -289,12 +304,6 @@ func (c *conn) leaveOp(req request) error {
 
 // part gives up membership of a public or private room.
 func (c *conn) part(ctx context.Context, req request) error {
-	if err := validRoom(req.Room); err != nil {
-		return err
-	}
-	if req.Room.IsDM() {
-		return natter.Errorf(natter.EINVALID, "direct conversations cannot be left")
-	}
 	member, err := c.e.b.IsMember(ctx, req.Room, c.user)
 	if err != nil {
 		return err
@@ -302,7 +311,7 @@ func (c *conn) part(ctx context.Context, req request) error {
 	if !member {
 		return natter.Errorf(natter.EINVALID, "not a member of %s", req.Room)
 	}
-	if err := c.e.b.RemoveMember(ctx, req.Room, c.user); err != nil {
+	if err := c.e.removeMember(ctx, req.Room, c.user); err != nil {
 		return err
 	}
 	c.leave(req.Room, nil)
@@ -312,20 +321,14 @@ func (c *conn) part(ctx context.Context, req request) error {
 }
 
 func (c *conn) create(ctx context.Context, req request) error {
-	if err := validRoom(req.Room); err != nil {
-		return err
-	}
-	if req.Room.IsDM() {
-		return natter.Errorf(natter.EINVALID, "room ids starting with dm- are reserved")
-	}
 	kind := req.Kind
 	if kind == "" {
 		kind = natter.Public
 	}
-	if kind != natter.Public && kind != natter.Private {
-		return natter.Errorf(natter.EINVALID, "kind must be public or private")
+	if err := c.allowRoomOp(); err != nil {
+		return err
 	}
-	r, _, err := c.e.b.CreateRoom(ctx, natter.Room{ID: req.Room, Kind: kind, Owner: c.user, Created: time.Now().UTC()})
+	r, _, err := c.e.createRoom(ctx, c.user, natter.Room{ID: req.Room, Kind: kind, Owner: c.user, Created: time.Now().UTC()})
 	if natter.ErrorCode(err) == natter.ECONFLICT || (err == nil && r.Kind == natter.Private && r.Owner != c.user) {
 		return notAvailable(req.Room)
 	}
@@ -337,7 +340,7 @@ func (c *conn) create(ctx context.Context, req request) error {
 	} else if err != nil {
 		return err
 	}
-	if err := c.e.b.AddMember(ctx, r.ID, c.user); err != nil {
+	if _, err := c.e.addMember(ctx, r, c.user); err != nil {
 		return err
 	}
 	c.send(event{Type: evCreated, RID: req.RID, Room: r.ID, Kind: r.Kind, Owner: r.Owner})
@@ -354,13 +357,7 @@ func notAvailable(id natter.RoomID) error {
 
 // changeMember adds or removes a member of a private room; owner only.
 func (c *conn) changeMember(ctx context.Context, req request) error {
-	if err := validRoom(req.Room); err != nil {
-		return err
-	}
-	if req.User == "" {
-		return natter.Errorf(natter.EINVALID, "missing user")
-	}
-	if err := req.User.Validate(); err != nil {
+	if err := c.allowRoomOp(); err != nil {
 		return err
 	}
 	b := c.e.b
@@ -376,7 +373,11 @@ func (c *conn) changeMember(ctx context.Context, req request) error {
 	}
 	action := "added"
 	if req.Op == opAdd {
-		err = c.e.addMember(ctx, r, req.User)
+		var invited bool
+		if invited, err = c.addOrInvite(ctx, r, req.User); invited {
+			c.send(event{Type: evOK, RID: req.RID, Room: r.ID, User: req.User, Invited: true})
+			return nil
+		}
 	} else {
 		if req.User == r.Owner {
 			return natter.Errorf(natter.EINVALID, "the owner cannot be removed")
@@ -394,26 +395,22 @@ func (c *conn) changeMember(ctx context.Context, req request) error {
 }
 
 func (c *conn) dm(ctx context.Context, req request) error {
-	if req.User == "" {
-		return natter.Errorf(natter.EINVALID, "missing user")
-	}
-	if err := req.User.Validate(); err != nil {
-		return err
-	}
 	if req.User == c.user {
 		return natter.Errorf(natter.EINVALID, "a direct conversation needs another user")
+	}
+	if err := c.allowRoomOp(); err != nil {
+		return err
 	}
 	id := natter.DMRoom(c.user, req.User)
 	users := []natter.UserID{c.user, req.User}
 	if users[1] < users[0] {
 		users[0], users[1] = users[1], users[0]
 	}
-	b := c.e.b
-	if _, _, err := b.CreateRoom(ctx, natter.Room{ID: id, Kind: natter.Direct, Users: users, Created: time.Now().UTC()}); err != nil {
+	if _, _, err := c.e.createRoom(ctx, c.user, natter.Room{ID: id, Kind: natter.Direct, Users: users, Created: time.Now().UTC()}); err != nil {
 		return err
 	}
 	for _, u := range users {
-		if err := b.AddMember(ctx, id, u); err != nil {
+		if _, err := c.e.addMember(ctx, natter.Room{ID: id, Kind: natter.Direct}, u); err != nil {
 			return err
 		}
 	}
@@ -434,24 +431,14 @@ func (c *conn) roomIndex(id natter.RoomID) int {
 }
 
 func (c *conn) sendMsg(ctx context.Context, req request) error {
-	if err := validRoom(req.Room); err != nil {
-		return err
-	}
-	switch {
-	case req.CID == "":
-		return natter.Errorf(natter.EINVALID, "missing cid")
-	case len(req.CID) > 64:
-		return natter.Errorf(natter.EINVALID, "cid longer than 64 bytes")
-	case req.Text == nil || *req.Text == "":
-		return natter.Errorf(natter.EINVALID, "missing text")
-	case len(*req.Text) > c.e.cfg.MaxText:
-		return natter.Errorf(natter.ETOOLARGE, "text longer than %d bytes", c.e.cfg.MaxText)
-	}
 	release, err := c.admitSend(ctx, req.Room)
 	if err != nil {
 		return err
 	}
 	defer release()
+	if err := c.allowSend(); err != nil {
+		return err
+	}
 	start := time.Now()
 	rid, room, cid := req.RID, req.Room, req.CID
 	return c.e.b.Publish(ctx, broker.Draft{Room: room, From: c.user, ClientID: cid, Text: *req.Text}, func(a broker.Ack, err error) {
@@ -472,12 +459,6 @@ func (c *conn) sendMsg(ctx context.Context, req request) error {
 }
 
 func (c *conn) cursor(ctx context.Context, req request) error {
-	if err := validRoom(req.Room); err != nil {
-		return err
-	}
-	if req.Seq == 0 {
-		return natter.Errorf(natter.EINVALID, "missing seq")
-	}
 	if !c.joined(req.Room) {
 		ok, err := c.e.b.IsMember(ctx, req.Room, c.user)
 		if err != nil {
@@ -514,14 +495,14 @@ func (c *conn) cursor(ctx context.Context, req request) error {
 }
 
 func (c *conn) typing(req request) error {
-	if err := validRoom(req.Room); err != nil {
-		return err
-	}
 	if !c.joined(req.Room) {
 		return natter.Errorf(natter.EFORBIDDEN, "join %s first", req.Room)
 	}
 	if c.e.rules.muted(req.Room, c.user) {
 		return natter.Errorf(natter.EMUTED, "you are muted in %s", req.Room)
+	}
+	if !c.allowTyping() {
+		return nil // advisory, and repeated by clients: dropped
 	}
 	c.e.publishEvent(req.Room, event{Type: evTyping, Room: req.Room, User: c.user})
 	return nil

@@ -2,6 +2,7 @@ package history
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/natter-chat/natter"
@@ -20,14 +21,10 @@ type publicRoom struct {
 // publicRooms serves GET /api/public-rooms?q=PREFIX&limit=N: public rooms
 // anyone may join, for a room browser or search box.
 func (h *handler) publicRooms(w http.ResponseWriter, r *http.Request) {
-	limit := 50
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EINVALID, "limit must be a positive integer"))
-			return
-		}
-		limit = min(n, maxPublicRooms)
+	limit, err := publicRoomsLimit(r.URL.Query())
+	if err != nil {
+		httpapi.WriteError(w, r, h.log, err)
+		return
 	}
 	rooms, err := h.dir.PublicRooms(r.Context(), r.URL.Query().Get("q"), limit)
 	if err != nil {
@@ -39,6 +36,20 @@ func (h *handler) publicRooms(w http.ResponseWriter, r *http.Request) {
 		out = append(out, publicRoom{ID: rm.ID, Owner: rm.Owner, Created: rm.Created.UTC().Format("2006-01-02T15:04:05Z07:00")})
 	}
 	httpapi.WriteJSON(w, r, h.log, http.StatusOK, map[string]any{"rooms": out})
+}
+
+// publicRoomsLimit parses the limit of a public room listing: 1 or more,
+// default 50, clamped to maxPublicRooms.
+func publicRoomsLimit(v url.Values) (int, error) {
+	s := v.Get("limit")
+	if s == "" {
+		return 50, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, natter.Errorf(natter.EINVALID, "limit must be a positive integer")
+	}
+	return min(n, maxPublicRooms), nil
 }
 
 type memberInfo struct {

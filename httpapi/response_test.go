@@ -29,12 +29,12 @@ var statuses = map[string]int{
 	natter.EEPOCH:        409,
 	natter.ETOOLARGE:     413,
 	natter.ERATELIMIT:    429,
-	natter.EINTERNAL:     500,
-	natter.EUNAVAILABLE:  503,
 	natter.EQUOTA:        429,
+	natter.ESLOWMODE:     429,
 	natter.EBANNED:       403,
 	natter.EMUTED:        403,
-	natter.ESLOWMODE:     429,
+	natter.EINTERNAL:     500,
+	natter.EUNAVAILABLE:  503,
 }
 
 // TestEveryCodeHasStatus reads the codes from error.go itself, so that a
@@ -105,6 +105,9 @@ func TestWriteError(t *testing.T) {
 			if ct := w.Header().Get("Content-Type"); ct != "application/json" {
 				t.Errorf("Content-Type = %q", ct)
 			}
+			if ns := w.Header().Get("X-Content-Type-Options"); ns != "nosniff" {
+				t.Errorf("X-Content-Type-Options = %q", ns)
+			}
 			if got := w.Header().Get("WWW-Authenticate") == "Bearer"; got != tc.wwwAuthHdr {
 				t.Errorf("WWW-Authenticate = %q", w.Header().Get("WWW-Authenticate"))
 			}
@@ -122,7 +125,7 @@ func TestWriteError(t *testing.T) {
 func TestWriteJSON(t *testing.T) {
 	w := httptest.NewRecorder()
 	WriteJSON(w, httptest.NewRequest("GET", "/", nil), nil, http.StatusCreated, map[string]int{"a": 1})
-	if w.Code != 201 || w.Body.String() != `{"a":1}`+"\n" || w.Header().Get("Content-Type") != "application/json" {
+	if w.Code != 201 || w.Body.String() != `{"a":1}`+"\n" || w.Header().Get("Content-Type") != "application/json" || w.Header().Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("got %d %q %q", w.Code, w.Body.String(), w.Header())
 	}
 

@@ -21,7 +21,7 @@ import (
 // another. Between the two, the user must receive nothing and have nothing
 // stored, whatever their connections were doing when the removal came.
 func TestRemovedMemberCannotStay(t *testing.T) {
-	s := startServer(t, "", generousRate)
+	s := startServer(t, "", generousRate, manyConns)
 	ctx := ctxFor(t, 90*time.Second)
 	alice := s.connect(ctx, "alice")
 	bobs := make([]*tclient, 30)
@@ -35,8 +35,8 @@ func TestRemovedMemberCannotStay(t *testing.T) {
 // than the owner's: the owner's edge waits for that edge to apply the
 // removal before it answers.
 func TestRemovedMemberCannotStayAcrossEdges(t *testing.T) {
-	s1 := startServer(t, "", generousRate, func(m *Main) { m.NATSListen = "127.0.0.1:-1" })
-	s2 := startEdge(t, s1, generousRate)
+	s1 := startServer(t, "", generousRate, manyConns, func(m *Main) { m.NATSListen = "127.0.0.1:-1" })
+	s2 := startEdge(t, s1, generousRate, manyConns)
 	ctx := ctxFor(t, 90*time.Second)
 	alice := s1.connect(ctx, "alice")
 	bobs := make([]*tclient, 20)
@@ -68,6 +68,10 @@ func TestRemovedMemberCannotStayAcrossEdges(t *testing.T) {
 		}
 	})
 }
+
+// manyConns lifts the per-user connection quota (20 per edge) for the
+// attack's 30 connections of one user.
+func manyConns(m *Main) { m.Quota.ConnsPerUser = 100 }
 
 // raceRemovals runs rounds of: the owner (alice) adds bob; bob's
 // connections join and send in a loop; alice removes bob, sends markers,

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -52,6 +53,19 @@ type Event struct {
 	Role    string          `json:"role,omitempty"`
 	Seconds int             `json:"seconds,omitempty"`
 	WaitMS  int64           `json:"wait_ms,omitempty"`
+
+	Invited     bool         `json:"invited,omitempty"`
+	Invitations []Invitation `json:"invitations,omitempty"`
+	AddPolicy   string       `json:"add_policy,omitempty"`
+}
+
+// Invitation is one entry of the invitations event.
+type Invitation struct {
+	Room  string    `json:"room"`
+	Kind  string    `json:"kind"`
+	Owner string    `json:"owner"`
+	From  string    `json:"from"`
+	At    time.Time `json:"at"`
 }
 
 // Closed is returned once the connection has ended; Code and Reason are
@@ -113,6 +127,9 @@ type Options struct {
 	// and the event queue off their hot path. It must not block, nor keep
 	// the slice.
 	OnText func(payload []byte) bool
+	// Header is sent with the upgrade request (X-Forwarded-For, say, to
+	// play a proxy).
+	Header http.Header
 }
 
 // Dial connects to a ws:// URL.
@@ -135,6 +152,9 @@ func DialOptions(ctx context.Context, url string, o Options) (*Client, error) {
 		}
 		return conn, err
 	}}
+	if o.Header != nil {
+		d.Header = ws.HandshakeHeaderHTTP(o.Header)
+	}
 	conn, br, _, err := d.Dial(ctx, url)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,8 @@ import * as fmt from './format.js';
 import { Session } from './session.js';
 import { API } from './api.js';
 import { Moderation } from './moderation.js';
+import { resolveHandoff, wireAccount } from './account.js';
+import { Invitations } from './invitations.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -42,6 +44,7 @@ const ICONS = {
   logout: 'M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4M16 17l5-5-5-5M21 12H9',
   lock: 'M5 11h14v10H5zM8 11V7a4 4 0 0 1 8 0v4',
   hash: 'M4 9h16M4 15h16M10 3L8 21M16 3l-2 18',
+  account: 'M20 21v-2a4 4 0 0 0-4-4H8a4 4 0 0 0-4 4v2M12 3a4 4 0 1 0 0 8a4 4 0 0 0 0-8z',
 };
 
 function icon(name) {
@@ -237,12 +240,13 @@ let moderation = null;
 const rooms = new Map();
 let current = null; // id of the open room
 let reauthing = false;
+let holdUnauthorized = false; // a password change is replacing the token
 let booted = false;
 
 // ---------------------------------------------------------------- boot
 
 async function boot() {
-  const hasSession = session.load();
+  const hasSession = resolveHandoff(session, session.load(), toast);
   await session.loadConfig();
   $('#boot').hidden = true;
   if (hasSession) {
@@ -388,6 +392,7 @@ function startApp({ fresh }) {
   client = new Client({ token: () => session.validToken() });
   moderation = new Moderation({ client, api, me: session.user, el, changed: moderationChanged, error: (t) => toast(t) });
   wireClient();
+  new Invitations({ client, notify: toast, onAccepted: () => refreshRooms() }).mount($('#sidebar .actions'));
   keepFresh();
   client.connect();
   updateConn();
@@ -407,7 +412,7 @@ function renewConnection() {
 }
 
 async function onUnauthorized() {
-  if (reauthing) return;
+  if (reauthing || holdUnauthorized) return;
   try {
     await session.refresh();
     keepFresh();
@@ -1316,15 +1321,16 @@ function wireMembers() {
       showError(err, 'That is not a valid username.');
       return;
     }
+    let res;
     try {
-      await client.add(membersRoom, user);
+      res = await client.add(membersRoom, user);
     } catch (ex) {
       showError(err, human(ex));
       return;
     }
     showError(err, '');
     $('#add-member-user').value = '';
-    toast(`${user} was added to ${membersRoom}.`);
+    toast(res.invited ? `${user} was invited to ${membersRoom}.` : `${user} was added to ${membersRoom}.`);
     loadMembersDialog();
   });
   $('#leave-room').addEventListener('click', async () => {
@@ -1418,16 +1424,29 @@ function renderModNotice() {
 function wireApp() {
   for (const b of document.querySelectorAll('[data-icon]')) b.prepend(icon(b.dataset.icon));
   $('#logout').append(icon('logout'));
+  $('#account-button').append(icon('account'));
   $('#back').append(icon('back'));
   $('#members-button').append(icon('users'));
   $('#send').append(icon('send'));
 
-  $('#logout').addEventListener('click', () => {
-    const user = session.user;
-    client.close();
-    store.clearUser(user);
-    session.clear();
-    location.reload();
+  wireAccount({
+    session,
+    openDialog,
+    human,
+    toast,
+    signedOut: () => {
+      const user = session.user;
+      client.close();
+      store.clearUser(user);
+      session.clear();
+      location.reload();
+    },
+    tokenChanging: (busy) => {
+      holdUnauthorized = busy;
+      if (busy) return;
+      keepFresh();
+      if (client.state === State.UNAUTHORIZED) client.connect();
+    },
   });
   $('#conn-retry').addEventListener('click', () => client.reconnectNow());
   $('#back').addEventListener('click', () => {
