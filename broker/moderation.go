@@ -223,6 +223,9 @@ func (b *Broker) apply(ctx context.Context, a natter.ModAction) (Applied, error)
 	case natter.ActSlowMode:
 		if a.Seconds == 0 {
 			del(slowKey(a.Room))
+			if err == nil {
+				b.forgetSlowSends(ctx, a.Room)
+			}
 		} else {
 			ap.RuleRev, err = b.dir.PutString(ctx, slowKey(a.Room), strconv.Itoa(a.Seconds))
 		}
