@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/natter-chat/natter"
 	"github.com/natter-chat/natter/metrics"
 )
 
@@ -78,6 +79,8 @@ type Broker struct {
 	dispatch *dispatcher // delivers the feeds' messages
 	// metrics counts what operators watch.
 	metrics *metrics.Metrics
+
+	full fullState // JetStream refused publishes for lack of resources
 
 	stopSync, syncDone chan struct{} // the periodic feed sync
 	closeOnce          sync.Once
@@ -309,6 +312,9 @@ func (b *Broker) Epoch() string { return b.epoch }
 func (b *Broker) Ready(ctx context.Context) error {
 	if !b.nc.IsConnected() {
 		return errors.New("nats not connected")
+	}
+	if err := b.storeFault(false); err != nil {
+		return errors.New(natter.ErrorMessage(err))
 	}
 	if _, err := b.js.AccountInfo(ctx); err != nil {
 		return fmt.Errorf("jetstream: %w", err)

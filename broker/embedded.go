@@ -3,7 +3,9 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -17,22 +19,36 @@ type EmbeddedConfig struct {
 	Listen string
 	// MaxStore caps JetStream file storage in bytes (0: server default).
 	MaxStore int64
-	// SyncAlways makes JetStream fsync every write before acknowledging
-	// it. Without it, acked messages survive a crash of the process (they
-	// are in the OS page cache) but a crash of the machine can lose what
-	// was written since the last periodic sync (every 2 minutes).
+	// SyncAlways makes JetStream fsync every write before acking it. Without
+	// it, acked messages survive a crash of the process (they are in the OS
+	// page cache) but a crash of the machine can lose what was written
+	// since the last periodic sync (every 2 minutes).
 	SyncAlways bool
+	// Log receives the server's own log lines (default slog.Default()).
+	Log *slog.Logger
 }
 
 // Embedded is a NATS server with JetStream running inside this process.
 type Embedded struct {
-	srv *server.Server
+	srv      *server.Server
+	log      *slog.Logger
+	storeDir string                 // as given to the server
+	jsCfg    server.JetStreamConfig // as the server resolved it at start
+
+	// The store's health (storefault.go).
+	writeErr                 atomic.Pointer[string] // a write failed, and why
+	disabled                 atomic.Bool            // JetStream disabled itself
+	reported                 atomic.Bool            // the fault was logged
+	stopMonitor, monitorDone chan struct{}
 }
 
 // StartEmbedded starts the server and waits until it accepts connections.
 func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("embedded nats: data dir required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
 	}
 	opts := &server.Options{
 		ServerName:            "natter-embedded",
@@ -56,12 +72,21 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
+	e := &Embedded{srv: srv, log: cfg.Log, storeDir: opts.StoreDir, stopMonitor: make(chan struct{}), monitorDone: make(chan struct{})}
+	srv.SetLoggerV2(newNATSLog(cfg.Log, e.onLogLine), false, false, false)
 	srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {
 		srv.Shutdown()
 		return nil, errors.New("embedded nats: not ready after 30s")
 	}
-	return &Embedded{srv: srv}, nil
+	jsCfg := srv.JetStreamConfig()
+	if jsCfg == nil {
+		srv.Shutdown()
+		return nil, errors.New("embedded nats: JetStream did not start (see the log)")
+	}
+	e.jsCfg = *jsCfg
+	go e.monitorStore()
+	return e, nil
 }
 
 // ClientURL is the TCP URL of the server, or "" when it listens in-process only.
@@ -75,6 +100,8 @@ func (e *Embedded) ClientURL() string {
 // Shutdown stops the server and waits for it to finish, so that JetStream
 // has flushed its files before the process exits.
 func (e *Embedded) Shutdown() {
+	close(e.stopMonitor)
+	<-e.monitorDone
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
 }

@@ -46,6 +46,9 @@ func MsgID(d Draft) string { return string(d.From) + "/" + string(d.Room) + "/" 
 // A done error means the outcome is unknown (timeout, disconnect): the
 // client must resend with the same client id, which stores at most once.
 func (b *Broker) Publish(ctx context.Context, d Draft, done func(Ack, error)) error {
+	if err := b.storeFault(true); err != nil {
+		return err
+	}
 	data, err := json.Marshal(body{From: d.From, Text: d.Text, ClientID: d.ClientID})
 	if err != nil {
 		return err
@@ -64,13 +67,22 @@ func (b *Broker) Publish(ctx context.Context, d Draft, done func(Ack, error)) er
 }
 
 func (b *Broker) onPubAck(_ jetstream.JetStream, m *nats.Msg, pa *jetstream.PubAck) {
+	b.full.stored()
 	if v, ok := b.pending.LoadAndDelete(m); ok {
 		v.(func(Ack, error))(Ack{Seq: pa.Sequence, Epoch: b.epoch, Duplicate: pa.Duplicate}, nil)
 	}
 }
 
 func (b *Broker) onPubErr(_ jetstream.JetStream, m *nats.Msg, err error) {
+	if isFullErr(err) {
+		b.full.refused()
+	}
 	if v, ok := b.pending.LoadAndDelete(m); ok {
+		if ferr := b.storeFault(false); ferr != nil {
+			// Say why, rather than how the wait for the ack ended.
+			v.(func(Ack, error))(Ack{}, ferr)
+			return
+		}
 		v.(func(Ack, error))(Ack{}, natter.Errorf(natter.EUNAVAILABLE, "store did not confirm: %v", err))
 	}
 }

@@ -192,7 +192,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Log: m.Log, Metrics: m.metrics,
 	}
 	if m.NATS == "" {
-		m.embedded, err = broker.StartEmbedded(broker.EmbeddedConfig{DataDir: m.DataDir, Listen: m.NATSListen, SyncAlways: m.SyncAlways})
+		m.embedded, err = broker.StartEmbedded(broker.EmbeddedConfig{DataDir: m.DataDir, Listen: m.NATSListen, SyncAlways: m.SyncAlways, Log: m.Log})
 		if err != nil {
 			return err
 		}
