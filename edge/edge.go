@@ -58,6 +58,12 @@ type Config struct {
 	Guard *netguard.Guard
 	// Quota is what one user may use: rooms, members, connections, rates.
 	Quota Quota
+	// StoreDownAfter is how long JetStream may be unreachable before the
+	// edge tells its clients (storedown.go; default 5s, negative: never);
+	// StoreDownClose closes them with 1013, spread over StoreDownSpread
+	// (default 2s), instead of sending them a service event.
+	StoreDownAfter, StoreDownSpread time.Duration
+	StoreDownClose                  bool
 }
 
 // Defaults.
@@ -137,10 +143,13 @@ func New(cfg Config) *Edge {
 	for _, d := range []struct {
 		v *time.Duration
 		d time.Duration
-	}{{&cfg.AuthTimeout, DefaultAuthTimeout}, {&cfg.IdleTimeout, DefaultIdleTimeout}, {&cfg.WriteTimeout, DefaultWriteTimeout}, {&cfg.PresenceInterval, DefaultPresence}} {
+	}{{&cfg.StoreDownSpread, DefaultStoreDownSpread}, {&cfg.AuthTimeout, DefaultAuthTimeout}, {&cfg.IdleTimeout, DefaultIdleTimeout}, {&cfg.WriteTimeout, DefaultWriteTimeout}, {&cfg.PresenceInterval, DefaultPresence}} {
 		if *d.v <= 0 {
 			*d.v = d.d
 		}
+	}
+	if cfg.StoreDownAfter == 0 {
+		cfg.StoreDownAfter = DefaultStoreDownAfter
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -166,6 +175,7 @@ func New(cfg Config) *Edge {
 	e.id = hex.EncodeToString(id[:])
 	go e.presenceLoop()
 	go e.sweepLoop()
+	go e.storeWatchLoop()
 	if cfg.Sessions != nil {
 		context.AfterFunc(ctx, cfg.Sessions.OnRevoke(e.revoked))
 	}

@@ -80,6 +80,9 @@ type Main struct {
 	Net              NetConfig  // listener: HTTP timeouts, connection caps, proxies, IP lists
 	Log              *slog.Logger
 
+	// When JetStream is unreachable (edge/storedown.go).
+	StoreDownAfter, StoreDownSpread time.Duration
+
 	// Set by Run.
 	URL      string // http://host:port of the listener
 	embedded *broker.Embedded
@@ -147,6 +150,8 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 		fs.IntVar(&m.PresenceLimit, "presence-limit", m.PresenceLimit, "rooms with more users online than this get no presence events or snapshot (0: default 500)")
 		fs.DurationVar(&m.Presence, "presence-interval", m.Presence, "how often this edge re-announces its users; presence of a dead edge expires after 3 intervals")
 		quotaFlags(fs, &m.Quota)
+		fs.DurationVar(&m.StoreDownAfter, "store-down-after", edge.DefaultStoreDownAfter, "when JetStream has been unreachable this long, tell clients: close them with 1013 (with --nats) or send a service event (embedded); negative: never")
+		fs.DurationVar(&m.StoreDownSpread, "store-down-spread", edge.DefaultStoreDownSpread, "spread those 1013 closes over this long, so clients do not reconnect all at once")
 		fs.DurationVar(&m.DrainDelay, "drain-delay", m.DrainDelay, "on SIGTERM, report not ready and keep serving this long before closing connections (lets load balancers notice)")
 	}
 	if m.Role == "serve" {
@@ -230,6 +235,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			QueueLen: m.QueueLen, IdleTimeout: m.IdleTimeout, AuthTimeout: m.AuthTimeout,
 			PresenceInterval: m.Presence, PresenceLimit: m.PresenceLimit, RoomCache: m.RoomCache,
 			Coalesce: m.Coalesce, Guard: m.guard, Quota: m.Quota,
+			// A single node has no other edge to send its clients to.
+			StoreDownAfter: m.StoreDownAfter, StoreDownSpread: m.StoreDownSpread, StoreDownClose: m.NATS != "",
 		})
 		l = m.edge.Split(l, "/ws")
 	}

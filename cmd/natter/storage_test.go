@@ -80,7 +80,7 @@ func readyz(t *testing.T, s *server) (int, string) {
 // every message acked before, during and after is delivered and in history.
 func TestDiskFullRecovers(t *testing.T) {
 	dir := mountTmpfs(t, "32m")
-	s := startServer(t, dir, func(m *Main) { m.Rate, m.Burst = 10000, 10000 })
+	s := startServer(t, dir, func(m *Main) { m.Rate, m.Burst, m.StoreDownAfter = 10000, 10000, 500*time.Millisecond })
 	ctx := ctxFor(t, 3*time.Minute)
 	alice, bob := s.connect(ctx, "alice"), s.connect(ctx, "bob")
 	alice.join(ctx, "full", -1, "")
@@ -151,6 +151,7 @@ func TestDiskFullRecovers(t *testing.T) {
 	// history.
 	carol := s.connect(ctx, "carol")
 	carol.join(ctx, "full", 0, "")
+	var service []string // bob's service events
 	for _, c := range []*tclient{bob, carol} {
 		var last uint64
 		got := map[uint64]bool{}
@@ -158,6 +159,9 @@ func TestDiskFullRecovers(t *testing.T) {
 			ev, err := c.Next(ctx)
 			if err != nil {
 				t.Fatalf("%s got %d of %d acked messages: %v", c.user, len(got), len(acked), err)
+			}
+			if ev.Type == "service" && c == bob {
+				service = append(service, ev.Status+" "+ev.Message)
 			}
 			if ev.Type != "msg" {
 				continue
@@ -172,6 +176,17 @@ func TestDiskFullRecovers(t *testing.T) {
 				t.Fatalf("acked seq %d not delivered to %s", seq, c.user)
 			}
 		}
+	}
+	// bob was told the store was down, and then that it was back.
+	for len(service) < 2 {
+		ev, err := bob.Expect(ctx, "service")
+		if err != nil {
+			t.Fatalf("service events %q, then: %v", service, err)
+		}
+		service = append(service, ev.Status+" "+ev.Message)
+	}
+	if len(service) != 2 || service[0] != "unavailable message store out of space" || service[1] != "ok " {
+		t.Fatalf("service events %q, want unavailable (out of space), then ok", service)
 	}
 	waitFor(t, ctx, func() bool { return len(historySeqs(t, s, ctx, "alice", "full")) >= len(acked) })
 	inHistory := historySeqs(t, s, ctx, "alice", "full")
