@@ -170,6 +170,9 @@ func Open(ctx context.Context, cfg Config) (*Broker, error) {
 	b.syncDone = make(chan struct{})
 	b.dispatch = newDispatcher()
 	go b.syncLoop()
+	if cfg.Embedded != nil {
+		go b.failPendingOnFault(cfg.Embedded)
+	}
 	return b, nil
 }
 

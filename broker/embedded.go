@@ -39,6 +39,7 @@ type Embedded struct {
 	writeErr                 atomic.Pointer[string] // a write failed, and why
 	disabled                 atomic.Bool            // JetStream disabled itself
 	reported                 atomic.Bool            // the fault was logged
+	faulted                  chan struct{}          // a write failed (buffered, 1)
 	stopMonitor, monitorDone chan struct{}
 }
 
@@ -72,7 +73,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
-	e := &Embedded{srv: srv, log: cfg.Log, storeDir: opts.StoreDir, stopMonitor: make(chan struct{}), monitorDone: make(chan struct{})}
+	e := &Embedded{srv: srv, log: cfg.Log, storeDir: opts.StoreDir, stopMonitor: make(chan struct{}), monitorDone: make(chan struct{}), faulted: make(chan struct{}, 1)}
 	srv.SetLoggerV2(newNATSLog(cfg.Log, e.onLogLine), false, false, false)
 	srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {

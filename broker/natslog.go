@@ -36,6 +36,9 @@ func newNATSLog(log *slog.Logger, onLine func(slog.Level, string)) *natsLog {
 
 func (l *natsLog) write(level slog.Level, format string, v []any) {
 	line := strings.TrimSpace(fmt.Sprintf(format, v...))
+	if line == "" {
+		return
+	}
 	if l.onLine != nil && level >= slog.LevelWarn {
 		l.onLine(level, line)
 	}
@@ -50,9 +53,10 @@ func (l *natsLog) write(level slog.Level, format string, v []any) {
 	l.log.Log(context.Background(), level, line)
 }
 
-// The server.Logger interface. Notices are informational (start-up,
-// JetStream enabled); debug and trace are not switched on.
-func (l *natsLog) Noticef(format string, v ...any) { l.write(slog.LevelInfo, format, v) }
+// The server.Logger interface. Notices are routine (a start-up banner,
+// JetStream starting and stopping; Natter logs its own lines for those),
+// so they are debug; debug and trace are not switched on.
+func (l *natsLog) Noticef(format string, v ...any) { l.write(slog.LevelDebug, format, v) }
 func (l *natsLog) Warnf(format string, v ...any)   { l.write(slog.LevelWarn, format, v) }
 func (l *natsLog) Errorf(format string, v ...any)  { l.write(slog.LevelError, format, v) }
 func (l *natsLog) Fatalf(format string, v ...any)  { l.write(slog.LevelError, format, v) }

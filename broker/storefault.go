@@ -110,6 +110,37 @@ func (e *Embedded) onLogLine(_ slog.Level, line string) {
 	case strings.Contains(l, "critical write error"):
 		r := reasonWriteFailed
 		e.writeErr.CompareAndSwap(nil, &r)
+	default:
+		return
+	}
+	select {
+	case e.faulted <- struct{}{}:
+	default:
+	}
+}
+
+// failPendingOnFault fails the publishes waiting for an ack when the
+// embedded store fails a write: none of them will get one (the write that
+// failed gets none, nor do those queued behind it), and their senders
+// should hear why now, not when the ack timeout ends. Those that were
+// stored after all are found by the resend of their cid.
+func (b *Broker) failPendingOnFault(e *Embedded) {
+	for {
+		select {
+		case <-b.stopSync:
+			return
+		case <-e.faulted:
+		}
+		err := b.storeFault(false)
+		if err == nil {
+			continue
+		}
+		b.pending.Range(func(k, _ any) bool {
+			if v, ok := b.pending.LoadAndDelete(k); ok {
+				v.(func(Ack, error))(Ack{}, err)
+			}
+			return true
+		})
 	}
 }
 
