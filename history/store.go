@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -61,6 +63,9 @@ func Open(path string) (*Store, error) {
 	if path == "" || strings.Contains(path, "?") {
 		return nil, fmt.Errorf("history: invalid database path %q", path)
 	}
+	if err := restrict(path); err != nil {
+		return nil, err
+	}
 
 	// journal_mode=WAL is persistent in the file, so setting it on the writer
 	// is enough; synchronous=NORMAL is safe under WAL (a power loss may drop
@@ -100,6 +105,25 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("history: open %s: %w", path, err)
 	}
 	return &Store{w: w, r: r}, nil
+}
+
+// restrict makes the database and its WAL files readable by their owner
+// only, whatever the umask and the data dir's mode: they hold every
+// private message. SQLite creates -wal and -shm with the database file's
+// mode, so creating that file 0600 first is enough for new archives;
+// older ones are tightened.
+func restrict(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("history: open %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("history: %w", err)
+		}
+	}
+	return nil
 }
 
 // Close closes both pools.
