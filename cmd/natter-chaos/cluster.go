@@ -84,6 +84,7 @@ type cluster struct {
 	nats    []*proc
 	edges   []*proc
 	history *proc
+	histDir string // the history replica's data dir
 	natsURL string
 	edgeURL []string // ws://…/ws
 	histURL string   // http://…
@@ -153,8 +154,9 @@ func startCluster(ctx context.Context, c config, log *slog.Logger) (*cluster, er
 		cl.edgeURL = append(cl.edgeURL, "ws://"+addr+"/ws")
 	}
 	haddr := fmt.Sprintf("127.0.0.1:%d", port+40)
+	cl.histDir = filepath.Join(c.dir, "history")
 	cl.history = &proc{name: "history", log: filepath.Join(c.dir, "history.log"),
-		args: append([]string{c.natter, "history", "--addr", haddr, "--data", filepath.Join(c.dir, "history")}, common...)}
+		args: append([]string{c.natter, "history", "--addr", haddr, "--data", cl.histDir}, common...)}
 	cl.histURL = "http://" + haddr
 	// The history replica first: it creates the stream (R3) before the edges race for it.
 	for _, p := range append([]*proc{cl.history}, cl.edges...) {
@@ -176,6 +178,17 @@ func startCluster(ctx context.Context, c config, log *slog.Logger) (*cluster, er
 	}
 	log.Info("cluster up", "nats", cl.natsURL, "edges", cl.edgeURL, "history", cl.histURL)
 	return cl, nil
+}
+
+// rebuildHistory kills the history replica with -9, deletes its data dir
+// (a lost volume) and starts it again: it must rebuild its archive from
+// the stream while traffic goes on.
+func (cl *cluster) rebuildHistory() error {
+	cl.history.kill()
+	if err := os.RemoveAll(cl.histDir); err != nil {
+		return err
+	}
+	return cl.history.start()
 }
 
 func (cl *cluster) stop() {

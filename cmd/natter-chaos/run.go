@@ -81,7 +81,8 @@ func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
 
 // chaos runs the schedule: kill -9 a NATS node and bring it back, kill -9
 // an edge and bring it back, SIGTERM (drain) the other edge and bring it
-// back. Times are fractions of the traffic phase d.
+// back, kill -9 the history replica and bring it back on an empty data dir.
+// Times are fractions of the traffic phase d.
 func chaos(ctx context.Context, cl *cluster, d time.Duration, log *slog.Logger) {
 	began := time.Now()
 	at := func(frac float64) bool {
@@ -107,6 +108,7 @@ func chaos(ctx context.Context, cl *cluster, d time.Duration, log *slog.Logger) 
 	step(0.55, "restart edge1", cl.edges[0].start)
 	step(0.65, "SIGTERM edge2 (drain)", func() error { return cl.edges[1].term(20 * time.Second) })
 	step(0.75, "restart edge2", cl.edges[1].start)
+	step(0.85, "kill -9 history, delete its data, restart it", cl.rebuildHistory)
 }
 
 // settle waits until no client has a send in flight and every client has
