@@ -40,6 +40,8 @@ type Main struct {
 	NATSCA          string
 	NATSCert        string
 	NATSKey         string
+	NATSPing        time.Duration // ping interval to an external NATS server
+	NATSMaxPings    int           // unanswered pings before its connection is dropped
 	Replicas        int
 	DrainDelay      time.Duration
 	Presence        time.Duration
@@ -145,6 +147,8 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&m.NATSCA, "nats-ca", m.NATSCA, "CA certificate (PEM) to verify the NATS servers")
 	fs.StringVar(&m.NATSCert, "nats-cert", m.NATSCert, "client certificate (PEM) for NATS mutual TLS")
 	fs.StringVar(&m.NATSKey, "nats-key", m.NATSKey, "client key (PEM) for NATS mutual TLS")
+	fs.DurationVar(&m.NATSPing, "nats-ping-interval", broker.DefaultPingInterval, "how often the connection to an external NATS server is pinged; with --nats-max-pings it bounds how long a hung or cut-off server is kept")
+	fs.IntVar(&m.NATSMaxPings, "nats-max-pings", broker.DefaultMaxPingsOut, "unanswered pings after which the connection to an external NATS server is dropped and another server tried")
 	fs.IntVar(&m.Replicas, "replicas", m.Replicas, "replicas of the stream and buckets when this node creates them (0: 3 if the cluster has 3+ servers, else 1)")
 }
 
@@ -172,6 +176,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	bcfg := broker.Config{
 		URLs: m.NATS, User: m.NATSUser, Password: m.NATSPassword, CredsFile: m.NATSCreds,
 		CAFile: m.NATSCA, CertFile: m.NATSCert, KeyFile: m.NATSKey,
+		PingInterval: m.NATSPing, MaxPingsOut: m.NATSMaxPings,
 		Name: "natter-" + m.Role, Replicas: m.Replicas,
 		MaxAge: m.StreamMaxAge, MaxBytes: m.StreamMaxBytes, DuplicateWindow: m.DuplicateWindow,
 		Log: m.Log, Metrics: m.metrics,
