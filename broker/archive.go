@@ -25,11 +25,7 @@ const archiveAckWait = 10 * time.Second
 // them).
 const archiveIdleCheck = time.Second
 
-// archiveBatch is a stretch of the stream: Msgs are, in stream order, the
-// messages with After < seq <= Last that the stream holds. A sequence in
-// that range that is not in Msgs is not in the stream any more (dropped by
-// its retention limits or deleted) or could not be decoded; Archive logged
-// and counted it.
+// archiveBatch is one stretch of the stream for Archive's fn.
 type archiveBatch struct {
 	After, Last uint64
 	Msgs        []natter.Message
