@@ -182,9 +182,10 @@ func (a *Archiver) audits(ctx context.Context) {
 	}
 }
 
-// Audit compares each room's archived messages with the stream's and
-// restores what the archive lacks. It first waits for the archive to reach
-// the stream's last sequence as of the comparison.
+// Audit compares each room's archived messages with the stream's (their
+// number, and whether each one's Prev is the archived message before it)
+// and restores what the archive lacks. It first waits for the archive to
+// reach the stream's last sequence as of the comparison.
 func (a *Archiver) Audit(ctx context.Context) error {
 	first, _, counts, err := a.Source.RoomCounts(ctx)
 	if err != nil {
@@ -207,12 +208,16 @@ func (a *Archiver) Audit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	broken, err := a.Store.BrokenChains(ctx, first)
+	if err != nil {
+		return err
+	}
 	var repaired uint64
 	for room, n := range counts {
-		if have[room] >= n {
+		if have[room] >= n && !broken[room] {
 			continue
 		}
-		k, err := a.repair(ctx, room, first, last, n-have[room])
+		k, err := a.repair(ctx, room, first, last, n-min(n, have[room]))
 		repaired += uint64(k)
 		if err != nil {
 			return err
@@ -237,13 +242,13 @@ func (a *Archiver) repair(ctx context.Context, room natter.RoomID, first, last u
 		return 0, err
 	}
 	var (
-		chunk    []natter.Message
-		inserted int
-		lo, hi   uint64 // restored sequences
+		chunk               []natter.Message
+		inserted, corrected int
+		lo, hi              uint64 // range read
 	)
 	flush := func() error {
-		n, err := a.Store.Repair(ctx, chunk)
-		inserted += n
+		n, c, err := a.Store.Repair(ctx, chunk)
+		inserted, corrected = inserted+n, corrected+c
 		chunk = chunk[:0]
 		return err
 	}
@@ -261,11 +266,11 @@ func (a *Archiver) repair(ctx context.Context, room natter.RoomID, first, last u
 		err = flush()
 	}
 	delete(a.last, room)
-	if inserted > 0 {
+	if inserted > 0 || corrected > 0 {
 		a.Metrics.ArchiveRepairs.Add(float64(inserted))
 		a.Log.Warn("history archive repaired: restored messages it lacked from the stream",
-			"room", room, "restored", inserted, "from_seq", lo, "to_seq", hi)
-	} else if err == nil {
+			"room", room, "restored", inserted, "prev_corrected", corrected, "from_seq", lo, "to_seq", hi)
+	} else if err == nil && missing > 0 {
 		a.Log.Warn("history archive audit: room has fewer messages than the stream, but reading the stream found none missing; checking again at the next audit",
 			"room", room, "missing", missing, "through_seq", last)
 	}

@@ -221,7 +221,8 @@ func TestArchiverRepairsAnOlderArchive(t *testing.T) {
 }
 
 // The periodic audit restores messages that disappear from a running
-// archive (here deleted behind its back).
+// archive (here deleted behind its back), and corrects a Prev that does not
+// point at the message before.
 func TestArchiverAuditRepairsRunningArchive(t *testing.T) {
 	b := openBroker(t, broker.Config{})
 	publish(t, b, 0, 20)
@@ -245,6 +246,12 @@ func TestArchiverAuditRepairsRunningArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll(t, "the audit's repairs", func() bool { return testutil.ToFloat64(m.ArchiveRepairs) == 3 })
+	wantArchive(t, b, s)
+
+	// A Prev that is not the message before (nothing missing): corrected.
+	if _, err := db.Exec(`UPDATE messages SET prev = 1 WHERE seq = 16`); err != nil {
+		t.Fatal(err)
+	}
 	wantArchive(t, b, s)
 	if testutil.ToFloat64(m.ArchiveLastAudit) == 0 {
 		t.Error("natter_archive_audit_last_timestamp_seconds not set")

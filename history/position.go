@@ -52,13 +52,14 @@ func (s *Store) AppendThrough(ctx context.Context, position uint64, msgs []natte
 // Repair stores msgs, a stretch of one room's chain as the stream has it
 // (each Prev the one before), inserting those the archive lacks and
 // correcting the Prev of those it has, and of the room's first row after
-// the stretch. It returns how many messages it inserted.
-func (s *Store) Repair(ctx context.Context, msgs []natter.Message) (inserted int, err error) {
+// the stretch. It returns how many messages it inserted and how many
+// Prevs it corrected.
+func (s *Store) Repair(ctx context.Context, msgs []natter.Message) (inserted, corrected int, err error) {
 	if len(msgs) == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
 	if err := validate(msgs); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// Inserted one by one, to count what was missing.
 	err = s.write(ctx, "repair", nil, func(tx *sql.Tx) error {
@@ -72,10 +73,13 @@ func (s *Store) Repair(ctx context.Context, msgs []natter.Message) (inserted int
 				inserted++
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE messages SET prev = ? WHERE room = ? AND seq = ? AND prev <> ?`,
-				int64(m.Prev), string(m.Room), int64(m.Seq), int64(m.Prev)); err != nil {
+			res, err = tx.ExecContext(ctx, `UPDATE messages SET prev = ? WHERE room = ? AND seq = ? AND prev <> ?`,
+				int64(m.Prev), string(m.Room), int64(m.Seq), int64(m.Prev))
+			if err != nil {
 				return err
 			}
+			n, _ := res.RowsAffected()
+			corrected += int(n)
 		}
 		last := msgs[len(msgs)-1]
 		_, err := tx.ExecContext(ctx, `UPDATE messages SET prev = ?1
@@ -84,9 +88,36 @@ func (s *Store) Repair(ctx context.Context, msgs []natter.Message) (inserted int
 		return err
 	})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return inserted, nil
+	return inserted, corrected, nil
+}
+
+// BrokenChains returns the rooms whose archived messages with seq >= from
+// do not form a chain: some message's Prev is not the room's archived
+// message before it. A hole leaves one (the message after it points
+// across it), as does a Prev computed wrongly.
+func (s *Store) BrokenChains(ctx context.Context, from uint64) (map[natter.RoomID]bool, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT room FROM (
+			SELECT room, prev, LAG(seq) OVER (PARTITION BY room ORDER BY seq) AS before
+			FROM messages WHERE seq >= ?)
+		WHERE before IS NOT NULL AND prev <> before`, int64(min(from, math.MaxInt64)))
+	if err != nil {
+		return nil, fmt.Errorf("history: chains: %w", err)
+	}
+	defer rows.Close()
+	broken := map[natter.RoomID]bool{}
+	for rows.Next() {
+		var room string
+		if err := rows.Scan(&room); err != nil {
+			return nil, fmt.Errorf("history: chains: %w", err)
+		}
+		broken[natter.RoomID(room)] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history: chains: %w", err)
+	}
+	return broken, nil
 }
 
 // RoomCounts returns how many messages each room has in the archive with
