@@ -58,8 +58,10 @@ fuzz: ## run every fuzz target for FUZZTIME (default 1m) each
 	done
 
 # The cluster proof: 3 NATS nodes, 2 edges and a history replica as separate
-# processes, traffic under kill -9 / restart / drain, then a checker that
-# fails on any lost, duplicated or reordered message (docs/RELIABILITY.md).
+# processes, traffic under kill -9 / restart / drain, a history replica
+# rebuilt from an empty data dir and a SIGSTOPped NATS node, then a checker
+# that fails on any lost, duplicated or reordered message, any acked message
+# missing from history, or an edge left on the hung node (docs/RELIABILITY.md).
 CHAOS_DURATION ?= 60s
 test-cluster: build
 	$(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2
