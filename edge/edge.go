@@ -90,6 +90,7 @@ type Edge struct {
 	draining       bool
 	wg             sync.WaitGroup // open connections
 	poll           *poller        // nil: a reader goroutine per connection
+	runners        opRunners      // run the connections' op queues
 	flush          *flusher
 }
 
@@ -144,6 +145,7 @@ func New(cfg Config) *Edge {
 		conns: map[*conn]struct{}{},
 	}
 	e.flush = newFlusher(ctx, cfg.Coalesce)
+	e.runners = startOpRunners(ctx)
 	e.up = ws.Upgrader{ReadBufferSize: 2048, WriteBufferSize: 512}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
