@@ -8,8 +8,12 @@ LDFLAGS := -X github.com/natter-chat/natter.Version=$(VERSION)
 build: ## build bin/natter
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/natter ./cmd/natter
 
-run: build ## start a single node with data in ./data
-	./bin/natter serve --addr 127.0.0.1:8080 --data ./data
+# NATTER_ADDR / NATTER_DATA (or ADDR= / DATA= on the make command line)
+# move the node; flags given here would otherwise override the environment.
+ADDR ?= $(or $(NATTER_ADDR),127.0.0.1:8080)
+DATA ?= $(or $(NATTER_DATA),./data)
+run: build ## start a single node (default 127.0.0.1:8080, data in ./data)
+	./bin/natter serve --addr $(ADDR) --data $(DATA)
 
 test: vet fmt-check check-deploy test-js ## the whole test suite, with the race detector
 	$(GO) test -race -count=1 -timeout 12m ./...

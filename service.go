@@ -24,9 +24,33 @@ type Directory interface {
 	PublicRooms(ctx context.Context, prefix string, limit int) ([]Room, error)
 }
 
-// TokenVerifier turns a bearer token into the user it authenticates and
-// the time the token expires (zero if it does not). Any failure is an
+// Claims is what a verified token says: who it authenticates, which
+// session (login) it belongs to and when it was issued and expires.
+type Claims struct {
+	User UserID
+	// Session identifies the login this token descends from: a login and
+	// every refresh after it share one id (the sid claim), so that logging
+	// out ends the whole chain. Empty for tokens without a sid.
+	Session string
+	// IssuedAt is the iat claim (zero if the token has none); AuthTime is
+	// when the session began (auth_time; zero if absent).
+	IssuedAt, AuthTime time.Time
+	// Expires is the exp claim (zero if the token has none).
+	Expires time.Time
+}
+
+// TokenVerifier turns a bearer token into the claims it carries. Any
+// failure (a bad signature, an expired or revoked token) is an
 // EUNAUTHORIZED error.
 type TokenVerifier interface {
-	Verify(token string) (UserID, time.Time, error)
+	Verify(token string) (Claims, error)
+}
+
+// Moderator is room moderation, for the HTTP API: the same checks and
+// effects as the protocol's moderation ops.
+type Moderator interface {
+	// ModerateRoom checks that a.By may take action a and takes it.
+	ModerateRoom(ctx context.Context, a ModAction) (ModAction, error)
+	// ModState returns a room's roles, bans, mutes, slow mode and log.
+	ModState(ctx context.Context, r Room) (ModState, error)
 }

@@ -12,21 +12,31 @@
 //
 // Login gives no hint whether a username exists: an unknown user gets the
 // same answer, after the same bcrypt work, as a wrong password. Attempts are
-// rate-limited per client IP and per username (existing or not).
+// rate-limited per client IP; failures back off per username and IP
+// (existing or not), and once failures across the server exceed a global
+// rate, IPs that have failed recently are refused until it recovers. bcrypt
+// runs in a bounded queue on one core; a full queue answers 503 at once.
+//
+// Sessions end on request: logout revokes the token's session (a login and
+// its refreshes), logout-all and a password change revoke every token of
+// the user issued until then (the password change keeps the new session
+// it returns). Revocations are kept by Sessions, which every edge and HTTP
+// API checks.
 package account
 
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/time/rate"
 
 	"github.com/natter-chat/natter"
 	"github.com/natter-chat/natter/broker"
@@ -40,12 +50,28 @@ type Store interface {
 	Create(ctx context.Context, acc broker.Account) error
 	// Get returns the account of user (case-insensitively) or ENOTFOUND.
 	Get(ctx context.Context, user natter.UserID) (broker.Account, error)
+	// SetPassword replaces user's hash old with hash, or fails with
+	// ECONFLICT if the hash is no longer old.
+	SetPassword(ctx context.Context, user natter.UserID, old, hash []byte) error
 }
 
 // Tokens mints and checks tokens; *auth.Keys implements it.
 type Tokens interface {
-	Issue(user natter.UserID, ttl time.Duration) (string, error)
+	// Mint signs a token with c's user, session (new if empty), auth_time
+	// and expiry, issued now.
+	Mint(c natter.Claims) (string, error)
 	natter.TokenVerifier
+}
+
+// Sessions is the revocation list; *broker.Sessions implements it. Its
+// revocations return once this node refuses the revoked tokens.
+type Sessions interface {
+	Check(c natter.Claims) error
+	RevokeSession(ctx context.Context, user natter.UserID, sid string) error
+	RevokeUser(ctx context.Context, user natter.UserID, now time.Time, keep string) error
+	// RevokedThrough is the second through which the latest user-wide
+	// revocation of user reaches (0: none).
+	RevokedThrough(user natter.UserID) int64
 }
 
 // Password length bounds. bcrypt reads at most 72 bytes; a longer password
@@ -58,15 +84,30 @@ const (
 // Defaults for Config fields left zero.
 const (
 	DefaultTTL        = 24 * time.Hour
+	DefaultSessionMax = 30 * 24 * time.Hour
 	DefaultMaxTracked = 10000
+	// One bcrypt worker takes at most one core; 32 waiting at the default
+	// cost is a wait of a few seconds at most.
+	DefaultHashWorkers = 1
+	DefaultHashQueue   = 32
+	DefaultLogEvery    = 10 * time.Second
 )
 
-// Default limits. A person mistyping a password a few times is never
-// limited; a script guessing one account gets one try every 10 seconds.
+// Backoff of failed logins per account and IP: a person mistyping a
+// password a few times is never held up; then each failure doubles the
+// wait, up to maxBackoff.
+const (
+	freeFailures = 5
+	baseBackoff  = time.Second
+	maxBackoff   = 15 * time.Minute
+)
+
+// Default limits. The per-IP limit counts every attempt; the global one
+// counts failures across all accounts and IPs.
 var (
-	DefaultLoginPerIP      = Limit{Every: 2 * time.Second, Burst: 20}
-	DefaultLoginPerAccount = Limit{Every: 10 * time.Second, Burst: 10}
-	DefaultRegisterPerIP   = Limit{Every: time.Minute, Burst: 10}
+	DefaultLoginPerIP    = Limit{Every: 2 * time.Second, Burst: 20}
+	DefaultLoginFailures = Limit{Every: 100 * time.Millisecond, Burst: 100}
+	DefaultRegisterPerIP = Limit{Every: time.Minute, Burst: 10}
 )
 
 // Config configures the handler.
@@ -76,18 +117,34 @@ type Config struct {
 	Enabled bool
 	Store   Store
 	Tokens  Tokens
+	// Sessions, if set, makes logout, logout-all and password change
+	// possible and refuses revoked tokens here too.
+	Sessions Sessions
 	// TTL is the lifetime of issued tokens (DefaultTTL if zero).
 	TTL time.Duration
+	// SessionMax is the absolute lifetime of a session: refreshing a token
+	// whose login is older fails with 401 "log in again", and no refreshed
+	// token outlives it (DefaultSessionMax if zero).
+	SessionMax time.Duration
 	// LoginURL, if set, is an external login page the UI sends people to
 	// (docs/WEB-UI.md says what it must do).
 	LoginURL string
 	// Cost is the bcrypt cost (bcrypt.DefaultCost if zero).
 	Cost int
+	// HashWorkers is how many bcrypt hashes run at once (1: at most one
+	// core), HashQueue how many more requests may wait for one before the
+	// rest are refused with 503 (defaults above if zero).
+	HashWorkers, HashQueue int
 	// Limits (the defaults above if zero) and how many IPs or usernames
-	// each limiter tracks at most (DefaultMaxTracked).
-	LoginPerIP, LoginPerAccount, RegisterPerIP Limit
-	MaxTracked                                 int
-	Log                                        *slog.Logger
+	// each limiter tracks at most (DefaultMaxTracked). LoginFailures is
+	// the global rate of failed logins above which IPs that failed
+	// recently are refused.
+	LoginPerIP, LoginFailures, RegisterPerIP Limit
+	MaxTracked                               int
+	Log                                      *slog.Logger
+	// LogEvery is how often refused attempts are summed up in the log, at
+	// most one line per interval (DefaultLogEvery if zero).
+	LogEvery time.Duration
 	// Now is the clock of the rate limiters (time.Now if nil).
 	Now func() time.Time
 }
@@ -96,11 +153,14 @@ type handler struct {
 	cfg        Config
 	log        *slog.Logger
 	loginIP    *limiters
-	loginUser  *limiters
 	registerIP *limiters
-	// hashing bounds concurrent bcrypt work, which is deliberately slow:
-	// a burst of logins must not take every CPU from the chat.
-	hashing chan struct{}
+	// failed backs off failed logins per account and IP; failedIP knows
+	// which IPs failed lately, refused while globalFail (failures across
+	// the server) is exhausted.
+	failed, failedIP *failures
+	globalFail       *rate.Limiter
+	refused          *refusals
+	hashing          *hashQueue
 	// dummy is the hash compared against when a username does not exist,
 	// so that the answer takes as long as for a wrong password.
 	dummy func() ([]byte, error)
@@ -122,10 +182,22 @@ func NewHandler(cfg Config) http.Handler {
 		}
 	}
 	def(&cfg.LoginPerIP, DefaultLoginPerIP)
-	def(&cfg.LoginPerAccount, DefaultLoginPerAccount)
+	def(&cfg.LoginFailures, DefaultLoginFailures)
 	def(&cfg.RegisterPerIP, DefaultRegisterPerIP)
-	if cfg.MaxTracked <= 0 {
-		cfg.MaxTracked = DefaultMaxTracked
+	defaults := []struct {
+		v *int
+		d int
+	}{{&cfg.MaxTracked, DefaultMaxTracked}, {&cfg.HashWorkers, DefaultHashWorkers}, {&cfg.HashQueue, DefaultHashQueue}}
+	for _, d := range defaults {
+		if *d.v <= 0 {
+			*d.v = d.d
+		}
+	}
+	if cfg.SessionMax <= 0 {
+		cfg.SessionMax = DefaultSessionMax
+	}
+	if cfg.LogEvery <= 0 {
+		cfg.LogEvery = DefaultLogEvery
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -134,17 +206,20 @@ func NewHandler(cfg Config) http.Handler {
 		cfg:        cfg,
 		log:        cfg.Log,
 		loginIP:    newLimiters(cfg.LoginPerIP, cfg.MaxTracked),
-		loginUser:  newLimiters(cfg.LoginPerAccount, cfg.MaxTracked),
 		registerIP: newLimiters(cfg.RegisterPerIP, cfg.MaxTracked),
-		hashing:    make(chan struct{}, runtime.GOMAXPROCS(0)),
+		failed:     newFailures(freeFailures, baseBackoff, maxBackoff, cfg.MaxTracked),
+		failedIP:   newFailures(0, 0, maxBackoff, cfg.MaxTracked),
+		globalFail: rate.NewLimiter(rate.Every(cfg.LoginFailures.Every), cfg.LoginFailures.Burst),
+		hashing:    newHashQueue(cfg.HashWorkers, cfg.HashQueue),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
+	h.refused = newRefusals(h.log, cfg.LogEvery)
 	if h.cfg.Enabled {
 		// Keys that only verify (external issuers' public keys, no secret)
 		// cannot mint the tokens a login returns.
-		if _, err := cfg.Tokens.Issue("probe", time.Minute); err != nil {
+		if _, err := cfg.Tokens.Mint(natter.Claims{User: "probe", Expires: time.Now().Add(time.Minute)}); err != nil {
 			h.log.Warn("built-in accounts disabled: this server cannot issue tokens", "err", err)
 			h.cfg.Enabled = false
 		}
@@ -158,6 +233,13 @@ func NewHandler(cfg Config) http.Handler {
 	mux.HandleFunc("POST /api/auth/register", h.enabled(h.register))
 	mux.HandleFunc("POST /api/auth/login", h.enabled(h.login))
 	mux.HandleFunc("POST /api/auth/refresh", h.enabled(h.refresh))
+	if cfg.Sessions != nil {
+		// Logging out needs no built-in account: an external issuer's
+		// tokens can be revoked here too.
+		mux.HandleFunc("POST /api/auth/logout", h.logout)
+		mux.HandleFunc("POST /api/auth/logout-all", h.logoutAll)
+		mux.HandleFunc("POST /api/auth/password", h.enabled(h.password))
+	}
 	mux.HandleFunc("/api/auth/", func(w http.ResponseWriter, r *http.Request) {
 		if m := methods[r.URL.Path]; m != "" {
 			// Like the history API: 405, Allow, no body.
@@ -172,10 +254,13 @@ func NewHandler(cfg Config) http.Handler {
 
 // methods is the method of each endpoint, for the 405 of a wrong one.
 var methods = map[string]string{
-	"/api/auth/config":   http.MethodGet,
-	"/api/auth/register": http.MethodPost,
-	"/api/auth/login":    http.MethodPost,
-	"/api/auth/refresh":  http.MethodPost,
+	"/api/auth/config":     http.MethodGet,
+	"/api/auth/register":   http.MethodPost,
+	"/api/auth/login":      http.MethodPost,
+	"/api/auth/refresh":    http.MethodPost,
+	"/api/auth/logout":     http.MethodPost,
+	"/api/auth/logout-all": http.MethodPost,
+	"/api/auth/password":   http.MethodPost,
 }
 
 func (h *handler) enabled(next http.HandlerFunc) http.HandlerFunc {
@@ -225,14 +310,13 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.registerIP.allow(clientIP(r), h.cfg.Now()) {
-		h.limited(w, r, "register", h.cfg.RegisterPerIP)
+		h.limited(w, r, "register_ip", retryAfter(h.cfg.RegisterPerIP))
 		return
 	}
-	hash, err := h.hash(r.Context(), func() ([]byte, error) {
+	hash, err := h.hash(w, r, func() ([]byte, error) {
 		return bcrypt.GenerateFromPassword([]byte(c.Password), h.cfg.Cost)
 	})
 	if err != nil {
-		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
 	acc := broker.Account{User: c.Username, Hash: hash, Created: time.Now().UTC()}
@@ -244,7 +328,7 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("account registered", "user", acc.User, "ip", clientIP(r))
-	h.issue(w, r, http.StatusCreated, acc.User)
+	h.issue(w, r, http.StatusCreated, natter.Claims{User: acc.User})
 }
 
 // errBadLogin is the one answer to every failed login.
@@ -256,15 +340,8 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
-	now := h.cfg.Now()
-	// Both limits are taken whatever the outcome, and for any name: the
-	// per-account one must not reveal which names exist either.
-	if !h.loginIP.allow(clientIP(r), now) {
-		h.limited(w, r, "login", h.cfg.LoginPerIP)
-		return
-	}
-	if !h.loginUser.allow(accountKey(c.Username), now) {
-		h.limited(w, r, "login", h.cfg.LoginPerAccount)
+	ip := clientIP(r)
+	if !h.admit(w, r, ip, c.Username) {
 		return
 	}
 	acc, err := h.cfg.Store.Get(r.Context(), c.Username)
@@ -273,8 +350,42 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
-	_, err = h.hash(r.Context(), func() ([]byte, error) {
-		hash := acc.Hash
+	if !h.verifyPassword(w, r, ip, c.Username, acc.Hash, found, c.Password, errBadLogin) {
+		return
+	}
+	h.issue(w, r, http.StatusOK, natter.Claims{User: acc.User})
+}
+
+// admit applies the limits that come before any bcrypt work for a
+// password check by user from ip, answering the request if it is refused.
+// Every limit applies to any name, existing or not: none may reveal which
+// names exist.
+func (h *handler) admit(w http.ResponseWriter, r *http.Request, ip string, user natter.UserID) bool {
+	now := h.cfg.Now()
+	if !h.loginIP.allow(ip, now) {
+		h.limited(w, r, "login_ip", retryAfter(h.cfg.LoginPerIP))
+		return false
+	}
+	if d := h.failed.wait(failureKey(user, ip), now); d > 0 {
+		h.limited(w, r, "login_backoff", seconds(d))
+		return false
+	}
+	// Failures across the server beyond the global rate: an attacker is
+	// spreading guesses over many IPs. Whoever failed lately waits until
+	// the rate recovers; a fresh IP (the owner on the way to work) does not.
+	if h.globalFail.TokensAt(now) < 1 && h.failedIP.recent(ip, now) {
+		h.limited(w, r, "login_global", retryAfter(h.cfg.LoginFailures))
+		return false
+	}
+	return true
+}
+
+// verifyPassword compares password with hash (a dummy hash if !found,
+// taking as long) in the bcrypt queue, records a failure or success for
+// user from ip, and answers the request unless the password is right (a
+// wrong one with the error wrong).
+func (h *handler) verifyPassword(w http.ResponseWriter, r *http.Request, ip string, user natter.UserID, hash []byte, found bool, password string, wrong error) bool {
+	_, err := h.hash(w, r, func() ([]byte, error) {
 		if !found {
 			dummy, err := h.dummy()
 			if err != nil {
@@ -282,35 +393,44 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 			}
 			hash = dummy
 		}
-		if err := bcrypt.CompareHashAndPassword(hash, []byte(c.Password)); err != nil || !found {
+		if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !found {
 			return nil, errBadLogin
 		}
 		return nil, nil
 	})
-	if err != nil {
-		httpapi.WriteError(w, r, h.log, err)
-		return
+	if err == nil {
+		h.failed.forget(failureKey(user, ip))
+		return true
 	}
-	h.issue(w, r, http.StatusOK, acc.User)
+	if err == errBadLogin {
+		now := h.cfg.Now()
+		h.failed.fail(failureKey(user, ip), now)
+		h.failedIP.fail(ip, now)
+		h.globalFail.AllowN(now, 1)
+		httpapi.WriteError(w, r, h.log, wrong)
+	}
+	return false
 }
 
+// failureKey is the backoff key of user (as the store compares names)
+// from ip.
+func failureKey(user natter.UserID, ip string) string { return accountKey(user) + " " + ip }
+
 // refresh serves POST /api/auth/refresh: a still-valid token of a built-in
-// account buys a new one. Tokens of users without a built-in account (an
-// external issuer's) are not extended: their issuer decides how long they
-// last.
+// account buys a new one in the same session, up to the session's absolute
+// lifetime. Tokens of users without a built-in account (an external
+// issuer's) are not extended: their issuer decides how long they last.
+//
+// The token refreshed stays valid until its own exp: tabs and connections
+// sharing it move to the new one at their own pace. Logging out revokes
+// the whole chain, old tokens included.
 func (h *handler) refresh(w http.ResponseWriter, r *http.Request) {
-	token, ok := httpapi.Bearer(r.Header.Get("Authorization"))
+	claims, ok := h.bearer(w, r)
 	if !ok {
-		httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EUNAUTHORIZED, "missing bearer token"))
 		return
 	}
-	user, _, err := h.cfg.Tokens.Verify(token)
-	if err != nil {
-		httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EUNAUTHORIZED, "invalid or expired token"))
-		return
-	}
-	acc, err := h.cfg.Store.Get(r.Context(), user)
-	if natter.ErrorCode(err) == natter.ENOTFOUND || (err == nil && acc.User != user) {
+	acc, err := h.cfg.Store.Get(r.Context(), claims.User)
+	if natter.ErrorCode(err) == natter.ENOTFOUND || (err == nil && acc.User != claims.User) {
 		httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EUNAUTHORIZED, "this session cannot be refreshed; log in again"))
 		return
 	}
@@ -318,33 +438,110 @@ func (h *handler) refresh(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
-	h.issue(w, r, http.StatusOK, acc.User)
+	began := claims.AuthTime
+	if began.IsZero() {
+		began = claims.IssuedAt // a token from before sessions had a start
+	}
+	if began.IsZero() || time.Since(began) >= h.cfg.SessionMax-time.Minute {
+		httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EUNAUTHORIZED, "session too old; log in again"))
+		return
+	}
+	h.issue(w, r, http.StatusOK, natter.Claims{User: acc.User, Session: claims.Session, AuthTime: began})
 }
 
-func (h *handler) issue(w http.ResponseWriter, r *http.Request, status int, user natter.UserID) {
-	token, err := h.cfg.Tokens.Issue(user, h.cfg.TTL)
+// issue answers with a new token for c.User in session c.Session (a new
+// one if empty) that began at c.AuthTime (now if zero). The token expires
+// after TTL, or when the session reaches its absolute lifetime.
+func (h *handler) issue(w http.ResponseWriter, r *http.Request, status int, c natter.Claims) {
+	if err := h.afterRevocation(r.Context(), c.User); err != nil {
+		httpapi.WriteError(w, r, h.log, err)
+		return
+	}
+	now := time.Now()
+	if c.AuthTime.IsZero() {
+		c.AuthTime = now
+	}
+	c.Expires = now.Add(h.cfg.TTL)
+	if end := c.AuthTime.Add(h.cfg.SessionMax); end.Before(c.Expires) {
+		c.Expires = end
+	}
+	token, err := h.cfg.Tokens.Mint(c)
 	if err != nil {
 		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
-	httpapi.WriteJSON(w, r, h.log, status, session{User: user, Token: token, ExpiresAt: time.Now().Add(h.cfg.TTL).UTC().Truncate(time.Second)})
+	httpapi.WriteJSON(w, r, h.log, status, session{User: c.User, Token: token, ExpiresAt: c.Expires.UTC().Truncate(time.Second)})
 }
 
-// hash runs bcrypt work once a slot is free, or gives up with the request.
-func (h *handler) hash(ctx context.Context, work func() ([]byte, error)) ([]byte, error) {
-	select {
-	case h.hashing <- struct{}{}:
-	case <-ctx.Done():
-		return nil, natter.Errorf(natter.EUNAVAILABLE, "server busy; try again")
+// afterRevocation waits, if user's tokens were revoked through the current
+// second (log out everywhere a moment ago), until that second is over:
+// iat has a precision of one second, and a token issued now would be born
+// revoked. The wait is at most a second, and only right after a revocation.
+func (h *handler) afterRevocation(ctx context.Context, user natter.UserID) error {
+	if h.cfg.Sessions == nil {
+		return nil
 	}
-	defer func() { <-h.hashing }()
-	return work()
+	through := h.cfg.Sessions.RevokedThrough(user)
+	wait := time.Until(time.Unix(through+1, 0))
+	if wait <= 0 {
+		return nil
+	}
+	// Another node's clock ahead of ours must not hold a login for long.
+	t := time.NewTimer(min(wait, 2*time.Second))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return natter.Errorf(natter.EUNAVAILABLE, "request canceled")
+	}
 }
 
-func (h *handler) limited(w http.ResponseWriter, r *http.Request, what string, l Limit) {
-	h.log.Warn("rate limited", "what", what, "ip", clientIP(r))
-	w.Header().Set("Retry-After", retryAfter(l))
-	httpapi.WriteError(w, r, h.log, natter.Errorf(natter.ERATELIMIT, "too many attempts; try again in a minute"))
+// bearer verifies the request's bearer token, revocations included, and
+// answers 401 if it fails.
+func (h *handler) bearer(w http.ResponseWriter, r *http.Request) (natter.Claims, bool) {
+	token, ok := httpapi.Bearer(r.Header.Get("Authorization"))
+	if !ok {
+		httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EUNAUTHORIZED, "missing bearer token"))
+		return natter.Claims{}, false
+	}
+	claims, err := h.cfg.Tokens.Verify(token)
+	if err == nil && h.cfg.Sessions != nil {
+		err = h.cfg.Sessions.Check(claims)
+	}
+	if err != nil {
+		httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EUNAUTHORIZED, "invalid or expired token"))
+		return natter.Claims{}, false
+	}
+	return claims, true
+}
+
+// hash runs bcrypt work in the queue. A refusal (queue full, request gone)
+// is answered here, as is any error but errBadLogin, which the caller
+// answers after counting it.
+func (h *handler) hash(w http.ResponseWriter, r *http.Request, work func() ([]byte, error)) ([]byte, error) {
+	out, err := h.hashing.do(r.Context(), work)
+	var busy *busyError
+	switch {
+	case errors.As(err, &busy):
+		h.refused.note("busy", clientIP(r))
+		w.Header().Set("Retry-After", seconds(busy.retryAfter))
+		// Not WriteError's WARN per 503: a full queue is no dependency
+		// down, and the refusal is counted for the summary above.
+		httpapi.WriteError(w, r, nil, busy.error)
+	case err != nil && err != errBadLogin:
+		httpapi.WriteError(w, r, h.log, err)
+	}
+	return out, err
+}
+
+// limited refuses an attempt with 429 and Retry-After (in seconds). The
+// refusal is counted for the log, not logged one by one: refusals are what
+// an attacker can make plenty of.
+func (h *handler) limited(w http.ResponseWriter, r *http.Request, reason, retry string) {
+	h.refused.note(reason, clientIP(r))
+	w.Header().Set("Retry-After", retry)
+	httpapi.WriteError(w, r, h.log, natter.Errorf(natter.ERATELIMIT, "too many attempts; try again later"))
 }
 
 func checkPassword(p string) error {

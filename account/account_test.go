@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"go.uber.org/goleak"
 	"golang.org/x/crypto/bcrypt"
 
@@ -28,7 +29,10 @@ type env struct {
 	t    *testing.T
 	h    http.Handler
 	keys *auth.Keys
-	now  *fakeClock
+	// verify checks tokens as the edges and the history API do, revoked
+	// sessions included.
+	verify natter.TokenVerifier
+	now    *fakeClock
 }
 
 type fakeClock struct {
@@ -62,7 +66,12 @@ func newEnv(t *testing.T, tweak func(*Config)) *env {
 		emb.Shutdown()
 		t.Fatal(err)
 	}
+	sessions, err := b.OpenSessions(ctx, auth.DefaultMaxLifetime)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
+		sessions.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		b.Close(ctx)
@@ -73,11 +82,17 @@ func newEnv(t *testing.T, tweak func(*Config)) *env {
 		t.Fatal(err)
 	}
 	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	cfg := Config{Enabled: true, Store: b.Accounts(), Tokens: keys, Cost: bcrypt.MinCost, Now: clock.Now}
+	cfg := Config{Enabled: true, Store: b.Accounts(), Tokens: keys, Sessions: sessions, Cost: bcrypt.MinCost, Now: clock.Now}
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	return &env{t: t, h: NewHandler(cfg), keys: keys, now: clock}
+	return &env{t: t, h: NewHandler(cfg), keys: keys, verify: sessions.Verifier(keys), now: clock}
+}
+
+// user is who token authenticates, if it is valid and not revoked.
+func (e *env) user(token string) (natter.UserID, error) {
+	c, err := e.verify.Verify(token)
+	return c.User, err
 }
 
 type reply struct {
@@ -139,7 +154,7 @@ func TestRegisterAndLogin(t *testing.T) {
 		t.Fatalf("register: %d %s", r.status, r.body)
 	}
 	s := r.session(t)
-	if u, _, err := e.keys.Verify(s.Token); err != nil || u != "Alice" || s.User != "Alice" {
+	if u, err := e.user(s.Token); err != nil || u != "Alice" || s.User != "Alice" {
 		t.Fatalf("register token for %q: %v (reply user %q)", u, err, s.User)
 	}
 	if d := time.Until(s.ExpiresAt); d < DefaultTTL-time.Minute || d > DefaultTTL {
@@ -154,7 +169,7 @@ func TestRegisterAndLogin(t *testing.T) {
 		if r.status != http.StatusOK {
 			t.Fatalf("login %s: %d %s", name, r.status, r.body)
 		}
-		if u, _, err := e.keys.Verify(r.session(t).Token); err != nil || u != "Alice" {
+		if u, err := e.user(r.session(t).Token); err != nil || u != "Alice" {
 			t.Errorf("login %s: token for %q, %v", name, u, err)
 		}
 	}
@@ -227,7 +242,7 @@ func TestRefresh(t *testing.T) {
 	if r.status != http.StatusOK {
 		t.Fatalf("refresh: %d %s", r.status, r.body)
 	}
-	if u, _, err := e.keys.Verify(r.session(t).Token); err != nil || u != "dave" {
+	if u, err := e.user(r.session(t).Token); err != nil || u != "dave" {
 		t.Errorf("refreshed token for %q, %v", u, err)
 	}
 	// A user without a built-in account (an external issuer's, or `natter
@@ -263,7 +278,7 @@ func TestConfigAndDisabled(t *testing.T) {
 	if cfg.Accounts || cfg.LoginURL != "https://id.example/login" || cfg.TokenTTL != 3600 {
 		t.Errorf("config %+v", cfg)
 	}
-	for _, p := range []string{"register", "login", "refresh"} {
+	for _, p := range []string{"register", "login", "refresh", "password"} {
 		if r := e.do("POST", "/api/auth/"+p, ip1, creds("eve", "long enough")); r.status != http.StatusNotFound {
 			t.Errorf("%s while disabled: %d %s", p, r.status, r.body)
 		}
@@ -276,45 +291,90 @@ func TestConfigAndDisabled(t *testing.T) {
 	}
 }
 
-func TestLoginRateLimits(t *testing.T) {
-	e := newEnv(t, func(c *Config) {
-		c.LoginPerIP = Limit{Every: time.Minute, Burst: 4}
-		c.LoginPerAccount = Limit{Every: time.Minute, Burst: 2}
-	})
+func TestLoginPerIPLimit(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.LoginPerIP = Limit{Every: time.Minute, Burst: 4} })
 	e.do("POST", "/api/auth/register", ip1, creds("frank", "franks password"))
-	login := func(ip, user string) reply {
-		return e.do("POST", "/api/auth/login", ip, creds(user, "wrong password"))
-	}
-	// Per account, for an existing name and a made-up one alike, from any IP.
-	for _, user := range []string{"frank", "ghost"} {
-		for i, ip := range []string{ip1, ip2} {
-			if r := login(ip, user); r.status != http.StatusUnauthorized {
-				t.Fatalf("%s attempt %d: %d %s", user, i, r.status, r.body)
-			}
-		}
-		r := login(ip2, user)
-		if r.status != http.StatusTooManyRequests || r.code() != natter.ERATELIMIT || r.header.Get("Retry-After") != "60" {
-			t.Errorf("%s third attempt: %d %s (Retry-After %q), want 429", user, r.status, r.body, r.header.Get("Retry-After"))
-		}
-		// Limited even with the right password.
-		if r := e.do("POST", "/api/auth/login", ip2, creds(user, "franks password")); r.status != http.StatusTooManyRequests {
-			t.Errorf("%s right password while limited: %d", user, r.status)
-		}
-	}
-	// ip1 has used 2 of its 4 (refused attempts do not reach the account
-	// limit), so two more names pass and the next is refused by IP.
-	for i, user := range []string{"u1", "u2"} {
-		if r := login(ip1, user); r.status != http.StatusUnauthorized {
+	for i, user := range []string{"u1", "u2", "u3", "frank"} {
+		if r := e.do("POST", "/api/auth/login", ip1, creds(user, "wrong password")); r.status != http.StatusUnauthorized {
 			t.Fatalf("ip1 attempt %d: %d %s", i, r.status, r.body)
 		}
 	}
-	if r := login(ip1, "u3"); r.status != http.StatusTooManyRequests {
-		t.Errorf("ip1 over its limit: %d %s", r.status, r.body)
+	r := e.do("POST", "/api/auth/login", ip1, creds("frank", "franks password"))
+	if r.status != http.StatusTooManyRequests || r.code() != natter.ERATELIMIT || r.header.Get("Retry-After") != "60" {
+		t.Errorf("ip1 over its limit: %d %s (Retry-After %q), want 429 with 60", r.status, r.body, r.header.Get("Retry-After"))
 	}
-	// Time refills the buckets.
+	// Another IP is not affected, and time refills the bucket.
+	if r := e.do("POST", "/api/auth/login", ip2, creds("frank", "franks password")); r.status != http.StatusOK {
+		t.Errorf("from ip2: %d %s", r.status, r.body)
+	}
 	e.now.Add(time.Minute)
 	if r := e.do("POST", "/api/auth/login", ip1, creds("frank", "franks password")); r.status != http.StatusOK {
 		t.Errorf("after a minute: %d %s", r.status, r.body)
+	}
+}
+
+// Failures back off per account and IP: the attacker's IP waits longer
+// after each failure, the owner from another IP is not held up (the hard
+// per-account lock this replaces let anyone lock anyone out).
+func TestLoginBackoff(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.LoginPerIP = Limit{Every: time.Millisecond, Burst: 1000} })
+	e.do("POST", "/api/auth/register", ip1, creds("frank", "franks password"))
+	for _, user := range []string{"frank", "ghost"} {
+		for i := range freeFailures {
+			if r := e.do("POST", "/api/auth/login", ip1, creds(user, "wrong password")); r.status != http.StatusUnauthorized {
+				t.Fatalf("%s failure %d: %d %s", user, i, r.status, r.body)
+			}
+		}
+		// The sixth failure sets a backoff of one second, then two, four.
+		for i, want := range []string{"1", "2", "4"} {
+			if r := e.do("POST", "/api/auth/login", ip1, creds(user, "wrong password")); r.status != http.StatusUnauthorized {
+				t.Fatalf("%s failure after waiting %d: %d %s", user, i, r.status, r.body)
+			}
+			r := e.do("POST", "/api/auth/login", ip1, creds(user, "franks password"))
+			if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != want {
+				t.Fatalf("%s during backoff %d: %d %s (Retry-After %q), want 429 with %s", user, i, r.status, r.body, r.header.Get("Retry-After"), want)
+			}
+			e.now.Add(time.Duration(1<<i) * time.Second)
+		}
+	}
+	// The owner, from elsewhere, gets in at once.
+	if r := e.do("POST", "/api/auth/login", ip2, creds("frank", "franks password")); r.status != http.StatusOK {
+		t.Errorf("owner from ip2: %d %s", r.status, r.body)
+	}
+	// A success on the pair forgets its failures.
+	if r := e.do("POST", "/api/auth/login", ip1, creds("frank", "franks password")); r.status != http.StatusOK {
+		t.Fatalf("frank from ip1 after the backoff: %d %s", r.status, r.body)
+	}
+	for i := range freeFailures {
+		if r := e.do("POST", "/api/auth/login", ip1, creds("frank", "wrong password")); r.status != http.StatusUnauthorized {
+			t.Errorf("failure %d after a success: %d %s", i, r.status, r.body)
+		}
+	}
+}
+
+// Beyond the global failure rate, IPs that failed lately are refused, and
+// a fresh IP is not.
+func TestLoginGlobalFailureRate(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.LoginFailures = Limit{Every: time.Minute, Burst: 3} })
+	e.do("POST", "/api/auth/register", ip1, creds("frank", "franks password"))
+	attackers := []string{"198.51.100.1", "198.51.100.2", "198.51.100.3"}
+	for _, ip := range attackers {
+		if r := e.do("POST", "/api/auth/login", ip, creds("frank", "guess")); r.status != http.StatusUnauthorized {
+			t.Fatalf("first guess from %s: %d %s", ip, r.status, r.body)
+		}
+	}
+	for _, ip := range attackers {
+		r := e.do("POST", "/api/auth/login", ip, creds("frank", "guess"))
+		if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != "60" {
+			t.Errorf("second guess from %s over the global rate: %d %s (Retry-After %q)", ip, r.status, r.body, r.header.Get("Retry-After"))
+		}
+	}
+	if r := e.do("POST", "/api/auth/login", ip2, creds("frank", "franks password")); r.status != http.StatusOK {
+		t.Errorf("owner from a fresh IP: %d %s", r.status, r.body)
+	}
+	e.now.Add(time.Minute)
+	if r := e.do("POST", "/api/auth/login", attackers[0], creds("frank", "guess")); r.status != http.StatusUnauthorized {
+		t.Errorf("after the rate recovered: %d %s", r.status, r.body)
 	}
 }
 
@@ -331,4 +391,46 @@ func TestRegisterRateLimit(t *testing.T) {
 	if r := e.do("POST", "/api/auth/register", ip2, creds("r3", "long enough")); r.status != http.StatusCreated {
 		t.Errorf("registration from another IP: %d %s", r.status, r.body)
 	}
+}
+
+// Logging out needs no built-in account: with accounts off, an external
+// issuer's token (here one of the same keys) can still be revoked, and a
+// token without a sid must log out everywhere instead.
+func TestLogoutWithAccountsOff(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Enabled = false })
+	bearer := func(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
+	tok, _ := e.keys.Issue("erin", time.Hour)
+	if r := e.do("POST", "/api/auth/logout", ip1, nil, bearer(tok)...); r.status != http.StatusNoContent {
+		t.Fatalf("logout: %d %s", r.status, r.body)
+	}
+	if _, err := e.user(tok); natter.ErrorCode(err) != natter.EUNAUTHORIZED {
+		t.Errorf("token after logout: %v; want unauthorized", err)
+	}
+	if r := e.do("POST", "/api/auth/logout", ip1, nil, bearer(tok)...); r.status != http.StatusUnauthorized {
+		t.Errorf("logout with a revoked token: %d %s; want 401", r.status, r.body)
+	}
+	// Mint always sets a sid: sign a token without one by hand.
+	secret := []byte(rand.Text() + rand.Text())
+	keys, _ := auth.New(auth.Config{Secret: secret})
+	e2 := newEnv(t, func(c *Config) { c.Enabled = false; c.Tokens = keys })
+	raw := signRaw(t, secret, map[string]any{"sub": "erin", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
+	if r := e2.do("POST", "/api/auth/logout", ip1, nil, bearer(raw)...); r.status != http.StatusBadRequest || r.code() != natter.EINVALID {
+		t.Errorf("logout of a token without sid: %d %s; want 400 invalid", r.status, r.body)
+	}
+	if r := e2.do("POST", "/api/auth/logout-all", ip1, nil, bearer(raw)...); r.status != http.StatusNoContent {
+		t.Errorf("logout-all: %d %s", r.status, r.body)
+	}
+	if r := e2.do("POST", "/api/auth/password", ip1, map[string]string{"current": "a", "new": "long enough"}, bearer(raw)...); r.status != http.StatusNotFound {
+		t.Errorf("password with accounts off: %d %s; want 404", r.status, r.body)
+	}
+}
+
+// signRaw signs claims with secret (HS256) as an external issuer would.
+func signRaw(t *testing.T, secret []byte, claims map[string]any) string {
+	t.Helper()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(claims)).SignedString(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }

@@ -1,12 +1,13 @@
 package account
 
 import (
-	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/natter-chat/natter/netguard"
 )
 
 // Limit is a token bucket: Burst attempts at once, refilled at Every per
@@ -62,19 +63,7 @@ func (s *limiters) allow(key string, now time.Time) bool {
 
 // evict makes room for one entry. Called with s.mu held.
 func (s *limiters) evict(now time.Time) {
-	var oldest string
-	for k, b := range s.m {
-		if now.Sub(b.last) >= s.idle() {
-			delete(s.m, k)
-			continue
-		}
-		if oldest == "" || b.last.Before(s.m[oldest].last) {
-			oldest = k
-		}
-	}
-	if len(s.m) >= s.max {
-		delete(s.m, oldest)
-	}
+	evict(s.m, s.max, now, s.idle(), func(b *bucket) time.Time { return b.last })
 }
 
 func (s *limiters) len() int {
@@ -83,20 +72,7 @@ func (s *limiters) len() int {
 	return len(s.m)
 }
 
-// clientIP is the key of a request's per-IP limits: the peer's address, an
-// IPv6 peer by its /64 (one host usually holds a whole /64). Behind a
-// reverse proxy every client has the proxy's address; see docs/WEB-UI.md.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip := net.ParseIP(host)
-	if ip == nil {
-		return host
-	}
-	if ip.To4() == nil {
-		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
-	}
-	return ip.String()
-}
+// clientIP is the key of a request's per-IP limits: the client's address
+// as netguard resolved it (behind a trusted proxy, the forwarded one), an
+// IPv6 client by its /64 (one host usually holds a whole /64).
+func clientIP(r *http.Request) string { return netguard.ClientKey(r) }

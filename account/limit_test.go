@@ -2,9 +2,13 @@ package account
 
 import (
 	"fmt"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/natter-chat/natter/netguard"
 )
 
 func TestLimitersBounded(t *testing.T) {
@@ -56,7 +60,7 @@ func TestClientIP(t *testing.T) {
 		"[::ffff:192.0.2.7]:80":          "192.0.2.7",
 		"not an address":                 "not an address",
 		"[2001:db8:1:3:3:4:5:6]:1":       "2001:db8:1:3::/64",
-		"[fe80::1%eth0]:1":               "fe80::1%eth0",
+		"[fe80::1%eth0]:1":               "fe80::/64",
 		"127.0.0.1:0":                    "127.0.0.1",
 		"[2001:db8:ffff:ffff::9]:65535":  "2001:db8:ffff:ffff::/64",
 		"[2001:db8::]:1":                 "2001:db8::/64",
@@ -69,6 +73,32 @@ func TestClientIP(t *testing.T) {
 		r.RemoteAddr = addr
 		if got := clientIP(r); got != want {
 			t.Errorf("clientIP(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}
+
+// Behind a trusted proxy, the per-IP key is the client it forwards (as
+// netguard's middleware resolved it); from anyone else the header is
+// ignored.
+func TestClientIPBehindTrustedProxy(t *testing.T) {
+	trusted, _ := netguard.ParseCIDRs("10.0.0.0/8")
+	g, err := netguard.New(netguard.Config{TrustedProxies: trusted, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	h := g.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = clientIP(r) }))
+	for _, tc := range []struct{ peer, xff, want string }{
+		{"10.0.0.2:80", "203.0.113.9, 10.1.1.1", "203.0.113.9"},
+		{"10.0.0.2:80", "[2001:db8:1:2::99]:4711", "2001:db8:1:2::/64"},
+		{"198.51.100.1:80", "203.0.113.9", "198.51.100.1"},
+	} {
+		r := httptest.NewRequest("POST", "/api/auth/login", nil)
+		r.RemoteAddr = tc.peer
+		r.Header.Set("X-Forwarded-For", tc.xff)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if got != tc.want {
+			t.Errorf("peer %s, X-Forwarded-For %q: clientIP %q, want %q", tc.peer, tc.xff, got, tc.want)
 		}
 	}
 }

@@ -45,7 +45,20 @@ type Config struct {
 	// Leeway tolerates clock skew between issuer and verifier when checking
 	// exp and nbf.
 	Leeway time.Duration
+	// MaxLifetime is the longest lifetime (exp-iat, or exp-now for a token
+	// without iat) of a token we accept, ours or an external issuer's
+	// (DefaultMaxLifetime if zero): a stolen token must not be access for
+	// a century, and revocation entries need only be kept this long.
+	MaxLifetime time.Duration
 }
+
+// DefaultMaxLifetime is Config.MaxLifetime's default.
+const DefaultMaxLifetime = 30 * 24 * time.Hour
+
+// FutureSkew is how far in the future an iat may be (or Leeway, if
+// larger): issuers' clocks differ a little, but a token "issued" later than
+// that was minted to outlive its revocation.
+const FutureSkew = time.Minute
 
 // Keys issues and verifies Natter tokens. It is safe for concurrent use.
 type Keys struct {
@@ -55,6 +68,8 @@ type Keys struct {
 	issuer   string
 	audience string
 	parser   *jwt.Parser
+	maxLife  time.Duration
+	skew     time.Duration
 }
 
 // New checks cfg and returns the Keys it describes.
@@ -68,9 +83,17 @@ func New(cfg Config) (*Keys, error) {
 	if cfg.Leeway < 0 {
 		return nil, errors.New("auth: negative leeway")
 	}
+	if cfg.MaxLifetime < 0 {
+		return nil, errors.New("auth: negative maximum token lifetime")
+	}
+	if cfg.MaxLifetime == 0 {
+		cfg.MaxLifetime = DefaultMaxLifetime
+	}
 	k := &Keys{
 		issuer:   cfg.Issuer,
 		audience: cfg.Audience,
+		maxLife:  cfg.MaxLifetime,
+		skew:     max(FutureSkew, cfg.Leeway),
 	}
 	if k.issuer == "" {
 		k.issuer = DefaultIssuer

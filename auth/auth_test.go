@@ -60,7 +60,7 @@ func TestNewCopiesSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret[0] ^= 0xff
-	if _, _, err := k.Verify(tok); err != nil {
+	if _, err := k.Verify(tok); err != nil {
 		t.Fatalf("caller mutating its secret slice broke verification: %v", err)
 	}
 }

@@ -83,8 +83,8 @@ func TestParsedKeysVerify(t *testing.T) {
 		key crypto.Signer
 	}{{jwt.SigningMethodRS256, rsaPriv}, {jwt.SigningMethodEdDSA, edPriv}} {
 		tok := sign(t, tc.m, tc.key, jwt.MapClaims{"sub": "erin", "exp": exp})
-		if user, _, err := k.Verify(tok); err != nil || user != "erin" {
-			t.Errorf("%s: Verify = %q, %v", tc.m.Alg(), user, err)
+		if c, err := k.Verify(tok); err != nil || c.User != "erin" {
+			t.Errorf("%s: Verify = %q, %v", tc.m.Alg(), c.User, err)
 		}
 	}
 }

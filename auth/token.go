@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -14,25 +15,64 @@ import (
 // token arrives before we know who sent it, and ours are a few hundred bytes.
 const maxTokenLen = 8 << 10
 
+// maxSessionLen bounds the sid claim we accept: it becomes a KV key when
+// the session is revoked, and ours are 26 characters.
+const maxSessionLen = 64
+
 var _ natter.TokenVerifier = (*Keys)(nil)
 
-// Issue mints an HS256 token that authenticates user for ttl.
+// tokenClaims are the claims of a Natter token: the registered ones, the
+// session id (sid) shared by a login and its refreshes, and when that
+// session began (auth_time, as in OpenID Connect).
+type tokenClaims struct {
+	jwt.RegisteredClaims
+	Session  string           `json:"sid,omitempty"`
+	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
+}
+
+// NewSession returns a fresh session id.
+func NewSession() string { return rand.Text() }
+
+// Issue mints an HS256 token that authenticates user for ttl, starting a
+// new session.
 func (k *Keys) Issue(user natter.UserID, ttl time.Duration) (string, error) {
-	if k.secret == nil {
-		return "", errors.New("auth: cannot issue tokens without a secret")
-	}
-	if err := user.Validate(); err != nil {
-		return "", err
-	}
 	if ttl <= 0 {
 		return "", natter.Errorf(natter.EINVALID, "token lifetime must be positive")
 	}
 	now := time.Now()
-	claims := jwt.RegisteredClaims{
-		Issuer:    k.issuer,
-		Subject:   string(user),
-		IssuedAt:  jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+	return k.Mint(natter.Claims{User: user, AuthTime: now, Expires: now.Add(ttl)})
+}
+
+// Mint signs an HS256 token with c's user, session, auth_time and exp,
+// issued now. An empty c.Session starts a new session (and a zero AuthTime
+// means now): a refresh passes the old token's session on, so that logging
+// out ends the chain.
+func (k *Keys) Mint(c natter.Claims) (string, error) {
+	if k.secret == nil {
+		return "", errors.New("auth: cannot issue tokens without a secret")
+	}
+	if err := c.User.Validate(); err != nil {
+		return "", err
+	}
+	now := time.Now()
+	if !c.Expires.After(now) {
+		return "", natter.Errorf(natter.EINVALID, "token lifetime must be positive")
+	}
+	if c.Session == "" {
+		c.Session = NewSession()
+	}
+	if c.AuthTime.IsZero() {
+		c.AuthTime = now
+	}
+	claims := tokenClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    k.issuer,
+			Subject:   string(c.User),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(c.Expires),
+		},
+		Session:  c.Session,
+		AuthTime: jwt.NewNumericDate(c.AuthTime),
 	}
 	if k.audience != "" {
 		claims.Audience = jwt.ClaimStrings{k.audience}
@@ -44,30 +84,48 @@ func (k *Keys) Issue(user natter.UserID, ttl time.Duration) (string, error) {
 	return s, nil
 }
 
-// Verify returns the user that token authenticates and when the token
-// expires (every accepted token has an exp). Every failure is an
-// EUNAUTHORIZED error whose message is safe to send to the client: it never
-// contains the token or which key was tried.
-func (k *Keys) Verify(token string) (natter.UserID, time.Time, error) {
+// Verify returns the claims of token (every accepted token has an exp).
+// Besides signature and expiry it refuses an iat in the future (beyond
+// FutureSkew) and a lifetime beyond the configured maximum. Every failure
+// is an EUNAUTHORIZED error whose message is safe to send to the client: it
+// never contains the token or which key was tried.
+func (k *Keys) Verify(token string) (natter.Claims, error) {
 	if token == "" {
-		return "", time.Time{}, natter.Errorf(natter.EUNAUTHORIZED, "missing token")
+		return natter.Claims{}, natter.Errorf(natter.EUNAUTHORIZED, "missing token")
 	}
 	if len(token) > maxTokenLen {
-		return "", time.Time{}, natter.Errorf(natter.EUNAUTHORIZED, "invalid token")
+		return natter.Claims{}, natter.Errorf(natter.EUNAUTHORIZED, "invalid token")
 	}
-	var claims jwt.RegisteredClaims
-	if _, err := k.parser.ParseWithClaims(token, &claims, k.key); err != nil {
-		return "", time.Time{}, natter.Errorf(natter.EUNAUTHORIZED, "%s", reason(err))
+	var tc tokenClaims
+	if _, err := k.parser.ParseWithClaims(token, &tc, k.key); err != nil {
+		return natter.Claims{}, natter.Errorf(natter.EUNAUTHORIZED, "%s", reason(err))
 	}
-	user := natter.UserID(claims.Subject)
-	if user.Validate() != nil {
-		return "", time.Time{}, natter.Errorf(natter.EUNAUTHORIZED, "invalid token subject")
+	c := natter.Claims{User: natter.UserID(tc.Subject), Session: tc.Session}
+	if c.User.Validate() != nil {
+		return natter.Claims{}, natter.Errorf(natter.EUNAUTHORIZED, "invalid token subject")
 	}
-	var exp time.Time
-	if claims.ExpiresAt != nil {
-		exp = claims.ExpiresAt.Time
+	if len(c.Session) > maxSessionLen {
+		return natter.Claims{}, natter.Errorf(natter.EUNAUTHORIZED, "invalid token session")
 	}
-	return user, exp, nil
+	if tc.ExpiresAt != nil {
+		c.Expires = tc.ExpiresAt.Time
+	}
+	if tc.AuthTime != nil {
+		c.AuthTime = tc.AuthTime.Time
+	}
+	now := time.Now()
+	from := now
+	if tc.IssuedAt != nil {
+		c.IssuedAt = tc.IssuedAt.Time
+		if c.IssuedAt.After(now.Add(k.skew)) {
+			return natter.Claims{}, natter.Errorf(natter.EUNAUTHORIZED, "token issued in the future")
+		}
+		from = c.IssuedAt
+	}
+	if c.Expires.Sub(from) > k.maxLife {
+		return natter.Claims{}, natter.Errorf(natter.EUNAUTHORIZED, "token lifetime too long")
+	}
+	return c, nil
 }
 
 // key is the jwt.Keyfunc. It chooses keys by the alg header and hands each

@@ -69,6 +69,7 @@ func TestVerify(t *testing.T) {
 	edOnly := mustNew(t, Config{PublicKeys: []crypto.PublicKey{edPub}})
 	lenient := mustNew(t, Config{Secret: secret, Leeway: time.Minute})
 	withAud := mustNew(t, Config{Secret: secret, Audience: "natter-web"})
+	shortLived := mustNew(t, Config{Secret: secret, MaxLifetime: time.Hour})
 
 	issued, err := all.Issue("alice", time.Hour)
 	if err != nil {
@@ -94,13 +95,24 @@ func TestVerify(t *testing.T) {
 		{"RS256 with all keys", all, sign(t, jwt.SigningMethodRS256, rsaPriv, claims("carol")), "carol", ""},
 		{"EdDSA with ed25519 key", edOnly, sign(t, jwt.SigningMethodEdDSA, edPriv, claims("dave")), "dave", ""},
 		{"EdDSA with all keys", all, sign(t, jwt.SigningMethodEdDSA, edPriv, claims("dave")), "dave", ""},
-		{"future iat", secretOnly, sign(t, jwt.SigningMethodHS256, secret, claims("bob", set("iat", future))), "bob", ""},
+		{"iat within skew", secretOnly, sign(t, jwt.SigningMethodHS256, secret, claims("bob", set("iat", time.Now().Add(FutureSkew/2).Unix()))), "bob", ""},
+		{"no iat, exp within max", secretOnly, sign(t, jwt.SigningMethodHS256, secret, claims("bob", del("iat"), set("exp", time.Now().Add(DefaultMaxLifetime-time.Hour).Unix()))), "bob", ""},
+		{"lifetime at max", secretOnly, sign(t, jwt.SigningMethodHS256, secret, claims("bob", set("exp", time.Now().Add(DefaultMaxLifetime).Unix()))), "bob", ""},
+		{"sid and auth_time", secretOnly, sign(t, jwt.SigningMethodHS256, secret, claims("bob", set("sid", "s1"), set("auth_time", past))), "bob", ""},
 		{"expired within leeway", lenient, sign(t, jwt.SigningMethodHS256, secret, claims("bob", set("exp", time.Now().Add(-10*time.Second).Unix()))), "bob", ""},
 		{"audience matches", withAud, sign(t, jwt.SigningMethodHS256, secret, claims("bob", set("aud", "natter-web"))), "bob", ""},
 		{"audience in list", withAud, sign(t, jwt.SigningMethodHS256, secret, claims("bob", set("aud", []string{"x", "natter-web"}))), "bob", ""},
 		{"64-char sub", secretOnly, sign(t, jwt.SigningMethodHS256, secret, claims(strings.Repeat("a", 64))), natter.UserID(strings.Repeat("a", 64)), ""},
 
 		// Time claims.
+		{"future iat", secretOnly, sign(t, jwt.SigningMethodHS256, secret, claims("bob", set("iat", future))), "", "token issued in the future"},
+		{"future iat, external issuer", edOnly, sign(t, jwt.SigningMethodEdDSA, edPriv, claims("dave", set("iat", future))), "", "token issued in the future"},
+		{"100-year exp", secretOnly, sign(t, jwt.SigningMethodHS256, secret, claims("bob", set("exp", time.Now().AddDate(100, 0, 0).Unix()))), "", "token lifetime too long"},
+		{"100-year exp, external issuer", rsaOnly, sign(t, jwt.SigningMethodRS256, rsaPriv, claims("carol", set("exp", time.Now().AddDate(100, 0, 0).Unix()))), "", "token lifetime too long"},
+		{"no iat, exp beyond max", secretOnly, sign(t, jwt.SigningMethodHS256, secret, claims("bob", del("iat"), set("exp", time.Now().Add(DefaultMaxLifetime+time.Hour).Unix()))), "", "token lifetime too long"},
+		{"lifetime beyond a lower max", shortLived, sign(t, jwt.SigningMethodHS256, secret, claims("bob", set("exp", time.Now().Add(2*time.Hour).Unix()))), "", "token lifetime too long"},
+		{"sid too long", secretOnly, sign(t, jwt.SigningMethodHS256, secret, claims("bob", set("sid", strings.Repeat("s", maxSessionLen+1)))), "", "invalid token session"},
+		{"sid not a string", secretOnly, sign(t, jwt.SigningMethodHS256, secret, claims("bob", set("sid", 7))), "", "invalid token"},
 		{"expired", secretOnly, sign(t, jwt.SigningMethodHS256, secret, claims("bob", set("exp", past))), "", "token expired"},
 		{"expired beyond leeway", lenient, sign(t, jwt.SigningMethodHS256, secret, claims("bob", set("exp", past))), "", "token expired"},
 		{"not valid yet", secretOnly, sign(t, jwt.SigningMethodHS256, secret, claims("bob", set("nbf", future))), "", "token not valid yet"},
@@ -149,7 +161,8 @@ func TestVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			user, _, err := tt.keys.Verify(tt.token)
+			c, err := tt.keys.Verify(tt.token)
+			user := c.User
 			if tt.wantMsg == "" {
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
@@ -211,9 +224,9 @@ func TestIssue(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Issue: %v", err)
 			}
-			user, _, err := k.Verify(tok)
-			if err != nil || user != tt.user {
-				t.Fatalf("Verify(Issue(%q)) = %q, %v", tt.user, user, err)
+			vc, err := k.Verify(tok)
+			if err != nil || vc.User != tt.user || vc.Session == "" || vc.AuthTime.IsZero() {
+				t.Fatalf("Verify(Issue(%q)) = %+v, %v", tt.user, vc, err)
 			}
 
 			var c jwt.RegisteredClaims
@@ -258,8 +271,8 @@ func TestVerifyConcurrent(t *testing.T) {
 				tok, want = ed, "bob"
 			}
 			for range 50 {
-				if user, _, err := k.Verify(tok); err != nil || user != want {
-					t.Errorf("Verify = %q, %v; want %q", user, err, want)
+				if c, err := k.Verify(tok); err != nil || c.User != want {
+					t.Errorf("Verify = %q, %v; want %q", c.User, err, want)
 					return
 				}
 			}
@@ -273,4 +286,38 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestMintKeepsSession checks that a refresh (Mint with the old claims'
+// session and auth_time) stays in the login's chain, and that Issue starts
+// a new one each time.
+func TestMintKeepsSession(t *testing.T) {
+	k := mustNew(t, Config{Secret: randomSecret(t)})
+	first, err := k.Issue("alice", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, err := k.Verify(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := c1.AuthTime.Add(-time.Hour).Truncate(time.Second)
+	renewed, err := k.Mint(natter.Claims{User: "alice", Session: c1.Session, AuthTime: started, Expires: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := k.Verify(renewed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.Session != c1.Session || !c2.AuthTime.Equal(started) {
+		t.Errorf("renewed token: session %q auth_time %v; want %q %v", c2.Session, c2.AuthTime, c1.Session, started)
+	}
+	other, _ := k.Issue("alice", time.Hour)
+	if c3, _ := k.Verify(other); c3.Session == c1.Session || c3.Session == "" {
+		t.Errorf("a second login got session %q (first %q)", c3.Session, c1.Session)
+	}
+	if _, err := k.Mint(natter.Claims{User: "alice", Expires: time.Now().Add(-time.Second)}); natter.ErrorCode(err) != natter.EINVALID {
+		t.Errorf("Mint with exp in the past: %v; want invalid", err)
+	}
 }

@@ -31,7 +31,8 @@ sleep 1
 edge_pids=()
 for i in $(seq 1 "$EDGES"); do
 	NATTER_JWT_SECRET="$secret" bin/natter edge --nats "nats://127.0.0.1:$BASE" \
-		--addr "127.0.0.1:$((BASE + i))" --rate 1000 --burst 1000 >"$dir/edge$i.log" 2>&1 &
+		--addr "127.0.0.1:$((BASE + i))" --rate 1000 --burst 1000 \
+		--max-conns 0 --max-conns-per-ip 0 >"$dir/edge$i.log" 2>&1 &
 	pids+=($!)
 	edge_pids+=($!)
 done

@@ -109,3 +109,44 @@ func (a *Accounts) Get(ctx context.Context, user natter.UserID) (Account, error)
 	}
 	return acc, nil
 }
+
+// SetPassword replaces the password hash of user's account, if the account
+// still has the hash old: two password changes racing cannot both win, and
+// neither can undo a change made meanwhile (ECONFLICT). The account must
+// exist (ENOTFOUND).
+func (a *Accounts) SetPassword(ctx context.Context, user natter.UserID, old, hash []byte) error {
+	if err := user.Validate(); err != nil {
+		return natter.Errorf(natter.ENOTFOUND, "no such account")
+	}
+	kv, err := a.bucket(ctx)
+	if err != nil {
+		return err
+	}
+	e, err := kv.Get(ctx, accountKey(user))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return natter.Errorf(natter.ENOTFOUND, "no such account")
+	}
+	if err != nil {
+		return unavailable("get account", err)
+	}
+	var acc Account
+	if err := json.Unmarshal(e.Value(), &acc); err != nil {
+		return fmt.Errorf("broker: account %s: %w", user, err)
+	}
+	if string(acc.Hash) != string(old) {
+		return natter.Errorf(natter.ECONFLICT, "the password was changed meanwhile")
+	}
+	acc.Hash = hash
+	data, err := json.Marshal(acc)
+	if err != nil {
+		return fmt.Errorf("broker: account %s: %w", user, err)
+	}
+	_, err = kv.Update(ctx, accountKey(user), data, e.Revision())
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return natter.Errorf(natter.ECONFLICT, "the password was changed meanwhile")
+	}
+	if err != nil {
+		return unavailable("update account", err)
+	}
+	return nil
+}

@@ -83,3 +83,25 @@ func TestAccountsCreateRace(t *testing.T) {
 		t.Fatalf("%d registrations won, want 1", won)
 	}
 }
+
+func TestAccountsSetPassword(t *testing.T) {
+	b := start(t)
+	ctx := testCtx(t)
+	acc := b.Accounts()
+	if err := acc.SetPassword(ctx, "nobody", nil, []byte("h")); natter.ErrorCode(err) != natter.ENOTFOUND {
+		t.Fatalf("SetPassword of a missing account: %v", err)
+	}
+	if err := acc.Create(ctx, Account{User: "Alice", Hash: []byte("h1")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := acc.SetPassword(ctx, "alice", []byte("h1"), []byte("h2")); err != nil {
+		t.Fatalf("SetPassword: %v", err)
+	}
+	// A change based on the old hash (a racing change) loses.
+	if err := acc.SetPassword(ctx, "alice", []byte("h1"), []byte("h3")); natter.ErrorCode(err) != natter.ECONFLICT {
+		t.Errorf("SetPassword from a stale hash: %v; want conflict", err)
+	}
+	if got, _ := acc.Get(ctx, "Alice"); string(got.Hash) != "h2" || got.User != "Alice" {
+		t.Errorf("account after change = %+v; want hash h2, user Alice", got)
+	}
+}

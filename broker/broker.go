@@ -270,6 +270,13 @@ func (b *Broker) warnIfDiffers(have, want jetstream.StreamConfig) {
 
 // createBucket creates a KV bucket unless it exists, like createStream.
 func (b *Broker) createBucket(ctx context.Context, name, desc string) (jetstream.KeyValue, error) {
+	return b.createBucketWith(ctx, jetstream.KeyValueConfig{Bucket: name, Description: desc})
+}
+
+// createBucketWith is createBucket for a bucket with more settings than a
+// name and description (a TTL); history, storage and replicas are ours.
+func (b *Broker) createBucketWith(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	name := cfg.Bucket
 	kv, err := b.js.KeyValue(ctx, name)
 	if err == nil {
 		return kv, nil
@@ -277,10 +284,8 @@ func (b *Broker) createBucket(ctx context.Context, name, desc string) (jetstream
 	if !errors.Is(err, jetstream.ErrBucketNotFound) {
 		return nil, fmt.Errorf("broker: bucket %s: %w", name, err)
 	}
-	kv, err = b.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: name, Description: desc, History: 1,
-		Storage: jetstream.FileStorage, Replicas: b.cfg.Replicas,
-	})
+	cfg.History, cfg.Storage, cfg.Replicas = 1, jetstream.FileStorage, b.cfg.Replicas
+	kv, err = b.js.CreateKeyValue(ctx, cfg)
 	if errors.Is(err, jetstream.ErrBucketExists) {
 		kv, err = b.js.KeyValue(ctx, name)
 	}

@@ -73,23 +73,14 @@ func (b *Broker) Room(ctx context.Context, id natter.RoomID) (natter.Room, error
 
 // AddMember makes user a member of room.
 func (b *Broker) AddMember(ctx context.Context, room natter.RoomID, user natter.UserID) error {
-	if _, err := b.dir.PutString(ctx, memberKey(room, user), "1"); err != nil {
-		return unavailable("add member", err)
-	}
-	if _, err := b.dir.PutString(ctx, userRoomKey(user, room), "1"); err != nil {
-		return unavailable("add member", err)
-	}
-	return nil
+	_, err := b.PutMember(ctx, room, user)
+	return err
 }
 
 // RemoveMember removes user from room (no error if it was not a member).
 func (b *Broker) RemoveMember(ctx context.Context, room natter.RoomID, user natter.UserID) error {
-	for _, k := range []string{memberKey(room, user), userRoomKey(user, room)} {
-		if err := b.dir.Delete(ctx, k); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
-			return unavailable("remove member", err)
-		}
-	}
-	return nil
+	_, err := b.DeleteMember(ctx, room, user)
+	return err
 }
 
 // IsMember reports whether user is a member of room.

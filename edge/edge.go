@@ -13,14 +13,19 @@ import (
 	"github.com/natter-chat/natter"
 	"github.com/natter-chat/natter/broker"
 	"github.com/natter-chat/natter/metrics"
+	"github.com/natter-chat/natter/netguard"
 )
 
 // Config configures an Edge. Zero limits take the defaults below.
 type Config struct {
-	Broker  *broker.Broker
-	Tokens  natter.TokenVerifier
-	Metrics *metrics.Metrics
-	Log     *slog.Logger
+	Broker *broker.Broker
+	Tokens natter.TokenVerifier
+	// Sessions, if set, is the revocation list: connections whose session
+	// is revoked are closed with 4001 as soon as the edge hears of it, and
+	// the sweeper re-checks every connection against it.
+	Sessions *broker.Sessions
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
 
 	MaxFrame     int           // largest accepted client frame (bytes)
 	MaxText      int           // largest message text (bytes)
@@ -48,6 +53,9 @@ type Config struct {
 	// PresenceLimit is the number of users online in a room above which
 	// presence events and the joined snapshot are no longer sent for it.
 	PresenceLimit int
+	// Guard judges upgrades by the client's address (IP lists, and the
+	// per-IP cap for clients of a trusted proxy); nil admits all.
+	Guard *netguard.Guard
 }
 
 // Defaults.
@@ -92,6 +100,7 @@ type Edge struct {
 	poll           *poller        // nil: a reader goroutine per connection
 	runners        opRunners      // run the connections' op queues
 	flush          *flusher
+	rules          *rules // membership and moderation enforcement
 }
 
 // New returns an Edge. It starts nothing: connections arrive through
@@ -146,12 +155,16 @@ func New(cfg Config) *Edge {
 	}
 	e.flush = newFlusher(ctx, cfg.Coalesce)
 	e.runners = startOpRunners(ctx)
+	e.rules = newRules(e)
 	e.up = ws.Upgrader{ReadBufferSize: 2048, WriteBufferSize: 512}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	e.id = hex.EncodeToString(id[:])
 	go e.presenceLoop()
 	go e.sweepLoop()
+	if cfg.Sessions != nil {
+		context.AfterFunc(ctx, cfg.Sessions.OnRevoke(e.revoked))
+	}
 	if p, err := newPoller(); err == nil {
 		e.poll = p
 	} else {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/natter-chat/natter/netguard"
 )
 
 // Split shares one listener between WebSocket upgrades and plain HTTP. It
@@ -59,21 +61,30 @@ type splitListener struct {
 	conns chan net.Conn
 	done  chan struct{}
 	once  sync.Once
-	err   error
 }
 
+// accept routes connections until the listener is closed. Any other
+// error (EMFILE above all: descriptors come back as connections close) is
+// waited out with a backoff, never taken as the end; a netguard.Listener
+// underneath does this itself, and refuses load, before it gets here.
 func (s *splitListener) accept(route func(net.Conn)) {
+	var delay time.Duration
 	for {
 		nc, err := s.Listener.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				s.Close()
+				return
 			}
-			s.err = err
-			s.Close()
-			return
+			delay = netguard.NextDelay(delay)
+			select {
+			case <-time.After(delay):
+				continue
+			case <-s.done:
+				return
+			}
 		}
+		delay = 0
 		go route(nc)
 	}
 }

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/natter-chat/natter"
@@ -21,6 +22,8 @@ type request struct {
 	Seq   uint64          `json:"seq,omitempty"`
 	CID   string          `json:"cid,omitempty"`
 	Text  *string         `json:"text,omitempty"`
+	Role  natter.Role     `json:"role,omitempty"`    // role
+	Secs  *int            `json:"seconds,omitempty"` // slowmode
 }
 
 // Client operations.
@@ -38,6 +41,14 @@ const (
 	opRead      = "read"
 	opTyping    = "typing"
 	opPing      = "ping"
+	// Moderation (see moderation.go).
+	opKick     = natter.ActKick
+	opBan      = natter.ActBan
+	opUnban    = natter.ActUnban
+	opMute     = natter.ActMute
+	opUnmute   = natter.ActUnmute
+	opRole     = natter.ActRole
+	opSlowMode = natter.ActSlowMode
 )
 
 // event is every server frame. Like request, one struct with omitempty
@@ -66,8 +77,12 @@ type event struct {
 	Message string          `json:"message,omitempty"`
 	Read    *uint64         `json:"read,omitempty"`
 	Limits  *limitsInfo     `json:"limits,omitempty"`
-	Users   []natter.UserID `json:"users,omitempty"`  // the two users of a DM
-	Online  []natter.UserID `json:"online,omitempty"` // presence snapshot in joined
+	Users   []natter.UserID `json:"users,omitempty"`   // the two users of a DM
+	Online  []natter.UserID `json:"online,omitempty"`  // presence snapshot in joined
+	By      natter.UserID   `json:"by,omitempty"`      // who took a moderation action
+	Role    natter.Role     `json:"role,omitempty"`    // a role, in role and moderation replies
+	Seconds *int            `json:"seconds,omitempty"` // slow mode interval
+	WaitMS  int64           `json:"wait_ms,omitempty"` // slow_mode error: how long to wait
 }
 
 // Server event types.
@@ -102,7 +117,12 @@ type limitsInfo struct {
 func u64(v uint64) *uint64 { return &v }
 
 func errEvent(rid json.RawMessage, room natter.RoomID, err error) event {
-	return event{Type: evError, RID: rid, Room: room, Code: natter.ErrorCode(err), Message: natter.ErrorMessage(err)}
+	ev := event{Type: evError, RID: rid, Room: room, Code: natter.ErrorCode(err), Message: natter.ErrorMessage(err)}
+	var slow *slowErr
+	if errors.As(err, &slow) {
+		ev.WaitMS = max(1, slow.wait.Milliseconds())
+	}
+	return ev
 }
 
 func encode(ev event) []byte {

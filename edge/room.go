@@ -1,8 +1,6 @@
 package edge
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -50,6 +48,9 @@ type member struct {
 	c    *conn
 	room *room
 
+	rev   uint64        // the membership revision the join saw (see rules.admits)
+	owner natter.UserID // the room's owner, exempt from slow mode
+
 	// Guarded by room.mu.
 	last uint64 // highest seq queued to the client
 	live bool
@@ -70,8 +71,10 @@ type frameAt struct {
 // sees the reply to its join first, then the replayed messages, then live ones.
 //
 // joined builds that frame from the users connected to the room on this
-// edge (the presence snapshot, c's user included).
-func (e *Edge) join(c *conn, id natter.RoomID, after uint64, joined func(online []natter.UserID) []byte) error {
+// edge (the presence snapshot, c's user included). adm is the membership
+// the caller checked: if the removals watch has seen it deleted since, the
+// join fails with EFORBIDDEN and nothing is sent.
+func (e *Edge) join(c *conn, id natter.RoomID, after uint64, adm admission, joined func(online []natter.UserID) []byte) error {
 	for {
 		r, err := e.room(id)
 		if err != nil {
@@ -82,13 +85,17 @@ func (e *Edge) join(c *conn, id natter.RoomID, after uint64, joined func(online 
 			r.mu.Unlock()
 			continue // lost a race with the last member leaving; take a fresh one
 		}
+		if !e.rules.admits(id, c.user, adm) {
+			r.mu.Unlock()
+			return natter.Errorf(natter.EFORBIDDEN, "not a member of %s", id)
+		}
 		if old := r.members[c]; old != nil {
 			// Re-join: drop the old subscription, replay from the new position.
 			old.gone.Store(true)
 		} else {
 			r.users[c.user]++
 		}
-		m := &member{c: c, room: r, last: after}
+		m := &member{c: c, room: r, last: after, rev: adm.rev, owner: adm.owner}
 		r.members[c] = m
 		first := r.users[c.user] == 1
 		var local []byte
@@ -219,11 +226,9 @@ func (r *room) Message(msg natter.Message) {
 	r.e.m.Delivered.Add(float64(n))
 }
 
-// memberRemoved is the shape of a membership event this edge must act on.
-var memberRemoved = []byte(`"action":"removed"`)
-
 // Event is the Feed's delivery of an ephemeral room event: queued as is to
-// every member. A member-removed event also unsubscribes that user here.
+// every member. Removals are enforced by the removals watch (rules), not
+// by the member events, which may be lost.
 func (r *room) Event(data []byte) {
 	if isPresence(data) {
 		r.mu.Lock()
@@ -236,20 +241,11 @@ func (r *room) Event(data []byte) {
 		return
 	}
 	frame := textFrame(data)
-	var kick []*conn
 	r.mu.Lock()
-	var ev event
-	removed := bytes.Contains(data, memberRemoved) && json.Unmarshal(data, &ev) == nil && ev.Type == evMember
 	for c := range r.members {
 		c.enqueue(frame)
-		if removed && c.user == ev.User {
-			kick = append(kick, c)
-		}
 	}
 	r.mu.Unlock()
-	for _, c := range kick {
-		c.leave(r.id, nil)
-	}
 }
 
 // replayRetry is the pause before a failed stream read is retried.

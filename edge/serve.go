@@ -3,9 +3,14 @@ package edge
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/natter-chat/natter"
+	"github.com/natter-chat/natter/httpapi"
+	"github.com/natter-chat/natter/netguard"
 )
 
 // ServeConn upgrades a raw connection whose HTTP request has not been read
@@ -17,28 +22,71 @@ func (e *Edge) ServeConn(nc net.Conn) {
 		return
 	}
 	_ = nc.SetDeadline(time.Now().Add(e.cfg.AuthTimeout))
-	if _, err := e.up.Upgrade(nc); err != nil {
+	up, release := e.upgrader(netguard.PeerAddr(nc.RemoteAddr().String()))
+	if _, err := up.Upgrade(nc); err != nil {
+		(*release)()
 		nc.Close()
 		e.wg.Done()
 		return
 	}
 	_ = nc.SetDeadline(time.Time{})
-	e.run(newConn(e, nc))
+	c := newConn(e, nc)
+	c.release = *release
+	e.run(c)
+}
+
+// upgrader is the zero-copy upgrader for a connection from peer. From a
+// trusted proxy, it reads the forwarding headers on the way and lets the
+// guard judge the client they name before answering; *release then ends
+// the client's hold (a no-op until the guard has granted one).
+func (e *Edge) upgrader(peer netip.Addr) (ws.Upgrader, *func()) {
+	release := func() {}
+	if !e.cfg.Guard.Proxied(peer) {
+		return e.up, &release
+	}
+	up := e.up
+	var fwd netguard.Forwarded
+	up.OnHeader = fwd.Header
+	up.OnBeforeUpgrade = func() (ws.HandshakeHeader, error) {
+		r, err := e.cfg.Guard.Upgrade(peer, fwd)
+		if err != nil {
+			return nil, rejection(err)
+		}
+		release = r
+		return nil, nil
+	}
+	return up, &release
+}
+
+// rejection is the HTTP answer to an upgrade the guard refused.
+func rejection(err error) error {
+	return ws.RejectConnectionError(ws.RejectionStatus(httpapi.Status(natter.ErrorCode(err))), ws.RejectionReason(natter.ErrorMessage(err)))
 }
 
 // ServeHTTP upgrades through net/http, for requests that arrive on a reused
 // keep-alive connection or behind another router.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	release, err := e.cfg.Guard.Upgrade(netguard.PeerAddr(r.RemoteAddr), netguard.ForwardedFrom(r.Header))
+	if err != nil {
+		httpapi.WriteError(w, r, nil, err)
+		return
+	}
 	if !e.track() {
+		release()
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	// Hijacking clears the deadlines of the HTTP server (ReadTimeout,
+	// IdleTimeout): the session's own timeouts take over.
 	nc, _, _, err := ws.UpgradeHTTP(r, w)
 	if err != nil {
+		release()
 		e.wg.Done()
 		return // UpgradeHTTP has answered the client
 	}
-	e.run(newConn(e, nc))
+	c := newConn(e, nc)
+	c.release = release
+	e.run(c)
 }
 
 // track counts a connection until its teardown, unless the edge is draining.
@@ -77,5 +125,8 @@ func (e *Edge) forget(c *conn) {
 	e.mu.Unlock()
 	if c.user != "" {
 		e.m.Connections.Dec()
+	}
+	if c.release != nil {
+		c.release()
 	}
 }

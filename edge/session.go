@@ -112,6 +112,8 @@ func (c *conn) run(req request) error {
 		err = c.cursor(ctx, req)
 	case opTyping:
 		err = c.typing(req)
+	case opKick, opBan, opUnban, opMute, opUnmute, opRole, opSlowMode:
+		err = c.moderate(ctx, req)
 	case "":
 		err = natter.Errorf(natter.EINVALID, "missing op")
 	default:
@@ -121,15 +123,20 @@ func (c *conn) run(req request) error {
 }
 
 func (c *conn) auth(req request) error {
-	user, exp, err := c.e.cfg.Tokens.Verify(req.Token)
+	claims, err := c.e.cfg.Tokens.Verify(req.Token)
 	if err != nil {
 		c.send(errEvent(req.RID, "", err))
 		c.closeWith(CloseUnauthorized, natter.ErrorMessage(err))
 		return errClose
 	}
-	c.setExpiry(exp)
+	user := claims.User
+	c.setClaims(claims)
 	c.user = user
-	if err := c.e.attach(c); err != nil {
+	err = c.e.rules.start(c.e.ctx)
+	if err == nil {
+		err = c.e.attach(c)
+	}
+	if err != nil {
 		c.user = ""
 		c.send(errEvent(req.RID, "", err))
 		c.closeWith(1011, "unavailable")
@@ -151,58 +158,86 @@ func (c *conn) auth(req request) error {
 // A refused token is an error event, not a close: the connection keeps its
 // current token until that expires.
 func (c *conn) reauth(req request) error {
-	user, exp, err := c.e.cfg.Tokens.Verify(req.Token)
+	claims, err := c.e.cfg.Tokens.Verify(req.Token)
 	if err != nil {
 		return err
 	}
-	if user != c.user {
+	if claims.User != c.user {
 		return natter.Errorf(natter.EFORBIDDEN, "token is for another user")
 	}
-	c.setExpiry(exp)
+	c.setClaims(claims)
 	c.send(event{Type: evOK, RID: req.RID})
 	return nil
 }
 
-// setExpiry records when the connection's token expires (never, if zero).
-func (c *conn) setExpiry(exp time.Time) {
+// setClaims records the connection's token: when it expires (never, if
+// zero) and which session it belongs to.
+func (c *conn) setClaims(claims natter.Claims) {
 	var n int64
-	if !exp.IsZero() {
+	if exp := claims.Expires; !exp.IsZero() {
 		n = exp.UnixNano()
 	}
 	c.expires.Store(n)
+	c.claims.Store(&claims)
 }
 
 // access checks that c's user may join id, creating a public room on first
-// join and recording public-room membership.
-func (c *conn) access(ctx context.Context, id natter.RoomID) (natter.Room, error) {
+// join and recording public-room membership. It returns the membership it
+// saw, which the join re-checks when it registers (see rules.admits).
+func (c *conn) access(ctx context.Context, id natter.RoomID) (natter.Room, admission, error) {
 	b := c.e.b
+	adm := admission{at: time.Now()}
 	r, err := b.Room(ctx, id)
 	if natter.ErrorCode(err) == natter.ENOTFOUND {
 		if id.IsDM() {
-			return r, natter.Errorf(natter.EFORBIDDEN, "not a member of %s", id)
+			return r, adm, natter.Errorf(natter.EFORBIDDEN, "not a member of %s", id)
 		}
 		r, _, err = b.CreateRoom(ctx, natter.Room{ID: id, Kind: natter.Public, Owner: c.user, Created: time.Now().UTC()})
 	}
 	if err != nil {
-		return r, err
+		return r, adm, err
 	}
-	member, err := b.IsMember(ctx, id, c.user)
-	if err != nil {
-		return r, err
+	adm.owner = r.Owner
+	if err := c.notBanned(ctx, r); err != nil {
+		return r, adm, err
 	}
-	if !member {
+	if adm.rev, err = b.MemberRev(ctx, id, c.user); err != nil {
+		return r, adm, err
+	}
+	if adm.rev == 0 {
 		if r.Kind != natter.Public {
-			return r, natter.Errorf(natter.EFORBIDDEN, "not a member of %s", id)
+			return r, adm, natter.Errorf(natter.EFORBIDDEN, "not a member of %s", id)
 		}
-		if err := b.AddMember(ctx, id, c.user); err != nil {
-			return r, err
+		if adm.rev, err = b.PutMember(ctx, id, c.user); err != nil {
+			return r, adm, err
+		}
+		// A ban is written before the membership it ends is deleted: a
+		// ban that this check misses deletes the membership just added.
+		if err := c.notBanned(ctx, r); err != nil {
+			_, _ = b.DeleteMember(ctx, id, c.user)
+			return r, adm, err
 		}
 	}
-	return r, nil
+	return r, adm, nil
+}
+
+// notBanned fails with EBANNED if c's user is banned from r.
+func (c *conn) notBanned(ctx context.Context, r natter.Room) error {
+	if r.Kind == natter.Direct {
+		return nil
+	}
+	banned, err := c.e.b.Banned(ctx, r.ID, c.user)
+	if err != nil {
+		return err
+	}
+	if banned {
+		return natter.Errorf(natter.EBANNED, "you are banned from %s", r.ID)
+	}
+	return nil
 }
 
 func (c *conn) join(ctx context.Context, req request) error {
-	r, err := c.access(ctx, req.Room)
+	r, adm, err := c.access(ctx, req.Room)
 	if err != nil {
 		return err
 	}
@@ -234,7 +269,7 @@ func (c *conn) join(ctx context.Context, req request) error {
 	// A position past the room's end cannot be real (same epoch): trusting
 	// it would silently skip the next live messages.
 	after = min(after, last)
-	return c.e.join(c, req.Room, after, func(online []natter.UserID) []byte {
+	return c.e.join(c, req.Room, after, adm, func(online []natter.UserID) []byte {
 		return textFrame(encode(event{Type: evJoined, RID: req.RID, Room: r.ID, Kind: r.Kind, Owner: r.Owner, Users: r.Users,
 			Epoch: epoch, After: u64(after), Last: u64(last), Reset: reset, Online: online}))
 	})
@@ -289,17 +324,30 @@ func (c *conn) create(ctx context.Context, req request) error {
 		kind = natter.Public
 	}
 	r, _, err := c.e.b.CreateRoom(ctx, natter.Room{ID: req.Room, Kind: kind, Owner: c.user, Created: time.Now().UTC()})
+	if natter.ErrorCode(err) == natter.ECONFLICT || (err == nil && r.Kind == natter.Private && r.Owner != c.user) {
+		return notAvailable(req.Room)
+	}
 	if err != nil {
 		return err
 	}
-	if r.Kind == natter.Private && r.Owner != c.user {
-		return natter.Errorf(natter.ECONFLICT, "room %s exists", req.Room)
+	if err := c.notBanned(ctx, r); natter.ErrorCode(err) == natter.EBANNED {
+		return notAvailable(req.Room)
+	} else if err != nil {
+		return err
 	}
 	if err := c.e.b.AddMember(ctx, r.ID, c.user); err != nil {
 		return err
 	}
 	c.send(event{Type: evCreated, RID: req.RID, Room: r.ID, Kind: r.Kind, Owner: r.Owner})
 	return nil
+}
+
+// notAvailable is create's one answer for every existing room the caller
+// cannot have as asked: someone else's private room, a room of the other
+// kind, a public room they are banned from. One answer for all, so that it
+// does not tell a private room from a public one.
+func notAvailable(id natter.RoomID) error {
+	return natter.Errorf(natter.EFORBIDDEN, "room %s is not available", id)
 }
 
 // changeMember adds or removes a member of a private room; owner only.
@@ -317,13 +365,13 @@ func (c *conn) changeMember(ctx context.Context, req request) error {
 	}
 	action := "added"
 	if req.Op == opAdd {
-		err = b.AddMember(ctx, r.ID, req.User)
+		err = c.e.addMember(ctx, r, req.User)
 	} else {
 		if req.User == r.Owner {
 			return natter.Errorf(natter.EINVALID, "the owner cannot be removed")
 		}
 		action = "removed"
-		err = b.RemoveMember(ctx, r.ID, req.User)
+		err = c.e.removeMember(ctx, r.ID, req.User)
 	}
 	if err != nil {
 		return err
@@ -357,11 +405,9 @@ func (c *conn) dm(ctx context.Context, req request) error {
 	return nil
 }
 
-func (c *conn) joined(id natter.RoomID) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.roomIndex(id) >= 0
-}
+// joined reports whether c is subscribed to id, which the removals watch
+// keeps true only while c's user is a member.
+func (c *conn) joined(id natter.RoomID) bool { return c.memberOf(id) != nil }
 
 // roomIndex is the position of id in c.rooms, or -1. Called with c.mu held.
 // A slice, not a map: most connections are in a few rooms, and an idle
@@ -371,9 +417,11 @@ func (c *conn) roomIndex(id natter.RoomID) int {
 }
 
 func (c *conn) sendMsg(ctx context.Context, req request) error {
-	if !c.joined(req.Room) {
-		return natter.Errorf(natter.EFORBIDDEN, "join %s before sending to it", req.Room)
+	release, err := c.admitSend(ctx, req.Room)
+	if err != nil {
+		return err
 	}
+	defer release()
 	start := time.Now()
 	rid, room, cid := req.RID, req.Room, req.CID
 	return c.e.b.Publish(ctx, broker.Draft{Room: room, From: c.user, ClientID: cid, Text: *req.Text}, func(a broker.Ack, err error) {
@@ -432,6 +480,9 @@ func (c *conn) cursor(ctx context.Context, req request) error {
 func (c *conn) typing(req request) error {
 	if !c.joined(req.Room) {
 		return natter.Errorf(natter.EFORBIDDEN, "join %s first", req.Room)
+	}
+	if c.e.rules.muted(req.Room, c.user) {
+		return natter.Errorf(natter.EMUTED, "you are muted in %s", req.Room)
 	}
 	c.e.publishEvent(req.Room, event{Type: evTyping, Room: req.Room, User: c.user})
 	return nil

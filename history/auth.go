@@ -27,7 +27,8 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 			httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EUNAUTHORIZED, "missing bearer token"))
 			return
 		}
-		user, _, err := h.tokens.Verify(token)
+		claims, err := h.tokens.Verify(token)
+		user := claims.User
 		if err == nil {
 			// A verifier bug must not let an empty or malformed user through.
 			err = user.Validate()

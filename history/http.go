@@ -38,6 +38,8 @@ func NewHandler(store *Store, dir natter.Directory, tokens natter.TokenVerifier,
 		r.Get("/rooms", h.rooms)
 		r.Get("/rooms/{room}/messages", h.messages)
 		r.Get("/rooms/{room}/members", h.members)
+		r.Get("/rooms/{room}/moderation", h.moderation)
+		r.Post("/rooms/{room}/moderation", h.moderate)
 		r.Get("/public-rooms", h.publicRooms)
 	})
 	return r

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/natter-chat/natter"
 	"github.com/natter-chat/natter/httpapi"
@@ -101,11 +100,11 @@ func (d *directory) PublicRooms(_ context.Context, prefix string, limit int) ([]
 
 type tokens map[string]natter.UserID
 
-func (t tokens) Verify(token string) (natter.UserID, time.Time, error) {
+func (t tokens) Verify(token string) (natter.Claims, error) {
 	if u, ok := t[token]; ok {
-		return u, time.Time{}, nil
+		return natter.Claims{User: u}, nil
 	}
-	return "", time.Time{}, natter.Errorf(natter.EUNAUTHORIZED, "bad token")
+	return natter.Claims{}, natter.Errorf(natter.EUNAUTHORIZED, "bad token")
 }
 
 // syncBuffer lets the test read what the server goroutines log.

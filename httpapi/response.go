@@ -72,7 +72,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}
 	// ErrorBody always encodes; no need for WriteJSON's buffering.
-	w.Header().Set("Content-Type", "application/json")
+	setJSON(w.Header())
 	w.WriteHeader(st)
 	json.NewEncoder(w).Encode(body)
 }
@@ -85,7 +85,14 @@ func WriteJSON(w http.ResponseWriter, r *http.Request, log *slog.Logger, status 
 		WriteError(w, r, log, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	setJSON(w.Header())
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// setJSON marks a response as JSON, and as nothing else: nosniff keeps a
+// browser from reading a body that echoes client text as HTML or script.
+func setJSON(h http.Header) {
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
 }

@@ -101,6 +101,9 @@ func TestWriteError(t *testing.T) {
 			if ct := w.Header().Get("Content-Type"); ct != "application/json" {
 				t.Errorf("Content-Type = %q", ct)
 			}
+			if ns := w.Header().Get("X-Content-Type-Options"); ns != "nosniff" {
+				t.Errorf("X-Content-Type-Options = %q", ns)
+			}
 			if got := w.Header().Get("WWW-Authenticate") == "Bearer"; got != tc.wwwAuthHdr {
 				t.Errorf("WWW-Authenticate = %q", w.Header().Get("WWW-Authenticate"))
 			}
@@ -118,7 +121,7 @@ func TestWriteError(t *testing.T) {
 func TestWriteJSON(t *testing.T) {
 	w := httptest.NewRecorder()
 	WriteJSON(w, httptest.NewRequest("GET", "/", nil), nil, http.StatusCreated, map[string]int{"a": 1})
-	if w.Code != 201 || w.Body.String() != `{"a":1}`+"\n" || w.Header().Get("Content-Type") != "application/json" {
+	if w.Code != 201 || w.Body.String() != `{"a":1}`+"\n" || w.Header().Get("Content-Type") != "application/json" || w.Header().Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("got %d %q %q", w.Code, w.Body.String(), w.Header())
 	}
 

@@ -30,6 +30,11 @@ type Metrics struct {
 	Closed         *prometheus.CounterVec
 	GapRepairs     prometheus.Counter
 	Archived       prometheus.Counter
+
+	// The listener's guard (package netguard).
+	OpenConns    prometheus.Gauge
+	AcceptErrors *prometheus.CounterVec
+	Refused      *prometheus.CounterVec
 }
 
 // New creates the collectors on a fresh registry that also carries the Go
@@ -64,6 +69,10 @@ func New() *Metrics {
 	})
 	m.Closed = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "natter", Name: "connections_closed_total", Help: "Closed connections by WebSocket close code."}, []string{"code"})
 	reg.MustRegister(m.Connections, m.PublishLatency, m.Closed)
+	m.OpenConns = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "natter", Name: "tcp_connections", Help: "Open TCP connections of the listener (HTTP and WebSocket)."})
+	m.AcceptErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "natter", Name: "accept_errors_total", Help: "Failed accepts of the listener, retried after a backoff, by reason (emfile, enfile, ...)."}, []string{"reason"})
+	m.Refused = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "natter", Name: "connections_refused_total", Help: "Connections, upgrades and requests refused by the connection caps or the IP lists, by reason."}, []string{"reason"})
+	reg.MustRegister(m.OpenConns, m.AcceptErrors, m.Refused)
 	return m
 }
 

@@ -105,8 +105,9 @@ func waitHTTP(ctx context.Context, s *server, url string, d time.Duration) error
 
 // startNatter runs `natter serve` on a fresh loopback port with its data in
 // dir (or, with natsURL, `natter edge` on that NATS server), with
-// per-connection limits raised so that they never throttle the load, and
-// waits until it is ready.
+// per-connection limits raised and the connection caps off (the load comes
+// from a few loopback addresses), so that they never throttle the load,
+// and waits until it is ready.
 func startNatter(ctx context.Context, bin, dir, natsURL, secret string, extra []string) (*server, string, error) {
 	port, err := freePort()
 	if err != nil {
@@ -117,7 +118,8 @@ func startNatter(ctx context.Context, bin, dir, natsURL, secret string, extra []
 	if natsURL != "" {
 		args = []string{bin, "edge", "--nats", natsURL, "--jwt-secret", secret}
 	}
-	args = append(append(args, "--addr", addr, "--rate", "1000000", "--burst", "1000000", "--queue", "65536"), extra...)
+	args = append(append(args, "--addr", addr, "--rate", "1000000", "--burst", "1000000", "--queue", "65536",
+		"--max-conns", "0", "--max-conns-per-ip", "0"), extra...)
 	s, err := startProcess("natter", filepath.Join(dir, "natter.log"), args...)
 	if err != nil {
 		return nil, "", err

@@ -144,7 +144,8 @@ func startCluster(ctx context.Context, c config, log *slog.Logger) (*cluster, er
 			return cl, err // someone else answered on its port
 		}
 	}
-	common := []string{"--nats", cl.natsURL, "--jwt-secret", cl.secret, "--replicas", "3", "--shutdown-timeout", "5s"}
+	// Every client dials from 127.0.0.1: no per-IP cap.
+	common := []string{"--nats", cl.natsURL, "--jwt-secret", cl.secret, "--replicas", "3", "--shutdown-timeout", "5s", "--max-conns-per-ip", "0"}
 	for i := 0; i < 2; i++ {
 		addr := fmt.Sprintf("127.0.0.1:%d", port+30+i)
 		p := &proc{name: fmt.Sprintf("edge%d", i+1), log: filepath.Join(c.dir, fmt.Sprintf("edge%d.log", i+1)),

@@ -364,7 +364,7 @@ func TestForbidden(t *testing.T) {
 		{"read private", map[string]any{"op": "read", "room": "secret", "seq": 1}, "forbidden"},
 		{"add self to private", map[string]any{"op": "add", "room": "secret", "user": "carol"}, "forbidden"},
 		{"remove owner's member", map[string]any{"op": "remove", "room": "secret", "user": "bob"}, "forbidden"},
-		{"recreate private", map[string]any{"op": "create", "room": "secret", "kind": "private"}, "conflict"},
+		{"recreate private", map[string]any{"op": "create", "room": "secret", "kind": "private"}, "forbidden"},
 		{"create DM id", map[string]any{"op": "create", "room": dm.Room}, "invalid"},
 	}
 	for _, tc := range ops {

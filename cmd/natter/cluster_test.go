@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -17,16 +14,7 @@ import (
 func TestTwoEdgesShareRooms(t *testing.T) {
 	const interval = 200 * time.Millisecond
 	s1 := startServer(t, "", func(m *Main) { m.NATSListen = "127.0.0.1:-1"; m.Presence = interval })
-	secret, err := os.ReadFile(filepath.Join(s1.dir, "jwt.secret"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2 := startServer(t, "", func(m *Main) {
-		m.Role = "edge"
-		m.NATS = s1.m.embedded.ClientURL()
-		m.JWTSecret = strings.TrimSpace(string(secret))
-		m.Presence = interval
-	})
+	s2 := startEdge(t, s1, func(m *Main) { m.Presence = interval })
 	ctx := ctxFor(t, 30*time.Second)
 
 	alice, bob := s1.connect(ctx, "alice"), s2.connect(ctx, "bob")

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +37,7 @@ func startServer(t *testing.T, dir string, tweak ...func(*Main)) *server {
 	m.Addr = "127.0.0.1:0"
 	m.DataDir = dir
 	m.ShutdownTimeout = 3 * time.Second
+	m.Net.MaxConnsPerIP = 0 // every test client dials from 127.0.0.1
 	m.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		m.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -192,10 +195,17 @@ func waitFor(t *testing.T, ctx context.Context, cond func() bool) {
 	}
 }
 
-// metricValue reads one unlabelled metric from /metrics.
+// metricValue reads one metric (name with its labels, if any) from
+// /metrics.
 func metricValue(t *testing.T, s *server, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(s.m.URL + "/metrics")
+	return metricVia(t, http.DefaultClient, s.m.URL, name)
+}
+
+// metricVia reads one metric from base's /metrics with client c.
+func metricVia(t *testing.T, c *http.Client, base, name string) float64 {
+	t.Helper()
+	resp, err := c.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,4 +220,19 @@ func metricValue(t *testing.T, s *server, name string) float64 {
 	}
 	t.Fatalf("metric %s not exported", name)
 	return 0
+}
+
+// startEdge runs an edge-only node on s's NATS (s must expose it:
+// NATSListen) with s's signing secret.
+func startEdge(t *testing.T, s *server, tweak ...func(*Main)) *server {
+	t.Helper()
+	secret, err := os.ReadFile(filepath.Join(s.dir, "jwt.secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startServer(t, "", append([]func(*Main){func(m *Main) {
+		m.Role = "edge"
+		m.NATS = s.m.embedded.ClientURL()
+		m.JWTSecret = strings.TrimSpace(string(secret))
+	}}, tweak...)...)
 }

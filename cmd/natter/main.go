@@ -81,6 +81,14 @@ func serve(role string, args []string, stderr io.Writer) error {
 	if err := m.Run(ctx); err != nil {
 		return err
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			_ = m.Reload() // logged; the lists in force stay on an error
+		}
+	}()
 	<-ctx.Done()
 	if m.DrainDelay > 0 {
 		m.Log.Info("draining", "for", m.DrainDelay)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"io"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -20,13 +19,7 @@ import (
 // The real binary: SIGTERM closes WebSockets with 1001 and exits 0; a new
 // process on the same data dir has every acked message.
 func TestSIGTERMGracefulShutdown(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "natter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildNatter(t)
 	data := t.TempDir()
 	ctx := ctxFor(t, 60*time.Second)
 

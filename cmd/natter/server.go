@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
@@ -17,12 +16,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/natter-chat/natter"
 	"github.com/natter-chat/natter/account"
 	"github.com/natter-chat/natter/auth"
 	"github.com/natter-chat/natter/broker"
 	"github.com/natter-chat/natter/edge"
 	"github.com/natter-chat/natter/history"
 	"github.com/natter-chat/natter/metrics"
+	"github.com/natter-chat/natter/netguard"
 	"github.com/natter-chat/natter/web"
 )
 
@@ -32,53 +33,62 @@ type Main struct {
 	// Role says which parts run: "serve" (all of them), "edge" or "history".
 	Role string
 
-	Addr            string
-	NATS            string // comma-separated URLs of an external cluster; empty: embedded
-	NATSUser        string
-	NATSPassword    string
-	NATSCreds       string
-	NATSCA          string
-	NATSCert        string
-	NATSKey         string
-	Replicas        int
-	DrainDelay      time.Duration
-	Presence        time.Duration
-	PresenceLimit   int
-	RoomCache       int // bytes per room; negative disables
-	Coalesce        time.Duration
-	Pprof           bool // serve net/http/pprof under /debug/pprof/
-	DataDir         string
-	JWTSecret       string
-	JWTPublicKeys   string // comma-separated PEM files of external issuers
-	JWTAudience     string
-	Accounts        bool          // built-in accounts: register, log in, refresh under /api/auth/
-	LoginURL        string        // external login page the web UI sends people to
-	TokenTTL        time.Duration // lifetime of tokens issued at login (0: account.DefaultTTL)
-	NATSListen      string
-	SyncAlways      bool
-	StreamMaxAge    time.Duration
-	StreamMaxBytes  int64
-	DuplicateWindow time.Duration
-	MaxFrame        int
-	MaxText         int
-	Rate            float64
-	Burst           int
-	QueueLen        int
-	IdleTimeout     time.Duration
-	AuthTimeout     time.Duration
-	ShutdownTimeout time.Duration
-	ArchiveName     string
-	ReadyMaxLag     uint64
-	Log             *slog.Logger
+	Addr          string
+	NATS          string // comma-separated URLs of an external cluster; empty: embedded
+	NATSUser      string
+	NATSPassword  string
+	NATSCreds     string
+	NATSCA        string
+	NATSCert      string
+	NATSKey       string
+	Replicas      int
+	DrainDelay    time.Duration
+	Presence      time.Duration
+	PresenceLimit int
+	RoomCache     int // bytes per room; negative disables
+	Coalesce      time.Duration
+	Pprof         bool // serve net/http/pprof under /debug/pprof/
+	DataDir       string
+	JWTSecret     string
+	JWTPublicKeys string // comma-separated PEM files of external issuers
+	JWTAudience   string
+	Accounts      bool          // built-in accounts: register, log in, refresh under /api/auth/
+	LoginURL      string        // external login page the web UI sends people to
+	TokenTTL      time.Duration // lifetime of tokens issued at login (0: account.DefaultTTL)
+	// Sessions and login (docs/SECURITY.md "Sessions and login").
+	TokenMaxLifetime time.Duration // longest token lifetime accepted (0: auth.DefaultMaxLifetime)
+	SessionMax       time.Duration // absolute lifetime of a refresh chain (0: account.DefaultSessionMax)
+	LoginWorkers     int           // concurrent bcrypt hashes (0: account.DefaultHashWorkers)
+	LoginQueue       int           // requests waiting for bcrypt before 503 (0: account.DefaultHashQueue)
+	BcryptCost       int           // bcrypt cost of new password hashes (0: bcrypt.DefaultCost)
+	NATSListen       string
+	SyncAlways       bool
+	StreamMaxAge     time.Duration
+	StreamMaxBytes   int64
+	DuplicateWindow  time.Duration
+	MaxFrame         int
+	MaxText          int
+	Rate             float64
+	Burst            int
+	QueueLen         int
+	IdleTimeout      time.Duration
+	AuthTimeout      time.Duration
+	ShutdownTimeout  time.Duration
+	ArchiveName      string
+	ReadyMaxLag      uint64
+	Net              NetConfig // listener: HTTP timeouts, connection caps, proxies, IP lists
+	Log              *slog.Logger
 
 	// Set by Run.
 	URL      string // http://host:port of the listener
 	embedded *broker.Embedded
 	broker   *broker.Broker
 	store    *history.Store
+	sessions *broker.Sessions
 	edge     *edge.Edge
 	http     *http.Server
 	metrics  *metrics.Metrics
+	guard    *netguard.Guard
 	stopArc  context.CancelFunc
 	arcDone  chan struct{}
 	closeMu  sync.Once
@@ -95,7 +105,7 @@ func NewMain() *Main {
 		Rate: edge.DefaultRate, Burst: edge.DefaultBurst, QueueLen: edge.DefaultQueueLen,
 		IdleTimeout: edge.DefaultIdleTimeout, AuthTimeout: edge.DefaultAuthTimeout, Presence: edge.DefaultPresence, ShutdownTimeout: 10 * time.Second,
 		ArchiveName: "history", ReadyMaxLag: 1000,
-		Log: slog.Default(),
+		Net: defaultNet(), Log: slog.Default(),
 	}
 }
 
@@ -108,10 +118,16 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 	fs.BoolVar(&m.Accounts, "accounts", true, "built-in accounts: anyone may register and log in with a username and password (false: tokens come from elsewhere)")
 	fs.StringVar(&m.LoginURL, "login-url", m.LoginURL, "external login page the web UI sends people to; it returns them to the UI with #token=<jwt> (docs/WEB-UI.md)")
 	fs.DurationVar(&m.TokenTTL, "token-ttl", account.DefaultTTL, "lifetime of tokens issued by built-in accounts (the web UI refreshes them while open)")
+	fs.DurationVar(&m.TokenMaxLifetime, "token-max-lifetime", auth.DefaultMaxLifetime, "refuse tokens (ours or an external issuer's) whose lifetime, exp-iat, is longer; also how long session revocations are kept")
+	fs.DurationVar(&m.SessionMax, "session-max", account.DefaultSessionMax, "absolute lifetime of a login: refreshing a token of an older session fails (log in again)")
+	fs.IntVar(&m.LoginWorkers, "login-workers", account.DefaultHashWorkers, "password hashes (bcrypt) computed at once; each takes a core while it runs")
+	fs.IntVar(&m.LoginQueue, "login-queue", account.DefaultHashQueue, "logins and registrations waiting for a hash before more are refused with 503 and Retry-After")
+	fs.IntVar(&m.BcryptCost, "bcrypt-cost", m.BcryptCost, "bcrypt cost of new password hashes, 4-31 (0: 10); each step doubles the work of a login")
 	fs.DurationVar(&m.StreamMaxAge, "stream-max-age", m.StreamMaxAge, "drop room messages older than this from the stream (0: keep)")
 	fs.Int64Var(&m.StreamMaxBytes, "stream-max-bytes", m.StreamMaxBytes, "cap the stream's size in bytes, oldest dropped first (0: no cap)")
 	fs.DurationVar(&m.DuplicateWindow, "dedupe-window", m.DuplicateWindow, "how long a client message id is remembered for de-duplication")
 	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "how long shutdown waits for connections to close")
+	m.Net.flags(fs)
 	fs.BoolVar(&m.Pprof, "pprof", m.Pprof, "serve Go's profiler under /debug/pprof/ on the HTTP listener (for diagnosis; keep it off the public network)")
 	if m.Role == "serve" || m.Role == "history" {
 		fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory (history database; in serve mode also the embedded JetStream store and the signing secret)")
@@ -183,6 +199,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.broker, err = broker.Open(ctx, bcfg); err != nil {
 		return err
 	}
+	if m.sessions, err = m.broker.OpenSessions(ctx, m.tokenMaxLifetime()); err != nil {
+		return err
+	}
+	tokens := m.sessions.Verifier(keys)
 	if m.runsHistory() {
 		if m.store, err = history.Open(filepath.Join(m.DataDir, "history.db")); err != nil {
 			return err
@@ -196,22 +216,22 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			}
 		}()
 	}
-	l, err := net.Listen("tcp", m.Addr)
+	l, err := m.listen()
 	if err != nil {
 		return err
 	}
 	m.URL = "http://" + l.Addr().String()
 	if m.runsEdge() {
 		m.edge = edge.New(edge.Config{
-			Broker: m.broker, Tokens: keys, Metrics: m.metrics, Log: m.Log,
+			Broker: m.broker, Tokens: tokens, Sessions: m.sessions, Metrics: m.metrics, Log: m.Log,
 			MaxFrame: m.MaxFrame, MaxText: m.MaxText, Rate: m.Rate, Burst: m.Burst,
 			QueueLen: m.QueueLen, IdleTimeout: m.IdleTimeout, AuthTimeout: m.AuthTimeout,
 			PresenceInterval: m.Presence, PresenceLimit: m.PresenceLimit, RoomCache: m.RoomCache,
-			Coalesce: m.Coalesce,
+			Coalesce: m.Coalesce, Guard: m.guard,
 		})
 		l = m.edge.Split(l, "/ws")
 	}
-	m.http = &http.Server{Handler: m.routes(keys), ReadHeaderTimeout: 10 * time.Second}
+	m.http = m.httpServer(m.routes(keys, tokens))
 	go m.http.Serve(l)
 	attrs := []any{"role", m.Role, "url", m.URL}
 	if m.runsEdge() {
@@ -227,6 +247,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	return nil
 }
 
+func (m *Main) tokenMaxLifetime() time.Duration {
+	if m.TokenMaxLifetime <= 0 {
+		return auth.DefaultMaxLifetime
+	}
+	return m.TokenMaxLifetime
+}
+
 func (m *Main) runsEdge() bool    { return m.Role != "history" }
 func (m *Main) runsHistory() bool { return m.Role != "edge" }
 
@@ -234,7 +261,9 @@ func (m *Main) runsHistory() bool { return m.Role != "edge" }
 // sending it new clients, while it keeps serving the ones it has.
 func (m *Main) Drain() { m.draining.Store(true) }
 
-func (m *Main) routes(keys *auth.Keys) http.Handler {
+// routes serves the HTTP API: keys mint tokens, tokens checks them
+// (revocations included).
+func (m *Main) routes(keys *auth.Keys, tokens natter.TokenVerifier) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", m.ready)
@@ -246,15 +275,16 @@ func (m *Main) routes(keys *auth.Keys) http.Handler {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	mux.Handle("/api/auth/", account.NewHandler(account.Config{
-		Enabled: m.Accounts, Store: m.broker.Accounts(), Tokens: keys,
-		TTL: m.TokenTTL, LoginURL: m.LoginURL, Log: m.Log,
+		Enabled: m.Accounts, Store: m.broker.Accounts(), Tokens: keys, Sessions: m.sessions,
+		TTL: m.TokenTTL, SessionMax: m.SessionMax, HashWorkers: m.LoginWorkers, HashQueue: m.LoginQueue, Cost: m.BcryptCost,
+		LoginURL: m.LoginURL, Log: m.Log,
 	}))
 	if m.edge != nil {
 		mux.Handle("GET /ws", m.edge)
 		mux.Handle("/", web.Handler())
 	}
 	if m.store != nil {
-		mux.Handle("/api/", history.NewHandler(m.store, m.broker, keys, m.Log))
+		mux.Handle("/api/", history.NewHandler(m.store, m.broker, tokens, m.Log))
 	}
 	return mux
 }
@@ -269,6 +299,10 @@ func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	if m.draining.Load() {
 		fail(errors.New("draining"))
+		return
+	}
+	if err := m.guard.Health(); err != nil {
+		fail(err)
 		return
 	}
 	if err := m.broker.Ready(ctx); err != nil {
@@ -292,7 +326,10 @@ func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Main) keys() (*auth.Keys, error) {
-	cfg := auth.Config{Audience: m.JWTAudience}
+	if m.TokenTTL > m.tokenMaxLifetime() {
+		return nil, fmt.Errorf("--token-ttl %v is longer than --token-max-lifetime %v: such tokens would be refused", m.TokenTTL, m.tokenMaxLifetime())
+	}
+	cfg := auth.Config{Audience: m.JWTAudience, MaxLifetime: m.tokenMaxLifetime()}
 	switch {
 	case m.JWTSecret != "" || m.NATS == "":
 		secret, err := signingSecret(m.JWTSecret, m.DataDir, auth.LoadOrCreateSecret)
@@ -342,6 +379,9 @@ func (m *Main) Close(ctx context.Context) error {
 		if m.stopArc != nil {
 			m.stopArc()
 			<-m.arcDone
+		}
+		if m.sessions != nil {
+			m.sessions.Close()
 		}
 		if m.broker != nil {
 			errs = append(errs, m.broker.Close(ctx))

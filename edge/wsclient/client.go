@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,10 @@ type Event struct {
 	Read    uint64          `json:"read,omitempty"`
 	Users   []string        `json:"users,omitempty"`
 	Online  []string        `json:"online,omitempty"`
+	By      string          `json:"by,omitempty"`
+	Role    string          `json:"role,omitempty"`
+	Seconds int             `json:"seconds,omitempty"`
+	WaitMS  int64           `json:"wait_ms,omitempty"`
 }
 
 // Closed is returned once the connection has ended; Code and Reason are
@@ -109,6 +114,9 @@ type Options struct {
 	// and the event queue off their hot path. It must not block, nor keep
 	// the slice.
 	OnText func(payload []byte) bool
+	// Header is sent with the upgrade request (X-Forwarded-For, say, to
+	// play a proxy).
+	Header http.Header
 }
 
 // Dial connects to a ws:// URL.
@@ -131,6 +139,9 @@ func DialOptions(ctx context.Context, url string, o Options) (*Client, error) {
 		}
 		return conn, err
 	}}
+	if o.Header != nil {
+		d.Header = ws.HandshakeHeaderHTTP(o.Header)
+	}
 	conn, br, _, err := d.Dial(ctx, url)
 	if err != nil {
 		return nil, err

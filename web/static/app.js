@@ -5,6 +5,8 @@ import { Client, State, newCid } from './natter.js';
 import * as fmt from './format.js';
 import { Session } from './session.js';
 import { API } from './api.js';
+import { Moderation } from './moderation.js';
+import { resolveHandoff, wireAccount } from './account.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -41,6 +43,7 @@ const ICONS = {
   logout: 'M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4M16 17l5-5-5-5M21 12H9',
   lock: 'M5 11h14v10H5zM8 11V7a4 4 0 0 1 8 0v4',
   hash: 'M4 9h16M4 15h16M10 3L8 21M16 3l-2 18',
+  account: 'M20 21v-2a4 4 0 0 0-4-4H8a4 4 0 0 0-4 4v2M12 3a4 4 0 1 0 0 8a4 4 0 0 0 0-8z',
 };
 
 function icon(name) {
@@ -232,15 +235,17 @@ class Room {
 const session = new Session();
 let api = null;
 let client = null;
+let moderation = null;
 const rooms = new Map();
 let current = null; // id of the open room
 let reauthing = false;
+let holdUnauthorized = false; // a password change is replacing the token
 let booted = false;
 
 // ---------------------------------------------------------------- boot
 
 async function boot() {
-  const hasSession = session.load();
+  const hasSession = resolveHandoff(session, session.load(), toast);
   await session.loadConfig();
   $('#boot').hidden = true;
   if (hasSession) {
@@ -384,6 +389,7 @@ function startApp({ fresh }) {
   $('#me-avatar').replaceWith(Object.assign(userAvatar(session.user), { id: 'me-avatar' }));
   api = new API(() => session.validToken(), onUnauthorized);
   client = new Client({ token: () => session.validToken() });
+  moderation = new Moderation({ client, api, me: session.user, el, changed: moderationChanged, error: (t) => toast(t) });
   wireClient();
   keepFresh();
   client.connect();
@@ -404,7 +410,7 @@ function renewConnection() {
 }
 
 async function onUnauthorized() {
-  if (reauthing) return;
+  if (reauthing || holdUnauthorized) return;
   try {
     await session.refresh();
     keepFresh();
@@ -592,6 +598,7 @@ function wireClient() {
   });
   client.on('member', (ev) => {
     const room = rooms.get(ev.room);
+    if (room && moderation.event(ev) && !['kicked', 'banned'].includes(ev.action)) return;
     if (!room || ev.user === session.user) return;
     if (room.members) {
       if (ev.action === 'added') room.members.set(ev.user, room.members.get(ev.user) || 0);
@@ -748,6 +755,8 @@ function openRoom(id, { focus = true } = {}) {
   renderMessages({ initial: true });
   if (!room.historyLoaded) loadLatest(room);
   if (!room.members) loadMembers(room);
+  moderation.open(id, room.kind);
+  renderModNotice();
   if (focus && wideScreen()) $('#composer').focus();
 }
 
@@ -899,8 +908,11 @@ function renderMessages({ follow = false, keep = null, initial = false } = {}) {
   const keys = new Set();
   const mine = [...list].reverse().find((m) => m.from === session.user);
   let dividerPlaced = false;
+  const sys = moderation.lines(room.id);
+  const sysNode = (l) => cached(room, keys, 'sys-' + l.key, l.text, () => el('li.system', { text: l.text }));
   for (const it of items) {
     const m = it.msg;
+    while (sys.length && !m.pending && sys[0].ts <= Date.parse(m.ts)) nodes.push(sysNode(sys.shift()));
     if (it.day) nodes.push(cached(room, keys, 'day-' + it.day + '-' + (m.seq || m.cid), it.day, () => el('li.day', { role: 'separator', text: it.day })));
     if (!dividerPlaced && room.divider !== null && !m.pending && m.seq > room.divider && m.from !== session.user) {
       dividerPlaced = true;
@@ -917,6 +929,7 @@ function renderMessages({ follow = false, keep = null, initial = false } = {}) {
       nodes.push(cached(room, keys, 'receipt', text, () => el('li.receipt', { text })));
     }
   }
+  for (const l of sys) nodes.push(sysNode(l));
   for (const k of [...room.nodes.keys()]) if (!keys.has(k)) room.nodes.delete(k);
   reconcile($('#messages'), nodes);
   setHistoryStatus(room);
@@ -1068,6 +1081,7 @@ function send() {
   // Blank lines around a message are never meant; indentation inside is.
   const text = box.value.replace(/^(?:[ \t]*\r?\n)+/, '').trimEnd();
   if (!room || !text.trim()) return;
+  if (moderation.notice(room.id).blocked) return renderModNotice();
   const max = client.limits?.max_text || 8192;
   const size = new TextEncoder().encode(text).length;
   if (size > max) {
@@ -1097,12 +1111,14 @@ function transmit(room, cid) {
       // The ack may come before our own copy of the message: show it now.
       if (!room.msgs.has(ack.seq)) room.add({ room: room.id, seq: ack.seq, prev: 0, epoch: ack.epoch, from: session.user, text: p.text, cid, ts: new Date().toISOString(), local: true });
       room.pending.delete(cid);
+      moderation.sent(room.id);
       saveOutbox();
       if (current === room.id) renderMessages({ follow: true });
       renderRooms();
     },
     (err) => {
       if (!room.pending.has(cid)) return;
+      moderation.sendFailed(room.id, err);
       p.status = 'failed';
       p.error = err.code === 'too_large' ? 'too long' : err.code === 'forbidden' ? 'not allowed here' : err.code === 'timeout' ? 'no answer' : human(err).replace(/\.$/, '');
       saveOutbox();
@@ -1331,6 +1347,7 @@ function wireMembers() {
 async function loadMembersDialog() {
   const room = rooms.get(membersRoom);
   if (!room) return;
+  moderation.open(room.id, room.kind);
   try {
     const list = await api.members(room.id);
     room.members = new Map(list.map((m) => [m.user, m.read]));
@@ -1355,7 +1372,8 @@ function renderMembers() {
         'li',
         { dataset: { user: u } },
         userAvatar(u, { online: on }),
-        el('span.grow', {}, el('strong', { text: u }), u === session.user ? ' (you)' : '', el('br'), el('span.small', { text: (on ? 'Online' : 'Offline') + (u === room.owner ? ' · owner' : '') })),
+        el('span.grow', {}, el('strong', { text: u }), u === session.user ? ' (you)' : '', el('br'), el('span.small', { text: (on ? 'Online' : 'Offline') + (u === room.owner ? ' · owner' : '') + moderation.badge(room.id, u) })),
+        moderation.memberControls(room, u),
         owner && u !== session.user
           ? el('button.danger', {
               type: 'button',
@@ -1374,6 +1392,28 @@ function renderMembers() {
       );
     }),
   );
+  let panel = $('#mod-room');
+  if (!panel) $('#members-list').after((panel = el('div', { id: 'mod-room' })));
+  panel.replaceChildren(...[moderation.roomControls(room)].filter(Boolean));
+}
+
+// moderationChanged re-renders what shows a room's moderation state.
+function moderationChanged(id) {
+  if (current === id) {
+    renderModNotice();
+    renderMessages();
+  }
+  if (membersRoom === id) renderMembers();
+}
+
+// renderModNotice shows "you are muted" or the slow-mode wait above the composer.
+function renderModNotice() {
+  let n = $('#mod-notice');
+  if (!n) $('#composer-form').before((n = el('p.mod-notice', { id: 'mod-notice', role: 'status' })));
+  const { text, blocked } = current ? moderation.notice(current) : { text: '' };
+  n.textContent = text;
+  n.hidden = !text;
+  n.classList.toggle('blocked', !!blocked);
 }
 
 // ---------------------------------------------------------------- wiring
@@ -1381,16 +1421,29 @@ function renderMembers() {
 function wireApp() {
   for (const b of document.querySelectorAll('[data-icon]')) b.prepend(icon(b.dataset.icon));
   $('#logout').append(icon('logout'));
+  $('#account-button').append(icon('account'));
   $('#back').append(icon('back'));
   $('#members-button').append(icon('users'));
   $('#send').append(icon('send'));
 
-  $('#logout').addEventListener('click', () => {
-    const user = session.user;
-    client.close();
-    store.clearUser(user);
-    session.clear();
-    location.reload();
+  wireAccount({
+    session,
+    openDialog,
+    human,
+    toast,
+    signedOut: () => {
+      const user = session.user;
+      client.close();
+      store.clearUser(user);
+      session.clear();
+      location.reload();
+    },
+    tokenChanging: (busy) => {
+      holdUnauthorized = busy;
+      if (busy) return;
+      keepFresh();
+      if (client.state === State.UNAUTHORIZED) client.connect();
+    },
   });
   $('#conn-retry').addEventListener('click', () => client.reconnectNow());
   $('#back').addEventListener('click', () => {

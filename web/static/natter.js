@@ -665,7 +665,7 @@ export class Client {
     if (ev.cid && this._outbox.has(ev.cid)) {
       const s = this._outbox.get(ev.cid);
       if (s.room === ev.room) {
-        this._failSend(s, new NatterError(ev.code, ev.message));
+        this._failSend(s, new NatterError(ev.code, ev.message, ev.wait_ms ? { waitMs: ev.wait_ms } : {}));
         return;
       }
     }
@@ -704,6 +704,11 @@ export class Client {
   }
   remove(room, user) {
     return this._request('remove', { room, user });
+  }
+  /** moderate sends a moderation op (kick, ban, unban, mute, unmute,
+   * role, slowmode) for room; fields are user, role or seconds. */
+  moderate(op, room, fields = {}) {
+    return this._request(op, { room, ...fields });
   }
   dm(user) {
     return this._request('dm', { user });

@@ -3,8 +3,10 @@
 // (localStorage, never a URL query string), and keeping it fresh.
 import { jwtClaims, tokenFromFragment } from './format.js';
 import { APIError, decode } from './api.js';
+import { handoffDecision } from './handoff.js';
 
 const KEY = 'natter.session';
+const REDIRECTED = 'natter.redirected';
 
 export class Session {
   constructor({ storage = globalThis.localStorage, fetch = globalThis.fetch.bind(globalThis) } = {}) {
@@ -16,22 +18,33 @@ export class Session {
     this.iat = 0; // ms
     this.config = { accounts: false, login_url: '', token_ttl: 0 };
     this._refreshTimer = null;
+    // handoff is a #token= link not taken at once (see handoff.js): the
+    // app asks about it ('ask') or says why it was ignored ('refuse').
+    this.handoff = null;
   }
 
   /** load takes a token handed over in the URL fragment (#token=…), which
-   * it removes from the address bar at once, or else the stored one. It
-   * returns whether a usable session exists. */
+   * it removes from the address bar at once, if handoffDecision allows,
+   * or else the stored one. It returns whether a usable session exists. */
   load() {
     const { token, rest } = tokenFromFragment(location.hash);
-    if (token) {
-      history.replaceState(null, '', location.pathname + location.search + rest);
-      if (this.set(token)) return true;
-    }
     let saved = null;
     try {
       saved = JSON.parse(this.storage.getItem(KEY) || 'null');
     } catch (e) {
       saved = null;
+    }
+    const current = saved && saved.token && jwtClaims(saved.token);
+    if (token) {
+      history.replaceState(null, '', location.pathname + location.search + rest);
+      const claims = jwtClaims(token);
+      const valid = !!(current && typeof current.exp === 'number' && current.exp * 1000 > Date.now() + 5000);
+      const decision = handoffDecision(claims, current ? { user: current.sub, valid } : null, this._redirectedAt(), Date.now());
+      if (decision === 'adopt' && this.set(token)) {
+        sessionStorage.removeItem(REDIRECTED);
+        return true;
+      }
+      if (decision === 'ask' || decision === 'refuse') this.handoff = { decision, user: claims.sub, token };
     }
     return !!(saved && saved.token && this.set(saved.token) && !this.expired());
   }
@@ -77,7 +90,9 @@ export class Session {
     return this.config;
   }
 
-  async _post(path, body, bearer) {
+  /** _call posts body (JSON) to path with bearer, if given, and returns
+   * the decoded reply (null for 204). */
+  async _call(path, body, bearer) {
     const headers = { 'Content-Type': 'application/json' };
     if (bearer) headers.Authorization = 'Bearer ' + bearer;
     let r;
@@ -86,9 +101,32 @@ export class Session {
     } catch (e) {
       throw new APIError(0, 'network', 'Cannot reach the server. Check your connection.');
     }
-    const data = await decode(r);
-    if (!data || !this.set(data.token)) throw new APIError(r.status, 'internal', 'The server sent an unusable token.');
+    if (r.status === 204) return null;
+    return decode(r);
+  }
+
+  /** _post is _call for the endpoints that answer with a new session. */
+  async _post(path, body, bearer) {
+    const data = await this._call(path, body, bearer);
+    if (!data || !this.set(data.token)) throw new APIError(200, 'internal', 'The server sent an unusable token.');
     return data;
+  }
+
+  /** logout ends this session (this token and its refreshes) on the
+   * server. The caller clears what the browser keeps. */
+  logout() {
+    return this._call('/api/auth/logout', null, this.token);
+  }
+
+  /** logoutAll ends every session of the user, this one included. */
+  logoutAll() {
+    return this._call('/api/auth/logout-all', null, this.token);
+  }
+
+  /** changePassword sets a new password; the server ends every other
+   * session and this one continues with the token it returns. */
+  changePassword(current, next) {
+    return this._post('/api/auth/password', { current, new: next }, this.token);
   }
 
   login(username, password) {
@@ -142,14 +180,17 @@ export class Session {
   loginRedirect() {
     const url = this.config.login_url;
     const back = location.origin + location.pathname;
-    sessionStorage.setItem('natter.redirected', String(Date.now()));
+    sessionStorage.setItem(REDIRECTED, String(Date.now()));
     location.assign(url + (url.includes('?') ? '&' : '?') + 'return_to=' + encodeURIComponent(back));
   }
 
   /** recentlyRedirected guards against a redirect loop when the external
    * login page comes back without a token. */
   recentlyRedirected() {
-    const t = Number(sessionStorage.getItem('natter.redirected') || 0);
-    return Date.now() - t < 30000;
+    return Date.now() - this._redirectedAt() < 30000;
+  }
+
+  _redirectedAt() {
+    return Number(sessionStorage.getItem(REDIRECTED) || 0);
   }
 }
