@@ -31,12 +31,17 @@ type conn struct {
 
 	raw      syscall.RawConn // the socket's descriptor, nil if it has none
 	pollID   uint64
-	polled   atomic.Bool  // the poller watches the socket
-	reading  atomic.Bool  // a reader holds the connection
-	authed   atomic.Bool  // user is set (read by the sweeper)
-	lastSeen atomic.Int64 // unix nanos of the last frame received
-	expires  atomic.Int64 // unix nanos when the token expires, 0: never
+	polled   atomic.Bool                   // the poller watches the socket
+	reading  atomic.Bool                   // a reader holds the connection
+	authed   atomic.Bool                   // user is set (read by the sweeper)
+	lastSeen atomic.Int64                  // unix nanos of the last frame received
+	expires  atomic.Int64                  // unix nanos when the token expires, 0: never
+	claims   atomic.Pointer[natter.Claims] // of the token in use (revocation checks)
 	born     time.Time
+	release  func() // ends the guard's hold on the client's address, at teardown
+	// sendMu is held by a send from its checks until the broker has the
+	// message; a removal's kick takes it after unsubscribing (see kick).
+	sendMu sync.Mutex
 
 	mu        sync.Mutex
 	queue     [][]byte  // complete frames waiting for the writer
@@ -113,7 +118,8 @@ func (c *conn) step(ready bool) bool {
 	return c.handle(payload) == nil && !c.isClosing()
 }
 
-// finish ends the connection for its reader: stop watching, drain, tear down.
+// finish ends the connection for its reader: stop watching, let its ops
+// end, drain, tear down.
 func (c *conn) finish() {
 	c.e.poll.remove(c)
 	c.ops.wait() // an operation still running must not outlive teardown
@@ -168,6 +174,10 @@ func (c *conn) checkTimeouts(now time.Time) {
 		// A connection must not outlive its token: renew it with auth.
 		c.send(event{Type: evError, Code: natter.EUNAUTHORIZED, Message: "token expired"})
 		c.closeWith(CloseUnauthorized, "token expired")
+	case c.sessionRevoked():
+		// The revocation watcher closes these at once; this catches one
+		// that authenticated while the revocation was on its way.
+		c.endSession()
 	}
 }
 
