@@ -155,7 +155,12 @@ func (b *Broker) PublicRooms(ctx context.Context, prefix string, limit int) ([]n
 }
 
 func (b *Broker) listKeys(ctx context.Context, prefix string) ([]string, error) {
-	lister, err := b.dir.ListKeysFiltered(ctx, prefix+"*")
+	return listKeysOf(ctx, b.dir, prefix)
+}
+
+// listKeysOf lists the keys of kv that start with prefix, sorted.
+func listKeysOf(ctx context.Context, kv jetstream.KeyValue, prefix string) ([]string, error) {
+	lister, err := kv.ListKeysFiltered(ctx, prefix+"*")
 	if errors.Is(err, jetstream.ErrNoKeysFound) {
 		return nil, nil
 	}

@@ -199,12 +199,12 @@ func (b *Broker) apply(ctx context.Context, a natter.ModAction) (Applied, error)
 	switch a.Action {
 	case natter.ActKick:
 		if member() {
-			ap.MemberRev, err = b.DeleteMember(ctx, a.Room, a.User)
+			ap.MemberRev, err = b.Quotas().RemoveMember(ctx, a.Room, a.User)
 		}
 	case natter.ActBan:
 		put(banKey(a.Room, a.User), a)
 		if err == nil {
-			ap.MemberRev, err = b.DeleteMember(ctx, a.Room, a.User)
+			ap.MemberRev, err = b.Quotas().RemoveMember(ctx, a.Room, a.User)
 		}
 	case natter.ActUnban:
 		del(banKey(a.Room, a.User))
@@ -223,6 +223,9 @@ func (b *Broker) apply(ctx context.Context, a natter.ModAction) (Applied, error)
 	case natter.ActSlowMode:
 		if a.Seconds == 0 {
 			del(slowKey(a.Room))
+			if err == nil {
+				b.forgetSlowSends(ctx, a.Room)
+			}
 		} else {
 			ap.RuleRev, err = b.dir.PutString(ctx, slowKey(a.Room), strconv.Itoa(a.Seconds))
 		}

@@ -56,3 +56,18 @@ func (b *Broker) ClaimSlowSend(ctx context.Context, room natter.RoomID, user nat
 	}
 	return 0, nil
 }
+
+// forgetSlowSends drops room's slow-mode slots once slow mode is off, so
+// that they do not pile up; best effort (a slot left over is harmless: it
+// only matters while slow mode is on, and is overwritten then).
+func (b *Broker) forgetSlowSends(ctx context.Context, room natter.RoomID) {
+	keys, err := b.listKeys(ctx, "slowsend."+string(room)+".")
+	for _, k := range keys {
+		if err = b.dir.Purge(ctx, k); err != nil {
+			break
+		}
+	}
+	if err != nil {
+		b.log.Warn("slow-mode slots not dropped", "room", room, "err", err)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/natter-chat/natter"
 )
 
 // Of many edges claiming one user's slot at once, exactly one wins; the
@@ -48,5 +50,26 @@ func TestClaimSlowSend(t *testing.T) {
 	}
 	if wait, err := b.ClaimSlowSend(ctx, "town", "dave", now, every); err != nil || wait != 0 {
 		t.Errorf("another user's claim = %v, %v; want 0", wait, err)
+	}
+}
+
+// Turning slow mode off drops the room's slots.
+func TestSlowModeOffForgetsSlots(t *testing.T) {
+	b := start(t)
+	ctx := testCtx(t)
+	if _, _, err := b.CreateRoom(ctx, natter.Room{ID: "town", Kind: natter.Public, Owner: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.ClaimSlowSend(ctx, "town", "carol", time.Now(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Moderate(ctx, natter.ModAction{Action: natter.ActSlowMode, Room: "town", By: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := b.listKeys(ctx, "slowsend.town."); err != nil || len(keys) != 0 {
+		t.Errorf("slots after slow mode off: %v, %v", keys, err)
+	}
+	if wait, err := b.ClaimSlowSend(ctx, "town", "carol", time.Now(), time.Minute); err != nil || wait != 0 {
+		t.Errorf("claim after slow mode off and on = %v, %v; want 0", wait, err)
 	}
 }

@@ -36,6 +36,7 @@ func TestWatchDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-mods.Ready()
+	<-members.Ready() // an updates-only watch misses what precedes it
 	if _, err := b.PutMember(ctx, "town", "bob"); err != nil {
 		t.Fatal(err)
 	}

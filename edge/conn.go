@@ -26,8 +26,9 @@ type conn struct {
 	limiter *rate.Limiter
 	strikes int
 	frames  frameReader
-	timed   bool    // the current message's frame deadline is set
-	ops     opQueue // the operations read and not yet run
+	timed   bool       // the current message's frame deadline is set
+	quota   *userQuota // shared by the user's connections here, set at auth
+	ops     opQueue    // the operations read and not yet run
 
 	raw      syscall.RawConn // the socket's descriptor, nil if it has none
 	pollID   uint64
@@ -38,10 +39,11 @@ type conn struct {
 	expires  atomic.Int64                  // unix nanos when the token expires, 0: never
 	claims   atomic.Pointer[natter.Claims] // of the token in use (revocation checks)
 	born     time.Time
-	release  func() // ends the guard's hold on the client's address, at teardown
 	// sendMu is held by a send from its checks until the broker has the
 	// message; a removal's kick takes it after unsubscribing (see kick).
 	sendMu sync.Mutex
+
+	hold guardHold // the client's address, and the guard's hold on it (ended at teardown)
 
 	mu        sync.Mutex
 	queue     [][]byte  // complete frames waiting for the writer

@@ -56,6 +56,8 @@ type Config struct {
 	// Guard judges upgrades by the client's address (IP lists, and the
 	// per-IP cap for clients of a trusted proxy); nil admits all.
 	Guard *netguard.Guard
+	// Quota is what one user may use: rooms, members, connections, rates.
+	Quota Quota
 }
 
 // Defaults.
@@ -100,7 +102,9 @@ type Edge struct {
 	poll           *poller        // nil: a reader goroutine per connection
 	runners        opRunners      // run the connections' op queues
 	flush          *flusher
-	rules          *rules // membership and moderation enforcement
+	rules          *rules                       // membership and moderation enforcement
+	quotas         *broker.Quotas               // cluster-wide counters (quota.go)
+	userQuotas     map[natter.UserID]*userQuota // per-user limits of local users, under mu
 }
 
 // New returns an Edge. It starts nothing: connections arrive through
@@ -153,6 +157,8 @@ func New(cfg Config) *Edge {
 		users: map[natter.UserID][]*conn{},
 		conns: map[*conn]struct{}{},
 	}
+	e.cfg.Quota = cfg.Quota.withDefaults(cfg.Rate, cfg.Burst)
+	e.quotas, e.userQuotas = cfg.Broker.Quotas(), map[natter.UserID]*userQuota{}
 	e.flush = newFlusher(ctx, cfg.Coalesce)
 	e.runners = startOpRunners(ctx)
 	e.rules = newRules(e)

@@ -36,4 +36,5 @@ const (
 	CloseRateLimited  = ws.StatusCode(4008) // kept flooding after rate_limited errors
 	CloseSlowConsumer = ws.StatusCode(4009) // outgoing queue full
 	CloseIdle         = ws.StatusCode(4010) // nothing received within the idle timeout
+	CloseTooManyConns = ws.StatusCode(4029) // the user has the most connections allowed on this server
 )

@@ -245,13 +245,7 @@ func (e *Edge) presenceLoop() {
 		case <-e.ctx.Done():
 			return
 		case now := <-t.C:
-			e.mu.Lock()
-			rooms := make([]*room, 0, len(e.rooms))
-			for _, r := range e.rooms {
-				rooms = append(rooms, r)
-			}
-			e.mu.Unlock()
-			for _, r := range rooms {
+			for _, r := range e.followedRooms() {
 				select {
 				case <-r.ready:
 				default:

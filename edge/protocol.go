@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/natter-chat/natter"
+	"github.com/natter-chat/natter/broker"
 )
 
 // request is every client frame: one JSON object with an op. Fields that an
@@ -24,6 +25,8 @@ type request struct {
 	Text  *string         `json:"text,omitempty"`
 	Role  natter.Role     `json:"role,omitempty"`    // role
 	Secs  *int            `json:"seconds,omitempty"` // slowmode
+
+	AddPolicy string `json:"add_policy,omitempty"` // settings: who may add you to private rooms
 }
 
 // Client operations.
@@ -49,6 +52,11 @@ const (
 	opUnmute   = natter.ActUnmute
 	opRole     = natter.ActRole
 	opSlowMode = natter.ActSlowMode
+
+	opInvitations = "invitations" // list your pending invitations
+	opAccept      = "accept"      // accept an invitation
+	opDecline     = "decline"     // decline an invitation
+	opSettings    = "settings"    // read or set your add policy
 )
 
 // event is every server frame. Like request, one struct with omitempty
@@ -83,6 +91,10 @@ type event struct {
 	Role    natter.Role     `json:"role,omitempty"`    // a role, in role and moderation replies
 	Seconds *int            `json:"seconds,omitempty"` // slow mode interval
 	WaitMS  int64           `json:"wait_ms,omitempty"` // slow_mode error: how long to wait
+
+	Invited     bool                `json:"invited,omitempty"`     // ok to add: the user was invited, not added
+	Invitations []broker.Invitation `json:"invitations,omitempty"` // reply to invitations
+	AddPolicy   string              `json:"add_policy,omitempty"`  // reply to settings
 }
 
 // Server event types.
@@ -102,6 +114,9 @@ const (
 	evRoom     = "room" // user event: you were added to or removed from a room
 	evPong     = "pong"
 	evError    = "error"
+
+	evInvitations = "invitations"
+	evSettings    = "settings"
 )
 
 // limitsInfo tells a client, in the ready event, the limits it must keep.

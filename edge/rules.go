@@ -87,12 +87,21 @@ func (r *rules) start(ctx context.Context) error {
 		cancel()
 		return natter.Errorf(natter.EUNAVAILABLE, "moderation state not loaded: %v", ctx.Err())
 	}
+	stop, err := r.e.b.ServeApplied(r.e.id, members.Wait)
+	if err != nil {
+		cancel()
+		return err
+	}
+	context.AfterFunc(wctx, stop)
 	r.members, r.mods, r.stopWatches, r.started = members, mods, cancel, true
 	return nil
 }
 
 // wait returns once this edge applies what ap wrote.
 func (r *rules) wait(ctx context.Context, ap broker.Applied) error {
+	if !r.isStarted() {
+		return nil // no connection here yet, so nothing to apply
+	}
 	if ap.MemberRev > 0 {
 		if err := r.members.Wait(ctx, ap.MemberRev); err != nil {
 			return err
@@ -102,6 +111,12 @@ func (r *rules) wait(ctx context.Context, ap broker.Applied) error {
 		return r.mods.Wait(ctx, ap.RuleRev)
 	}
 	return nil
+}
+
+func (r *rules) isStarted() bool {
+	r.startMu.Lock()
+	defer r.startMu.Unlock()
+	return r.started
 }
 
 // memberChanged handles a membership change: a removal unsubscribes the
@@ -249,66 +264,6 @@ func (e *slowErr) Error() string { return e.unwrap().Error() }
 func (e *slowErr) Unwrap() error { return e.unwrap() }
 func (e *slowErr) unwrap() *natter.Error {
 	return natter.Errorf(natter.ESLOWMODE, "slow mode in %s: wait %.1fs", e.room, e.wait.Seconds())
-}
-
-// kick unsubscribes user's connections from room that joined with a
-// membership older than the removal of revision rev, and waits until no
-// send of theirs that passed its checks is still being handed to the
-// broker, so that nothing of theirs is stored after the removal is answered.
-func (e *Edge) kick(id natter.RoomID, user natter.UserID, rev uint64) {
-	e.mu.Lock()
-	r := e.rooms[id]
-	e.mu.Unlock()
-	if r == nil {
-		return
-	}
-	var conns []*conn
-	r.mu.Lock()
-	for c, m := range r.members {
-		if c.user == user && m.rev < rev {
-			conns = append(conns, c)
-		}
-	}
-	r.mu.Unlock()
-	for _, c := range conns {
-		r.remove(c)
-		c.leave(id, nil)
-		c.sendMu.Lock() // a barrier: wait out a send past its checks
-		c.sendMu.Unlock()
-	}
-}
-
-// revalidate runs after the removals watch had to start again, when
-// removals may have been missed: every local member of every followed
-// room is checked against the directory.
-func (r *rules) revalidate() {
-	e := r.e
-	e.mu.Lock()
-	rooms := make([]*room, 0, len(e.rooms))
-	for _, rm := range e.rooms {
-		rooms = append(rooms, rm)
-	}
-	e.mu.Unlock()
-	for _, rm := range rooms {
-		rm.mu.Lock()
-		users := make([]natter.UserID, 0, len(rm.users))
-		for u := range rm.users {
-			users = append(users, u)
-		}
-		rm.mu.Unlock()
-		for _, u := range users {
-			ctx, cancel := context.WithTimeout(e.ctx, opTimeout)
-			rev, err := e.b.MemberRev(ctx, rm.id, u)
-			cancel()
-			if err != nil {
-				e.log.Warn("membership not revalidated", "room", rm.id, "user", u, "err", err)
-				continue
-			}
-			if rev == 0 {
-				e.kick(rm.id, u, ^uint64(0))
-			}
-		}
-	}
 }
 
 // admitSend checks that c's user may send to id now: joined (which the

@@ -22,27 +22,39 @@ func (e *Edge) ServeConn(nc net.Conn) {
 		return
 	}
 	_ = nc.SetDeadline(time.Now().Add(e.cfg.AuthTimeout))
-	up, release := e.upgrader(netguard.PeerAddr(nc.RemoteAddr().String()))
-	if _, err := up.Upgrade(nc); err != nil {
-		(*release)()
+	h := guardHold{client: netguard.PeerAddr(nc.RemoteAddr().String())}
+	if _, err := e.upgrader(&h).Upgrade(nc); err != nil {
+		h.done()
 		nc.Close()
 		e.wg.Done()
 		return
 	}
 	_ = nc.SetDeadline(time.Time{})
 	c := newConn(e, nc)
-	c.release = *release
+	c.hold = h
 	e.run(c)
 }
 
-// upgrader is the zero-copy upgrader for a connection from peer. From a
-// trusted proxy, it reads the forwarding headers on the way and lets the
-// guard judge the client they name before answering; *release then ends
-// the client's hold (a no-op until the guard has granted one).
-func (e *Edge) upgrader(peer netip.Addr) (ws.Upgrader, *func()) {
-	release := func() {}
+// guardHold is what the guard decided about a WebSocket's client.
+type guardHold struct {
+	client netip.Addr // as resolved: behind a trusted proxy, the forwarded address
+	end    func()     // if set, ends the guard's hold on the client's place
+}
+
+// done ends the hold, if there is one.
+func (h guardHold) done() {
+	if h.end != nil {
+		h.end()
+	}
+}
+
+// upgrader is the zero-copy upgrader for a connection from h.client. From
+// a trusted proxy, it reads the forwarding headers on the way and lets the
+// guard judge the client they name before answering, into h.
+func (e *Edge) upgrader(h *guardHold) ws.Upgrader {
+	peer := h.client
 	if !e.cfg.Guard.Proxied(peer) {
-		return e.up, &release
+		return e.up // judged at accept
 	}
 	up := e.up
 	var fwd netguard.Forwarded
@@ -52,10 +64,10 @@ func (e *Edge) upgrader(peer netip.Addr) (ws.Upgrader, *func()) {
 		if err != nil {
 			return nil, rejection(err)
 		}
-		release = r
+		h.client, h.end = e.cfg.Guard.Resolve(peer, fwd), r
 		return nil, nil
 	}
-	return up, &release
+	return up
 }
 
 // rejection is the HTTP answer to an upgrade the guard refused.
@@ -85,8 +97,25 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // UpgradeHTTP has answered the client
 	}
 	c := newConn(e, nc)
-	c.release = release
+	c.hold = guardHold{client: netguard.ClientAddr(r), end: release}
 	e.run(c)
+}
+
+// CloseDenied closes, with 1008, every WebSocket whose client allowed
+// rejects (after the IP lists changed), and returns how many.
+func (e *Edge) CloseDenied(allowed func(netip.Addr) bool) int {
+	e.mu.Lock()
+	var denied []*conn
+	for c := range e.conns {
+		if !allowed(c.hold.client) {
+			denied = append(denied, c)
+		}
+	}
+	e.mu.Unlock()
+	for _, c := range denied {
+		c.closeWith(ws.StatusPolicyViolation, "address not allowed")
+	}
+	return len(denied)
 }
 
 // track counts a connection until its teardown, unless the edge is draining.
@@ -126,7 +155,5 @@ func (e *Edge) forget(c *conn) {
 	if c.user != "" {
 		e.m.Connections.Dec()
 	}
-	if c.release != nil {
-		c.release()
-	}
+	c.hold.done()
 }

@@ -114,6 +114,12 @@ func (c *conn) run(req request) error {
 		err = c.typing(req)
 	case opKick, opBan, opUnban, opMute, opUnmute, opRole, opSlowMode:
 		err = c.moderate(ctx, req)
+	case opInvitations:
+		err = c.listInvitations(ctx, req)
+	case opAccept, opDecline:
+		err = c.answerInvitation(ctx, req)
+	case opSettings:
+		err = c.settings(ctx, req)
 	case "":
 		err = natter.Errorf(natter.EINVALID, "missing op")
 	default:
@@ -139,7 +145,11 @@ func (c *conn) auth(req request) error {
 	if err != nil {
 		c.user = ""
 		c.send(errEvent(req.RID, "", err))
-		c.closeWith(1011, "unavailable")
+		if natter.ErrorCode(err) == natter.EQUOTA {
+			c.closeWith(CloseTooManyConns, "too many connections")
+		} else {
+			c.closeWith(1011, "unavailable")
+		}
 		return errClose
 	}
 	c.alive()
@@ -192,7 +202,7 @@ func (c *conn) access(ctx context.Context, id natter.RoomID) (natter.Room, admis
 		if id.IsDM() {
 			return r, adm, natter.Errorf(natter.EFORBIDDEN, "not a member of %s", id)
 		}
-		r, _, err = b.CreateRoom(ctx, natter.Room{ID: id, Kind: natter.Public, Owner: c.user, Created: time.Now().UTC()})
+		r, _, err = c.e.createRoom(ctx, c.user, natter.Room{ID: id, Kind: natter.Public, Owner: c.user, Created: time.Now().UTC()})
 	}
 	if err != nil {
 		return r, adm, err
@@ -208,13 +218,18 @@ func (c *conn) access(ctx context.Context, id natter.RoomID) (natter.Room, admis
 		if r.Kind != natter.Public {
 			return r, adm, natter.Errorf(natter.EFORBIDDEN, "not a member of %s", id)
 		}
-		if adm.rev, err = b.PutMember(ctx, id, c.user); err != nil {
+		if adm.rev, err = c.e.addMember(ctx, r, c.user); err != nil {
 			return r, adm, err
+		}
+		if adm.rev == 0 { // a racing join added it: take that revision
+			if adm.rev, err = b.MemberRev(ctx, id, c.user); err != nil {
+				return r, adm, err
+			}
 		}
 		// A ban is written before the membership it ends is deleted: a
 		// ban that this check misses deletes the membership just added.
 		if err := c.notBanned(ctx, r); err != nil {
-			_, _ = b.DeleteMember(ctx, id, c.user)
+			_, _ = c.e.quotas.RemoveMember(ctx, id, c.user)
 			return r, adm, err
 		}
 	}
@@ -309,7 +324,7 @@ func (c *conn) part(ctx context.Context, req request) error {
 	if !member {
 		return natter.Errorf(natter.EINVALID, "not a member of %s", req.Room)
 	}
-	if err := c.e.b.RemoveMember(ctx, req.Room, c.user); err != nil {
+	if err := c.e.removeMember(ctx, req.Room, c.user); err != nil {
 		return err
 	}
 	c.leave(req.Room, nil)
@@ -323,7 +338,10 @@ func (c *conn) create(ctx context.Context, req request) error {
 	if kind == "" {
 		kind = natter.Public
 	}
-	r, _, err := c.e.b.CreateRoom(ctx, natter.Room{ID: req.Room, Kind: kind, Owner: c.user, Created: time.Now().UTC()})
+	if err := c.allowRoomOp(); err != nil {
+		return err
+	}
+	r, _, err := c.e.createRoom(ctx, c.user, natter.Room{ID: req.Room, Kind: kind, Owner: c.user, Created: time.Now().UTC()})
 	if natter.ErrorCode(err) == natter.ECONFLICT || (err == nil && r.Kind == natter.Private && r.Owner != c.user) {
 		return notAvailable(req.Room)
 	}
@@ -335,7 +353,7 @@ func (c *conn) create(ctx context.Context, req request) error {
 	} else if err != nil {
 		return err
 	}
-	if err := c.e.b.AddMember(ctx, r.ID, c.user); err != nil {
+	if _, err := c.e.addMember(ctx, r, c.user); err != nil {
 		return err
 	}
 	c.send(event{Type: evCreated, RID: req.RID, Room: r.ID, Kind: r.Kind, Owner: r.Owner})
@@ -352,6 +370,9 @@ func notAvailable(id natter.RoomID) error {
 
 // changeMember adds or removes a member of a private room; owner only.
 func (c *conn) changeMember(ctx context.Context, req request) error {
+	if err := c.allowRoomOp(); err != nil {
+		return err
+	}
 	b := c.e.b
 	r, err := b.Room(ctx, req.Room)
 	if natter.ErrorCode(err) == natter.ENOTFOUND || (err == nil && r.Kind == natter.Private && r.Owner != c.user) {
@@ -365,7 +386,11 @@ func (c *conn) changeMember(ctx context.Context, req request) error {
 	}
 	action := "added"
 	if req.Op == opAdd {
-		err = c.e.addMember(ctx, r, req.User)
+		var invited bool
+		if invited, err = c.addOrInvite(ctx, r, req.User); invited {
+			c.send(event{Type: evOK, RID: req.RID, Room: r.ID, User: req.User, Invited: true})
+			return nil
+		}
 	} else {
 		if req.User == r.Owner {
 			return natter.Errorf(natter.EINVALID, "the owner cannot be removed")
@@ -386,17 +411,19 @@ func (c *conn) dm(ctx context.Context, req request) error {
 	if req.User == c.user {
 		return natter.Errorf(natter.EINVALID, "a direct conversation needs another user")
 	}
+	if err := c.allowRoomOp(); err != nil {
+		return err
+	}
 	id := natter.DMRoom(c.user, req.User)
 	users := []natter.UserID{c.user, req.User}
 	if users[1] < users[0] {
 		users[0], users[1] = users[1], users[0]
 	}
-	b := c.e.b
-	if _, _, err := b.CreateRoom(ctx, natter.Room{ID: id, Kind: natter.Direct, Users: users, Created: time.Now().UTC()}); err != nil {
+	if _, _, err := c.e.createRoom(ctx, c.user, natter.Room{ID: id, Kind: natter.Direct, Users: users, Created: time.Now().UTC()}); err != nil {
 		return err
 	}
 	for _, u := range users {
-		if err := b.AddMember(ctx, id, u); err != nil {
+		if _, err := c.e.addMember(ctx, natter.Room{ID: id, Kind: natter.Direct}, u); err != nil {
 			return err
 		}
 	}
@@ -422,6 +449,9 @@ func (c *conn) sendMsg(ctx context.Context, req request) error {
 		return err
 	}
 	defer release()
+	if err := c.allowSend(); err != nil {
+		return err
+	}
 	start := time.Now()
 	rid, room, cid := req.RID, req.Room, req.CID
 	return c.e.b.Publish(ctx, broker.Draft{Room: room, From: c.user, ClientID: cid, Text: *req.Text}, func(a broker.Ack, err error) {
@@ -483,6 +513,9 @@ func (c *conn) typing(req request) error {
 	}
 	if c.e.rules.muted(req.Room, c.user) {
 		return natter.Errorf(natter.EMUTED, "you are muted in %s", req.Room)
+	}
+	if !c.allowTyping() {
+		return nil // advisory, and repeated by clients: dropped
 	}
 	c.e.publishEvent(req.Room, event{Type: evTyping, Room: req.Room, User: c.user})
 	return nil

@@ -27,6 +27,9 @@ func (e *Edge) attach(c *conn) error {
 		}
 		e.followingUsers = true
 	}
+	if err := e.admit(c); err != nil {
+		return err
+	}
 	e.users[c.user] = append(e.users[c.user], c)
 	return nil
 }
@@ -35,6 +38,7 @@ func (e *Edge) attach(c *conn) error {
 func (e *Edge) detach(c *conn) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.release(c)
 	conns := e.users[c.user]
 	for i, x := range conns {
 		if x == c {

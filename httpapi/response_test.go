@@ -29,6 +29,10 @@ var statuses = map[string]int{
 	natter.EEPOCH:        409,
 	natter.ETOOLARGE:     413,
 	natter.ERATELIMIT:    429,
+	natter.EQUOTA:        429,
+	natter.ESLOWMODE:     429,
+	natter.EBANNED:       403,
+	natter.EMUTED:        403,
 	natter.EINTERNAL:     500,
 	natter.EUNAVAILABLE:  503,
 }

@@ -32,9 +32,10 @@ type Metrics struct {
 	Archived       prometheus.Counter
 
 	// The listener's guard (package netguard).
-	OpenConns    prometheus.Gauge
-	AcceptErrors *prometheus.CounterVec
-	Refused      *prometheus.CounterVec
+	OpenConns     prometheus.Gauge
+	AcceptErrors  *prometheus.CounterVec
+	Refused       *prometheus.CounterVec
+	QuotaRefusals *prometheus.CounterVec // by quota (edge/quota.go)
 }
 
 // New creates the collectors on a fresh registry that also carries the Go
@@ -68,11 +69,12 @@ func New() *Metrics {
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 	})
 	m.Closed = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "natter", Name: "connections_closed_total", Help: "Closed connections by WebSocket close code."}, []string{"code"})
-	reg.MustRegister(m.Connections, m.PublishLatency, m.Closed)
 	m.OpenConns = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "natter", Name: "tcp_connections", Help: "Open TCP connections of the listener (HTTP and WebSocket)."})
 	m.AcceptErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "natter", Name: "accept_errors_total", Help: "Failed accepts of the listener, retried after a backoff, by reason (emfile, enfile, ...)."}, []string{"reason"})
 	m.Refused = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "natter", Name: "connections_refused_total", Help: "Connections, upgrades and requests refused by the connection caps or the IP lists, by reason."}, []string{"reason"})
 	reg.MustRegister(m.OpenConns, m.AcceptErrors, m.Refused)
+	m.QuotaRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "natter", Name: "quota_refusals_total", Help: "Requests refused by a per-user or per-room quota, by quota."}, []string{"quota"})
+	reg.MustRegister(m.Connections, m.PublishLatency, m.Closed, m.QuotaRefusals)
 	return m
 }
 

@@ -107,8 +107,10 @@ type Forwarded struct {
 	size   int
 }
 
-// maxForwarded bounds the header bytes kept, so that a client cannot make
-// the zero-copy upgrade buffer headers without limit.
+// maxForwarded bounds the X-Forwarded-For bytes kept. What goes is the
+// left end, written by the client or by proxies further out: the right
+// end, which our proxy appended, is what Resolve reads first, so padding
+// the header can neither hide the client nor cost memory.
 const maxForwarded = 4096
 
 var (
@@ -122,24 +124,43 @@ var (
 func (f *Forwarded) Header(key, value []byte) error {
 	switch {
 	case bytes.EqualFold(key, headerFor):
-	case bytes.EqualFold(key, headerRealIP):
-	default:
-		return nil
-	}
-	if f.size += len(value); f.size > maxForwarded {
-		return nil // the rest is ignored: Resolve stops at what it has
-	}
-	if bytes.EqualFold(key, headerFor) {
-		f.For = append(f.For, string(value))
-	} else {
+		f.addFor(string(value))
+	case bytes.EqualFold(key, headerRealIP) && len(value) <= 64:
 		f.RealIP = string(value)
 	}
 	return nil
 }
 
+// addFor appends an X-Forwarded-For value, dropping the oldest entries
+// past maxForwarded: whole values, or a value's entries up to a comma (a
+// cut address could read as another one).
+func (f *Forwarded) addFor(v string) {
+	f.For = append(f.For, v)
+	f.size += len(v)
+	for f.size > maxForwarded {
+		first := f.For[0]
+		excess := f.size - maxForwarded
+		if k := strings.IndexByte(first[min(excess, len(first)):], ','); excess < len(first) && k >= 0 {
+			rest := first[excess+k+1:]
+			f.size -= len(first) - len(rest)
+			f.For[0] = rest
+			continue
+		}
+		f.For = f.For[1:]
+		f.size -= len(first)
+	}
+}
+
 // ForwardedFrom reads the forwarding headers of an HTTP request.
 func ForwardedFrom(h http.Header) Forwarded {
-	return Forwarded{For: h.Values("X-Forwarded-For"), RealIP: h.Get("X-Real-IP")}
+	var f Forwarded
+	for _, v := range h.Values("X-Forwarded-For") {
+		f.addFor(v)
+	}
+	if v := h.Get("X-Real-IP"); len(v) <= 64 {
+		f.RealIP = v
+	}
+	return f
 }
 
 // Resolve returns the client's address of a connection from peer that

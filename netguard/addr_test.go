@@ -72,13 +72,21 @@ func TestForwardedHeader(t *testing.T) {
 	if strings.Join(f.For, "|") != strings.Join(g.For, "|") || f.RealIP != g.RealIP {
 		t.Errorf("OnHeader %+v, net/http %+v", f, g)
 	}
-	// Past maxForwarded bytes, nothing more is kept.
-	var big Forwarded
-	for range 1000 {
-		big.Header([]byte("X-Forwarded-For"), []byte("192.0.2.100"))
-	}
-	if n := len(strings.Join(big.For, ",")); n > maxForwarded+len(big.For) {
-		t.Errorf("kept %d bytes of X-Forwarded-For", n)
+	// Padding the header keeps its right end, which the proxy appended,
+	// and costs no more than maxForwarded bytes.
+	for _, pad := range []string{strings.Repeat("192.0.2.100, ", 1000), strings.Repeat("x", 10000)} {
+		var big Forwarded
+		for range 5 {
+			big.Header([]byte("X-Forwarded-For"), []byte(pad))
+		}
+		big.Header([]byte("X-Forwarded-For"), []byte(pad+", 203.0.113.9"))
+		if n := len(strings.Join(big.For, "")); n > maxForwarded {
+			t.Errorf("kept %d bytes of X-Forwarded-For", n)
+		}
+		g := mustGuard(t, "10.0.0.0/8")
+		if got := g.Resolve(netip.MustParseAddr("10.0.0.2"), big); got.String() != "203.0.113.9" {
+			t.Errorf("padded header resolved to %s, want the address the proxy appended", got)
+		}
 	}
 }
 

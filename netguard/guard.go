@@ -110,7 +110,7 @@ func New(cfg Config) (*Guard, error) {
 
 // Reload re-reads the allow and deny lists. On an error the lists in force
 // stay as they were. Connections already open are judged by the new lists
-// at their next HTTP request; open WebSockets are not closed.
+// at their next HTTP request; open WebSockets are the edge's to close.
 func (g *Guard) Reload() error {
 	allow, err := LoadCIDRs(g.cfg.Allow)
 	if err != nil {

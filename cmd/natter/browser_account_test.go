@@ -11,8 +11,9 @@ import (
 
 // TestBrowserAccount: in the web UI, a password change ends the user's
 // other sessions and keeps this page connected, a #token= link for someone
-// else does not replace the session (login CSRF), and "Log out" ends the
-// session on the server, not only in the browser.
+// else does not replace the session (login CSRF), "Log out" ends the
+// session on the server, not only in the browser, and "Log out everywhere"
+// ends the others too.
 func TestBrowserAccount(t *testing.T) {
 	needBrowser(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
@@ -80,4 +81,14 @@ func TestBrowserAccount(t *testing.T) {
 		t.Errorf("the token after logout: %d; want 401", st)
 	}
 	dave.login("dave", "new-password")
+
+	// Log out everywhere ends this page's session and the others.
+	another := mustAuth(t, ctx, srv, "login", "", credentials("dave", "new-password"), http.StatusOK)
+	dave.do(chromedp.Click(chromedp.CSS("#account-button")))
+	dave.wait("account dialog", `document.querySelector('#account-dialog').open`)
+	dave.do(chromedp.Click(chromedp.CSS("#logout-all")))
+	dave.wait("login form after log out everywhere", `!document.querySelector('#auth').hidden && document.querySelector('#app').hidden`)
+	if st := apiGet(t, ctx, srv, another, "/api/rooms", nil); st != http.StatusUnauthorized {
+		t.Errorf("another session after log out everywhere: %d; want 401", st)
+	}
 }

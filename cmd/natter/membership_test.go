@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -20,21 +21,75 @@ import (
 // another. Between the two, the user must receive nothing and have nothing
 // stored, whatever their connections were doing when the removal came.
 func TestRemovedMemberCannotStay(t *testing.T) {
-	const (
-		conns  = 30
-		rounds = 12
-		budget = 40 * time.Second
-	)
-	s := startServer(t, "", generousRate)
-	ctx := ctxFor(t, budget+30*time.Second)
-	deadline := time.Now().Add(budget)
+	s := startServer(t, "", generousRate, manyConns)
+	ctx := ctxFor(t, 90*time.Second)
 	alice := s.connect(ctx, "alice")
-	alice.request(ctx, map[string]any{"op": "create", "room": "vault", "kind": "private"})
-	alice.join(ctx, "vault", -1, "")
-	bobs := make([]*tclient, conns)
+	bobs := make([]*tclient, 30)
 	for i := range bobs {
 		bobs[i] = s.connect(ctx, "bob")
 	}
+	raceRemovals(t, ctx, alice, bobs, 12, 20*time.Second, nil)
+}
+
+// The same attack with the removed user's connections on another edge
+// than the owner's: the owner's edge waits for that edge to apply the
+// removal before it answers.
+func TestRemovedMemberCannotStayAcrossEdges(t *testing.T) {
+	s1 := startServer(t, "", generousRate, manyConns, func(m *Main) { m.NATSListen = "127.0.0.1:-1" })
+	s2 := startEdge(t, s1, generousRate, manyConns)
+	ctx := ctxFor(t, 90*time.Second)
+	alice := s1.connect(ctx, "alice")
+	bobs := make([]*tclient, 20)
+	for i := range bobs {
+		bobs[i] = s2.connect(ctx, "bob")
+	}
+	// The owner's edge learns who is where from presence: a removal waits
+	// for the edges it knows of. Each round, remove only once it knows.
+	watcher := s1.connect(ctx, "alice")
+	presence := func(status string) {
+		for {
+			ev, err := watcher.Expect(ctx, "presence")
+			if err != nil {
+				t.Fatalf("no presence %s of bob: %v", status, err)
+			}
+			if ev.User == "bob" && ev.Status == status {
+				return
+			}
+		}
+	}
+	raceRemovals(t, ctx, alice, bobs, 10, 20*time.Second, func(phase string) {
+		switch phase {
+		case "created":
+			watcher.join(ctx, "vault", -1, "")
+		case "joined":
+			presence("online")
+		case "stopped":
+			presence("offline")
+		}
+	})
+}
+
+// manyConns lifts the per-user connection quota (20 per edge) for the
+// attack's 30 connections of one user.
+func manyConns(m *Main) { m.Quota.ConnsPerUser = 100 }
+
+// raceRemovals runs rounds of: the owner (alice) adds bob; bob's
+// connections join and send in a loop; alice removes bob, sends markers,
+// and bob's loops stop once each connection was refused a join. Then it
+// checks that nothing reached bob, and nothing of his was stored, between
+// each removal's marker and the next re-add. hook, if set, is called at
+// "created" (the room exists), "joined" (bob's sends are going through,
+// before the removal) and "stopped" (bob's loops ended).
+func raceRemovals(t *testing.T, ctx context.Context, alice *tclient, bobs []*tclient, rounds int, budget time.Duration, hook func(phase string)) {
+	t.Helper()
+	if hook == nil {
+		hook = func(string) {}
+	}
+	conns := len(bobs)
+	deadline := time.Now().Add(budget)
+	alice.request(ctx, map[string]any{"op": "create", "room": "vault", "kind": "private"})
+	alice.join(ctx, "vault", -1, "")
+	hook("created")
 
 	type window struct{ from, to uint64 } // [marker after removal, marker before re-add)
 	var (
@@ -92,7 +147,8 @@ func TestRemovedMemberCannotStay(t *testing.T) {
 		}
 		// Remove while the joins and sends are under way.
 		before := accepted.Load()
-		waitFor(t, ctx, func() bool { return accepted.Load() >= before+conns })
+		waitFor(t, ctx, func() bool { return accepted.Load() >= before+int64(conns) })
+		hook("joined")
 		alice.request(ctx, map[string]any{"op": "remove", "room": "vault", "user": "bob"})
 		removed.Store(true)
 		removedAfter = say("removed")
@@ -110,6 +166,7 @@ func TestRemovedMemberCannotStay(t *testing.T) {
 		})
 		stop.Store(true)
 		wg.Wait()
+		hook("stopped")
 	}
 	if n < 3 {
 		t.Fatalf("only %d rounds in %v", n, budget)

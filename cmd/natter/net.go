@@ -74,8 +74,9 @@ func (m *Main) httpServer(h http.Handler) *http.Server {
 	}
 }
 
-// Reload re-reads the IP allow and deny lists (on SIGHUP); on an error the
-// lists in force stay.
+// Reload re-reads the IP allow and deny lists (on SIGHUP) and closes the
+// WebSockets of clients they no longer allow; on an error the lists in
+// force stay.
 func (m *Main) Reload() error {
 	if m.guard == nil {
 		return nil
@@ -83,6 +84,11 @@ func (m *Main) Reload() error {
 	if err := m.guard.Reload(); err != nil {
 		m.Log.Error("reload: ip lists kept as they were", "err", err)
 		return err
+	}
+	if m.edge != nil {
+		if n := m.edge.CloseDenied(m.guard.Allowed); n > 0 {
+			m.Log.Info("websockets of clients no longer allowed closed", "count", n)
+		}
 	}
 	return nil
 }

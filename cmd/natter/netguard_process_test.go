@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/natter-chat/natter/auth"
+	"github.com/natter-chat/natter/edge/wsclient"
 )
 
 // buildNatter builds the natter binary into a temp dir.
@@ -189,7 +192,8 @@ func TestFDExhaustionRecovers(t *testing.T) {
 
 // --deny-ips and --allow-ips from files are re-read on SIGHUP: new
 // connections are refused at accept, open keep-alive connections at their
-// next request; a broken file keeps the lists in force.
+// next request, open WebSockets closed with 1008; a broken file keeps the
+// lists in force.
 func TestIPListsReloadOnSIGHUP(t *testing.T) {
 	bin := buildNatter(t)
 	ctx := ctxFor(t, 60*time.Second)
@@ -202,7 +206,21 @@ func TestIPListsReloadOnSIGHUP(t *testing.T) {
 	}
 	write(allow, "")
 	write(deny, "# nobody\n")
-	p := startProc(t, ctx, bin, 1024, "--allow-ips", "@"+allow, "--deny-ips", "@"+deny)
+	const secret = "a test secret of at least thirty-two bytes"
+	p := startProc(t, ctx, bin, 1024, "--allow-ips", "@"+allow, "--deny-ips", "@"+deny, "--jwt-secret", secret)
+	keys, err := auth.New(auth.Config{Secret: []byte(secret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := keys.Issue("alice", time.Hour)
+	sock, err := wsclient.Dial(ctx, "ws://"+p.addr+"/ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	if _, err := sock.Auth(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
 	served := func(src string) bool {
 		c := dialFrom(t, p.addr, src)
 		defer c.Close()
@@ -232,6 +250,9 @@ func TestIPListsReloadOnSIGHUP(t *testing.T) {
 	}
 	if st, body, _ := keep.get("/healthz"); st != 403 || !strings.Contains(body, "forbidden") {
 		t.Fatalf("open keep-alive connection of a denied client: %d %q, want 403", st, body)
+	}
+	if cl, err := sock.Wait(ctx); err != nil || cl.Code != 1008 {
+		t.Fatalf("open WebSocket of a denied client: %+v %v, want close 1008", cl, err)
 	}
 
 	write(deny, "")

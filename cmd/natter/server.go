@@ -76,7 +76,8 @@ type Main struct {
 	ShutdownTimeout  time.Duration
 	ArchiveName      string
 	ReadyMaxLag      uint64
-	Net              NetConfig // listener: HTTP timeouts, connection caps, proxies, IP lists
+	Quota            edge.Quota // per-user and per-room quotas (quotaflags.go)
+	Net              NetConfig  // listener: HTTP timeouts, connection caps, proxies, IP lists
 	Log              *slog.Logger
 
 	// Set by Run.
@@ -104,7 +105,7 @@ func NewMain() *Main {
 		MaxFrame:        edge.DefaultMaxFrame, MaxText: edge.DefaultMaxText,
 		Rate: edge.DefaultRate, Burst: edge.DefaultBurst, QueueLen: edge.DefaultQueueLen,
 		IdleTimeout: edge.DefaultIdleTimeout, AuthTimeout: edge.DefaultAuthTimeout, Presence: edge.DefaultPresence, ShutdownTimeout: 10 * time.Second,
-		ArchiveName: "history", ReadyMaxLag: 1000,
+		ArchiveName: "history", ReadyMaxLag: 1000, Quota: defaultQuota(),
 		Net: defaultNet(), Log: slog.Default(),
 	}
 }
@@ -145,6 +146,7 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 		fs.IntVar(&m.RoomCache, "room-cache", m.RoomCache, "bytes of recent messages each followed room keeps for resuming clients (0: default 64 KiB, negative: none)")
 		fs.IntVar(&m.PresenceLimit, "presence-limit", m.PresenceLimit, "rooms with more users online than this get no presence events or snapshot (0: default 500)")
 		fs.DurationVar(&m.Presence, "presence-interval", m.Presence, "how often this edge re-announces its users; presence of a dead edge expires after 3 intervals")
+		quotaFlags(fs, &m.Quota)
 		fs.DurationVar(&m.DrainDelay, "drain-delay", m.DrainDelay, "on SIGTERM, report not ready and keep serving this long before closing connections (lets load balancers notice)")
 	}
 	if m.Role == "serve" {
@@ -227,7 +229,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			MaxFrame: m.MaxFrame, MaxText: m.MaxText, Rate: m.Rate, Burst: m.Burst,
 			QueueLen: m.QueueLen, IdleTimeout: m.IdleTimeout, AuthTimeout: m.AuthTimeout,
 			PresenceInterval: m.Presence, PresenceLimit: m.PresenceLimit, RoomCache: m.RoomCache,
-			Coalesce: m.Coalesce, Guard: m.guard,
+			Coalesce: m.Coalesce, Guard: m.guard, Quota: m.Quota,
 		})
 		l = m.edge.Split(l, "/ws")
 	}
@@ -281,6 +283,10 @@ func (m *Main) routes(keys *auth.Keys, tokens natter.TokenVerifier) http.Handler
 	}))
 	if m.edge != nil {
 		mux.Handle("GET /ws", m.edge)
+		api := m.edge.APIHandler() // invitations and add policy
+		mux.Handle("/api/invitations", api)
+		mux.Handle("/api/invitations/", api)
+		mux.Handle("/api/me/settings", api)
 		mux.Handle("/", web.Handler())
 	}
 	if m.store != nil {

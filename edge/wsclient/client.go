@@ -53,6 +53,19 @@ type Event struct {
 	Role    string          `json:"role,omitempty"`
 	Seconds int             `json:"seconds,omitempty"`
 	WaitMS  int64           `json:"wait_ms,omitempty"`
+
+	Invited     bool         `json:"invited,omitempty"`
+	Invitations []Invitation `json:"invitations,omitempty"`
+	AddPolicy   string       `json:"add_policy,omitempty"`
+}
+
+// Invitation is one entry of the invitations event.
+type Invitation struct {
+	Room  string    `json:"room"`
+	Kind  string    `json:"kind"`
+	Owner string    `json:"owner"`
+	From  string    `json:"from"`
+	At    time.Time `json:"at"`
 }
 
 // Closed is returned once the connection has ended; Code and Reason are

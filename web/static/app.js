@@ -7,6 +7,7 @@ import { Session } from './session.js';
 import { API } from './api.js';
 import { Moderation } from './moderation.js';
 import { resolveHandoff, wireAccount } from './account.js';
+import { Invitations } from './invitations.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -391,6 +392,7 @@ function startApp({ fresh }) {
   client = new Client({ token: () => session.validToken() });
   moderation = new Moderation({ client, api, me: session.user, el, changed: moderationChanged, error: (t) => toast(t) });
   wireClient();
+  new Invitations({ client, notify: toast, onAccepted: () => refreshRooms() }).mount($('#sidebar .actions'));
   keepFresh();
   client.connect();
   updateConn();
@@ -1319,15 +1321,16 @@ function wireMembers() {
       showError(err, 'That is not a valid username.');
       return;
     }
+    let res;
     try {
-      await client.add(membersRoom, user);
+      res = await client.add(membersRoom, user);
     } catch (ex) {
       showError(err, human(ex));
       return;
     }
     showError(err, '');
     $('#add-member-user').value = '';
-    toast(`${user} was added to ${membersRoom}.`);
+    toast(res.invited ? `${user} was invited to ${membersRoom}.` : `${user} was added to ${membersRoom}.`);
     loadMembersDialog();
   });
   $('#leave-room').addEventListener('click', async () => {

@@ -411,6 +411,8 @@ export class Client {
       case 'dm':
       case 'ok':
       case 'pong':
+      case 'invitations':
+      case 'settings':
         this._settle(ev.rid, (p) => p.resolve(ev));
         return;
       case 'receipt':
@@ -712,6 +714,20 @@ export class Client {
   }
   dm(user) {
     return this._request('dm', { user });
+  }
+  /** invitations resolves to your pending invitations: [{room, kind, owner, from, at}]. */
+  async invitations() {
+    return (await this._request('invitations')).invitations || [];
+  }
+  accept(room) {
+    return this._request('accept', { room });
+  }
+  decline(room) {
+    return this._request('decline', { room });
+  }
+  /** settings reads your settings, setting the fields given first: {add_policy}. */
+  settings(fields = {}) {
+    return this._request('settings', fields);
   }
   /** part gives up membership of a room (not a DM). */
   async part(room) {
