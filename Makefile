@@ -44,22 +44,16 @@ check-deploy:
 
 # Fuzzing of every parser that sees client bytes (docs/SECURITY.md,
 # "Frames and parsers"): each Fuzz function of every package, one after the
-# other, for FUZZTIME each. Seeds are in the package's testdata/fuzz/<name>/,
-# and so is any input that fails (commit it: it is then a regression test
-# that every `go test` runs).
+# other, for FUZZTIME each (a duration, or a count such as 100000x).
 FUZZTIME ?= 1m
 fuzz: ## run every fuzz target for FUZZTIME (default 1m) each
-	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
-		pkg=$$(dirname $$f); \
-		for fn in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
-			echo "== $$fn ($$pkg, $(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
-		done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) bash .ci/fuzz
 
 # The cluster proof: 3 NATS nodes, 2 edges and a history replica as separate
-# processes, traffic under kill -9 / restart / drain, then a checker that
-# fails on any lost, duplicated or reordered message (docs/RELIABILITY.md).
+# processes, traffic under kill -9 / restart / drain, a history replica
+# rebuilt from an empty data dir and a SIGSTOPped NATS node, then a checker
+# that fails on any lost, duplicated or reordered message, any acked message
+# missing from history, or an edge left on the hung node (docs/RELIABILITY.md).
 CHAOS_DURATION ?= 60s
 test-cluster: build
 	$(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2

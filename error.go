@@ -12,7 +12,7 @@ const (
 	EUNAUTHORIZED = "unauthorized"   // no, bad or expired token
 	EFORBIDDEN    = "forbidden"      // authenticated but not allowed (not a member, not the owner)
 	ENOTFOUND     = "not_found"      // room or user does not exist
-	ECONFLICT     = "conflict"       // e.g. creating a room that exists with another kind
+	ECONFLICT     = "conflict"       // e.g. registering a taken username, racing password changes
 	ETOOLARGE     = "too_large"      // text or frame over the limit
 	ERATELIMIT    = "rate_limited"   // per-connection or per-IP limit hit
 	EUNAVAILABLE  = "unavailable"    // NATS/JetStream not reachable; retry later

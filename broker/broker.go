@@ -45,7 +45,15 @@ type Config struct {
 	DuplicateWindow time.Duration
 	// MaxInflight bounds unacknowledged asynchronous publishes.
 	MaxInflight int
-	Log         *slog.Logger
+	// PingInterval and MaxPingsOut bound how long a connection to a hung
+	// or cut-off NATS server is kept: it is dropped (and another server
+	// tried) when MaxPingsOut pings are unanswered at the next ping, so
+	// between MaxPingsOut and MaxPingsOut+1 intervals after the server
+	// stopped answering. Not used with Embedded, which cannot hang apart
+	// from this process. Defaults: 2s and 2.
+	PingInterval time.Duration
+	MaxPingsOut  int
+	Log          *slog.Logger
 	// Metrics, if set, is where the broker counts repairs and publishes.
 	Metrics *metrics.Metrics
 }
@@ -55,6 +63,8 @@ const (
 	DefaultDuplicateWindow = 10 * time.Minute
 	DefaultMaxInflight     = 4096
 	DefaultSyncInterval    = 5 * time.Second
+	DefaultPingInterval    = 2 * time.Second
+	DefaultMaxPingsOut     = 2
 	publishAckTimeout      = 10 * time.Second
 	publishDrainWait       = time.Second
 )
@@ -138,6 +148,14 @@ func Open(ctx context.Context, cfg Config) (*Broker, error) {
 		url = ""
 	} else if url == "" {
 		return nil, errors.New("broker: neither embedded server nor NATS URLs given")
+	} else {
+		if cfg.PingInterval <= 0 {
+			cfg.PingInterval = DefaultPingInterval
+		}
+		if cfg.MaxPingsOut <= 0 {
+			cfg.MaxPingsOut = DefaultMaxPingsOut
+		}
+		opts = append(opts, nats.PingInterval(cfg.PingInterval), nats.MaxPingsOutstanding(cfg.MaxPingsOut))
 	}
 	opts = append(opts, cfg.authOptions()...)
 	nc, err := nats.Connect(url, opts...)

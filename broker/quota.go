@@ -240,6 +240,20 @@ func (q *Quotas) RemoveMember(ctx context.Context, room natter.RoomID, user natt
 	return 0, natter.Errorf(natter.EUNAVAILABLE, "membership contention on %s", room)
 }
 
+// NewRoom starts the member count of a room this process just created at
+// zero, so that its first add need not count its member keys.
+func (q *Quotas) NewRoom(ctx context.Context, room natter.RoomID) error {
+	kv, err := q.bucket(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = kv.Create(ctx, membersKey(room), []byte("0"))
+	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return unavailable("quota", err)
+	}
+	return nil
+}
+
 // MemberCount is the counted number of members of room.
 func (q *Quotas) MemberCount(ctx context.Context, room natter.RoomID) (int, error) {
 	v, err := q.get(ctx, membersKey(room))

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/natter-chat/natter"
 )
 
@@ -107,32 +109,83 @@ func (b *Broker) readBatch(ctx context.Context, room natter.RoomID, after, upTo 
 // get, which a lagging replica may answer: feeds use this as the base for
 // gap detection.
 func (b *Broker) LastSeq(ctx context.Context, room natter.RoomID) (uint64, error) {
+	m, err := b.leaderGet(ctx, "last message of "+string(room), map[string]any{"last_by_subj": roomSubject(room)})
+	if err != nil || m == nil {
+		return 0, err
+	}
+	return m.Seq, nil
+}
+
+// nextStored returns the stream's first message after seq, nil if there is
+// none, from the stream leader.
+func (b *Broker) nextStored(ctx context.Context, seq uint64) (*storedMsg, error) {
+	return b.leaderGet(ctx, "stream message after "+strconv.FormatUint(seq, 10), map[string]any{"seq": seq + 1, "next_by_subj": roomWildcard})
+}
+
+// storedMsg is a stream message as the JetStream API returns it.
+type storedMsg struct {
+	Subject string    `json:"subject"`
+	Seq     uint64    `json:"seq"`
+	Data    []byte    `json:"data"`
+	Time    time.Time `json:"time"`
+}
+
+// leaderGet asks the stream leader for one message through the JetStream
+// API (never a direct get, which any replica may answer, however far
+// behind); nil if there is no such message.
+func (b *Broker) leaderGet(ctx context.Context, what string, req map[string]any) (*storedMsg, error) {
 	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
 	defer cancel()
-	req, _ := json.Marshal(map[string]string{"last_by_subj": roomSubject(room)})
-	resp, err := b.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+StreamName, req)
+	data, _ := json.Marshal(req)
+	resp, err := b.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+StreamName, data)
 	if err != nil {
-		return 0, natter.Errorf(natter.EUNAVAILABLE, "last message of %s: %v", room, err)
+		return nil, natter.Errorf(natter.EUNAVAILABLE, "%s: %v", what, err)
 	}
 	var r struct {
-		Message *struct {
-			Seq uint64 `json:"seq"`
-		} `json:"message"`
-		Error *struct {
+		Message *storedMsg `json:"message"`
+		Error   *struct {
 			Code        int    `json:"code"`
 			Description string `json:"description"`
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(resp.Data, &r); err != nil {
-		return 0, fmt.Errorf("broker: last message of %s: %w", room, err)
+		return nil, fmt.Errorf("broker: %s: %w", what, err)
 	}
 	switch {
 	case r.Error != nil && r.Error.Code == 404:
-		return 0, nil
+		return nil, nil
 	case r.Error != nil:
-		return 0, natter.Errorf(natter.EUNAVAILABLE, "last message of %s: %s", room, r.Error.Description)
+		return nil, natter.Errorf(natter.EUNAVAILABLE, "%s: %s", what, r.Error.Description)
 	case r.Message == nil:
-		return 0, fmt.Errorf("broker: last message of %s: empty response", room)
+		return nil, fmt.Errorf("broker: %s: empty response", what)
 	}
-	return r.Message.Seq, nil
+	return r.Message, nil
+}
+
+// StreamLast returns the stream's last sequence, from its leader.
+func (b *Broker) StreamLast(ctx context.Context) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
+	defer cancel()
+	info, err := b.stream.Info(ctx)
+	if err != nil {
+		return 0, unavailable("stream info", err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// RoomCounts returns, from the stream leader, the stream's first and last
+// sequence and how many messages each room has in the stream: what an
+// audit of an archive compares with.
+func (b *Broker) RoomCounts(ctx context.Context) (first, last uint64, counts map[natter.RoomID]uint64, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second) // many rooms: many pages
+	defer cancel()
+	info, err := b.stream.Info(ctx, jetstream.WithSubjectFilter(roomWildcard))
+	if err != nil {
+		return 0, 0, nil, unavailable("stream info", err)
+	}
+	counts = make(map[natter.RoomID]uint64, len(info.State.Subjects))
+	for subj, n := range info.State.Subjects {
+		counts[roomFromSubject(subj)] = n
+	}
+	return info.State.FirstSeq, info.State.LastSeq, counts, nil
 }

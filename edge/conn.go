@@ -28,6 +28,7 @@ type conn struct {
 	frames  frameReader
 	timed   bool       // the current message's frame deadline is set
 	quota   *userQuota // shared by the user's connections here, set at auth
+	ops     opQueue    // the operations read and not yet run
 
 	raw      syscall.RawConn // the socket's descriptor, nil if it has none
 	pollID   uint64
@@ -58,6 +59,7 @@ func newConn(e *Edge, nc net.Conn) *conn {
 	}
 	c := &conn{e: e, nc: nc, raw: rawConn(nc), born: time.Now()}
 	c.frames = frameReader{r: nc, max: int64(e.cfg.MaxFrame), onHeader: c.frameHeader}
+	c.ops.init()
 	return c
 }
 
@@ -105,6 +107,9 @@ const readBurst = 32
 func (c *conn) step(ready bool) bool {
 	payload, err := c.readMessage(ready)
 	if err != nil {
+		// What was read before the failure runs before its close, as it
+		// would have had the reader run it.
+		c.ops.wait()
 		c.readFailed(err)
 		return false
 	}
@@ -115,9 +120,11 @@ func (c *conn) step(ready bool) bool {
 	return c.handle(payload) == nil && !c.isClosing()
 }
 
-// finish ends the connection for its reader: stop watching, drain, tear down.
+// finish ends the connection for its reader: stop watching, let its ops
+// end, drain, tear down.
 func (c *conn) finish() {
 	c.e.poll.remove(c)
+	c.ops.wait() // an operation still running must not outlive teardown
 	c.drain()
 	c.teardown()
 }
@@ -205,6 +212,7 @@ func (c *conn) readMessage(ready bool) ([]byte, error) {
 		case ws.OpPing:
 			c.enqueue(controlFrame(ws.OpPong, p))
 		case ws.OpClose:
+			c.ops.wait() // the replies to what came before go out before the echo
 			code, _ := ws.ParseCloseFrameData(p)
 			if code.Empty() {
 				code = ws.StatusNormalClosure

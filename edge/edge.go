@@ -106,6 +106,7 @@ type Edge struct {
 	draining       bool
 	wg             sync.WaitGroup // open connections
 	poll           *poller        // nil: a reader goroutine per connection
+	runners        opRunners      // run the connections' op queues
 	flush          *flusher
 	rules          *rules                       // membership and moderation enforcement
 	quotas         *broker.Quotas               // cluster-wide counters (quota.go)
@@ -168,6 +169,7 @@ func New(cfg Config) *Edge {
 	e.cfg.Quota = cfg.Quota.withDefaults(cfg.Rate, cfg.Burst)
 	e.quotas, e.userQuotas = cfg.Broker.Quotas(), map[natter.UserID]*userQuota{}
 	e.flush = newFlusher(ctx, cfg.Coalesce)
+	e.runners = startOpRunners(ctx)
 	e.rules = newRules(e)
 	e.up = ws.Upgrader{ReadBufferSize: 2048, WriteBufferSize: 512}
 	var id [8]byte

@@ -11,7 +11,7 @@ import (
 
 // frameReader turns the bytes a client sends into control frames and
 // complete text messages, enforcing RFC 6455's framing rules and our size
-// limit. It does no I/O but reads from r, and it holds no socket: the same
+// limit. It touches nothing but r (no socket, no deadline), so the same
 // code serves connections and the fuzz tests.
 //
 // Every length it acts on is checked first against what the message may

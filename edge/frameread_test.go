@@ -2,8 +2,10 @@ package edge
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
@@ -179,4 +181,47 @@ func FuzzReadMessage(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Messages split into random fragments, with random masks and control
+// frames between the fragments, come out whole and unmasked, with the
+// control frames in their places.
+func TestFrameReaderReassembles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 500 {
+		msg := make([]byte, rng.IntN(frameMax+1))
+		for i := range msg {
+			msg[i] = byte('a' + rng.IntN(26))
+		}
+		var stream bytes.Buffer
+		var want []read
+		for start, first := 0, true; first || start < len(msg); first = false {
+			end := start + rng.IntN(len(msg)-start+1)
+			op := ws.OpContinuation
+			if first {
+				op = ws.OpText
+			}
+			h := ws.Header{Fin: end == len(msg), OpCode: op, Masked: true, Length: int64(end - start)}
+			binary.LittleEndian.PutUint32(h.Mask[:], rng.Uint32())
+			p := append([]byte(nil), msg[start:end]...)
+			ws.Cipher(p, h.Mask, 0)
+			_ = ws.WriteHeader(&stream, h)
+			stream.Write(p)
+			if !h.Fin && rng.IntN(3) == 0 {
+				stream.Write(clientFrame(true, ws.OpPing, []byte("p")))
+				want = append(want, read{op: ws.OpPing, p: "p"})
+			}
+			start = end
+		}
+		want = append(want, read{op: ws.OpText, p: string(msg)}, read{err: io.EOF})
+		got := readAll(stream.Bytes())
+		if len(got) != len(want) {
+			t.Fatalf("message of %d bytes: got %d results, want %d", len(msg), len(got), len(want))
+		}
+		for i := range want {
+			if got[i].op != want[i].op || got[i].p != want[i].p || got[i].code != 0 || !errors.Is(got[i].err, want[i].err) {
+				t.Fatalf("message of %d bytes, result %d: got %+v, want %+v", len(msg), i, got[i], want[i])
+			}
+		}
+	}
 }

@@ -2,7 +2,6 @@ package edge
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 
 	"github.com/natter-chat/natter"
@@ -56,8 +55,8 @@ func (e *Edge) serveSettings(w http.ResponseWriter, r *http.Request, user natter
 	ctx := r.Context()
 	if r.Method == http.MethodPut {
 		var in userSettings
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&in); err != nil {
-			httpapi.WriteError(w, r, e.log, natter.Errorf(natter.EINVALID, "invalid JSON body"))
+		if err := httpapi.ReadJSON(w, r, 4<<10, &in); err != nil {
+			httpapi.WriteError(w, r, e.log, err)
 			return
 		}
 		if in.AddPolicy != "" {

@@ -166,8 +166,12 @@ func (c *conn) allowRoomOp() error {
 // room existed, so that racing creates cannot overrun it.
 func (e *Edge) createRoom(ctx context.Context, user natter.UserID, r natter.Room) (natter.Room, bool, error) {
 	q := e.cfg.Quota
-	if _, err := e.b.Room(ctx, r.ID); err == nil {
-		return e.b.CreateRoom(ctx, r) // the usual answer for an existing room, no quota
+	if old, err := e.b.Room(ctx, r.ID); err == nil {
+		// An existing room costs no quota; answered as CreateRoom would.
+		if old.Kind != r.Kind {
+			return old, false, natter.Errorf(natter.ECONFLICT, "room %s exists and is %s", r.ID, old.Kind)
+		}
+		return old, false, nil
 	}
 	now := time.Now()
 	lim := broker.Limit{Total: q.RoomsPerUser, PerWindow: q.RoomsPerHour, Window: time.Hour}
@@ -179,10 +183,10 @@ func (e *Edge) createRoom(ctx context.Context, user natter.UserID, r natter.Room
 		return natter.Room{}, false, e.roomQuotaError(q, refused, now)
 	}
 	room, created, err := e.b.CreateRoom(ctx, r)
-	if !created {
-		if gerr := e.quotas.Give(ctx, broker.RoomsKey(user), now); gerr != nil {
-			e.log.Warn("room quota not given back", "user", user, "err", gerr)
-		}
+	if created {
+		err = e.quotas.NewRoom(ctx, r.ID)
+	} else if gerr := e.quotas.Give(ctx, broker.RoomsKey(user), now); gerr != nil {
+		e.log.Warn("room quota not given back", "user", user, "err", gerr)
 	}
 	return room, created, err
 }

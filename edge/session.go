@@ -16,8 +16,10 @@ import (
 // opTimeout bounds the broker work one client operation may cause.
 const opTimeout = 10 * time.Second
 
-// handle runs one client frame. A non-nil error ends the connection (a
-// close frame has been queued).
+// handle takes one client frame on the reader. Before auth it runs it;
+// after, it answers a ping at once and queues anything else for c.ops, so
+// that a slow operation never holds the reader. A non-nil error ends the
+// connection (a close frame has been queued).
 func (c *conn) handle(payload []byte) error {
 	if c.isClosing() {
 		// A close frame is queued (shutdown, slow consumer, …): serve
@@ -55,8 +57,22 @@ func (c *conn) handle(payload []byte) error {
 		return errClose
 	case c.user == "":
 		return c.auth(req)
+	case req.Op == opPing:
+		// Not queued: a pong must not wait behind a slow operation.
+		c.send(event{Type: evPong, RID: req.RID})
+		return nil
 	}
-	if err = req.validate(c.e.cfg.MaxText); err == nil {
+	if !c.ops.push(c, req) {
+		return errClose
+	}
+	return nil
+}
+
+// perform runs one request of an authenticated connection on its op queue
+// and answers its error, if any.
+func (c *conn) perform(req request) {
+	err := req.validate(c.e.cfg.MaxText)
+	if err == nil {
 		err = c.run(req)
 	}
 	if err != nil {
@@ -67,7 +83,6 @@ func (c *conn) handle(payload []byte) error {
 		ev.CID = req.CID
 		c.send(ev)
 	}
-	return nil
 }
 
 // run runs one valid request of an authenticated connection; its error is
@@ -79,8 +94,6 @@ func (c *conn) run(req request) error {
 	switch req.Op {
 	case opAuth:
 		err = c.reauth(req)
-	case opPing:
-		c.send(event{Type: evPong, RID: req.RID})
 	case opJoin:
 		err = c.join(ctx, req)
 	case opLeave:

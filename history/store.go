@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -61,6 +63,9 @@ func Open(path string) (*Store, error) {
 	if path == "" || strings.Contains(path, "?") {
 		return nil, fmt.Errorf("history: invalid database path %q", path)
 	}
+	if err := restrict(path); err != nil {
+		return nil, err
+	}
 
 	// journal_mode=WAL is persistent in the file, so setting it on the writer
 	// is enough; synchronous=NORMAL is safe under WAL (a power loss may drop
@@ -102,6 +107,25 @@ func Open(path string) (*Store, error) {
 	return &Store{w: w, r: r}, nil
 }
 
+// restrict makes the database and its WAL files readable by their owner
+// only, whatever the umask and the data dir's mode: they hold every
+// private message. SQLite creates -wal and -shm with the database file's
+// mode, so creating that file 0600 first is enough for new archives;
+// older ones are tightened.
+func restrict(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("history: open %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("history: %w", err)
+		}
+	}
+	return nil
+}
+
 // Close closes both pools.
 func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
@@ -113,10 +137,54 @@ func (s *Store) Close() error {
 //
 // Call SetEpoch before appending messages of a new stream epoch; otherwise a
 // new message could be ignored as a duplicate of an old-epoch row.
-func (s *Store) Append(ctx context.Context, msgs []natter.Message) (err error) {
-	if len(msgs) == 0 {
-		return nil
+func (s *Store) Append(ctx context.Context, msgs []natter.Message) error {
+	return s.write(ctx, "append", msgs, func(*sql.Tx) error { return nil })
+}
+
+// write validates msgs and inserts them (ignoring rows already stored) in
+// one transaction with whatever more does.
+func (s *Store) write(ctx context.Context, what string, msgs []natter.Message, more func(*sql.Tx) error) (err error) {
+	if err := validate(msgs); err != nil {
+		return err
 	}
+
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("history: %s: %w", what, err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if len(msgs) > 0 {
+		stmt, err := tx.PrepareContext(ctx, insertMessage)
+		if err != nil {
+			return fmt.Errorf("history: %s: %w", what, err)
+		}
+		defer stmt.Close()
+		for _, m := range msgs {
+			if _, err = stmt.ExecContext(ctx, string(m.Room), int64(m.Seq), int64(m.Prev),
+				m.Epoch, string(m.From), m.Text, m.ClientID, unixNano(m.Time)); err != nil {
+				return fmt.Errorf("history: %s %s/%d: %w", what, m.Room, m.Seq, err)
+			}
+		}
+	}
+	if err = more(tx); err != nil {
+		return fmt.Errorf("history: %s: %w", what, err)
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("history: %s: %w", what, err)
+	}
+	return nil
+}
+
+// insertMessage stores a message unless (room, seq) is already stored.
+const insertMessage = `INSERT OR IGNORE INTO messages
+	(room, seq, prev, epoch, from_user, text, cid, ts)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+
+func validate(msgs []natter.Message) error {
 	for _, m := range msgs {
 		if err := m.Room.Validate(); err != nil {
 			return err
@@ -126,32 +194,6 @@ func (s *Store) Append(ctx context.Context, msgs []natter.Message) (err error) {
 		if m.Seq == 0 || m.Seq > math.MaxInt64 || m.Prev > math.MaxInt64 {
 			return natter.Errorf(natter.EINVALID, "message %s/%d: sequence out of range", m.Room, m.Seq)
 		}
-	}
-
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("history: append: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO messages
-		(room, seq, prev, epoch, from_user, text, cid, ts)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("history: append: %w", err)
-	}
-	defer stmt.Close()
-	for _, m := range msgs {
-		if _, err = stmt.ExecContext(ctx, string(m.Room), int64(m.Seq), int64(m.Prev),
-			m.Epoch, string(m.From), m.Text, m.ClientID, unixNano(m.Time)); err != nil {
-			return fmt.Errorf("history: append %s/%d: %w", m.Room, m.Seq, err)
-		}
-	}
-	if err = tx.Commit(); err != nil {
-		return fmt.Errorf("history: append: %w", err)
 	}
 	return nil
 }
@@ -200,6 +242,10 @@ func (s *Store) SetEpoch(ctx context.Context, epoch string) (err error) {
 		return tx.Rollback()
 	}
 	if _, err = tx.ExecContext(ctx, `DELETE FROM messages WHERE epoch <> ?`, epoch); err != nil {
+		return fmt.Errorf("history: set epoch: %w", err)
+	}
+	// The position was in the old stream.
+	if _, err = tx.ExecContext(ctx, `DELETE FROM meta WHERE key = ?`, positionKey); err != nil {
 		return fmt.Errorf("history: set epoch: %w", err)
 	}
 	if _, err = tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"reflect"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -497,4 +499,48 @@ func TestUnreadExcludesOwnMessages(t *testing.T) {
 			t.Errorf("Unread(%s after %d) = %d, %v; want %d", tc.user, tc.read, got, err, tc.want)
 		}
 	}
+}
+
+// The archive and its WAL files are the owner's only (0600), whatever the
+// umask and the data dir's mode, and an older archive is tightened.
+func TestDatabaseFilesArePrivate(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "history.db")
+	check := func() {
+		t.Helper()
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mode := fi.Mode().Perm(); mode != 0o600 {
+				t.Errorf("%s has mode %o, want 600", filepath.Base(p), mode)
+			}
+		}
+	}
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(context.Background(), []natter.Message{{Room: "a", Seq: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	check()
+	s.Close()
+
+	// An archive an older version left world-readable.
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check()
 }

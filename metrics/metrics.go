@@ -36,6 +36,12 @@ type Metrics struct {
 	AcceptErrors  *prometheus.CounterVec
 	Refused       *prometheus.CounterVec
 	QuotaRefusals *prometheus.CounterVec // by quota (edge/quota.go)
+	// The history archive's gap-proofing (docs/RELIABILITY.md).
+	ArchiveFilled    prometheus.Counter
+	ArchiveSkipped   prometheus.Counter
+	ArchiveRepairs   prometheus.Counter
+	ArchiveLag       prometheus.Gauge
+	ArchiveLastAudit prometheus.Gauge
 }
 
 // New creates the collectors on a fresh registry that also carries the Go
@@ -61,7 +67,18 @@ func New() *Metrics {
 		SlowConsumers: f("slow_consumer_disconnects_total", "Connections closed because their outgoing queue was full."),
 		GapRepairs:    f("feed_gap_repairs_total", "Times a room feed re-read the stream to fill a gap in live delivery."),
 		Archived:      f("history_archived_total", "Messages written to the history archive."),
+
+		ArchiveFilled:  f("archive_filled_total", "Messages the history archive read from the stream because its consumer did not deliver them in order."),
+		ArchiveSkipped: f("archive_skipped_total", "Stream sequences the history archive skipped because the stream no longer held them (retention limits, deletion)."),
+		ArchiveRepairs: f("archive_repairs_total", "Messages the history archive's audit found missing and restored from the stream."),
 	}
+	g := func(name, help string) prometheus.Gauge {
+		c := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "natter", Name: name, Help: help})
+		reg.MustRegister(c)
+		return c
+	}
+	m.ArchiveLag = g("archive_lag_messages", "Stream sequences beyond the history archive's position, as last seen by the archiver.")
+	m.ArchiveLastAudit = g("archive_audit_last_timestamp_seconds", "Unix time at which the history archive's last audit against the stream completed (0: none yet).")
 	m.Connections = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "natter", Name: "connections", Help: "Open, authenticated WebSocket connections."})
 	m.PublishLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: "natter", Name: "publish_latency_seconds",

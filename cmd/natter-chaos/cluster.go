@@ -63,6 +63,14 @@ func (p *proc) kill() {
 	p.cmd = nil
 }
 
+// signal sends sig to the running process.
+func (p *proc) signal(sig syscall.Signal) error {
+	if p.cmd == nil {
+		return fmt.Errorf("%s is not running", p.name)
+	}
+	return p.cmd.Process.Signal(sig)
+}
+
 // term sends SIGTERM and waits up to d for a graceful exit.
 func (p *proc) term(d time.Duration) error {
 	if p.cmd == nil {
@@ -84,6 +92,7 @@ type cluster struct {
 	nats    []*proc
 	edges   []*proc
 	history *proc
+	histDir string // the history replica's data dir
 	natsURL string
 	edgeURL []string // ws://…/ws
 	histURL string   // http://…
@@ -145,17 +154,24 @@ func startCluster(ctx context.Context, c config, log *slog.Logger) (*cluster, er
 		}
 	}
 	// Every client dials from 127.0.0.1: no per-IP cap.
-	common := []string{"--nats", cl.natsURL, "--jwt-secret", cl.secret, "--replicas", "3", "--shutdown-timeout", "5s", "--max-conns-per-ip", "0"}
+	common := []string{"--jwt-secret", cl.secret, "--replicas", "3", "--shutdown-timeout", "5s", "--max-conns-per-ip", "0"}
 	for i := 0; i < 2; i++ {
 		addr := fmt.Sprintf("127.0.0.1:%d", port+30+i)
+		// edge1 knows only n1 and learns the others from the cluster (as
+		// nats.go does), so that the test knows which node it is on.
+		seeds := cl.natsURL
+		if i == 0 {
+			seeds = urls[0]
+		}
 		p := &proc{name: fmt.Sprintf("edge%d", i+1), log: filepath.Join(c.dir, fmt.Sprintf("edge%d.log", i+1)),
-			args: append([]string{c.natter, "edge", "--addr", addr, "--drain-delay", "500ms", "--rate", "1000", "--burst", "1000"}, common...)}
+			args: append([]string{c.natter, "edge", "--addr", addr, "--drain-delay", "500ms", "--rate", "1000", "--burst", "1000", "--nats", seeds}, common...)}
 		cl.edges = append(cl.edges, p)
 		cl.edgeURL = append(cl.edgeURL, "ws://"+addr+"/ws")
 	}
 	haddr := fmt.Sprintf("127.0.0.1:%d", port+40)
+	cl.histDir = filepath.Join(c.dir, "history")
 	cl.history = &proc{name: "history", log: filepath.Join(c.dir, "history.log"),
-		args: append([]string{c.natter, "history", "--addr", haddr, "--data", filepath.Join(c.dir, "history")}, common...)}
+		args: append([]string{c.natter, "history", "--addr", haddr, "--data", cl.histDir, "--nats", cl.natsURL}, common...)}
 	cl.histURL = "http://" + haddr
 	// The history replica first: it creates the stream (R3) before the edges race for it.
 	for _, p := range append([]*proc{cl.history}, cl.edges...) {
@@ -179,10 +195,46 @@ func startCluster(ctx context.Context, c config, log *slog.Logger) (*cluster, er
 	return cl, nil
 }
 
+// rebuildHistory kills the history replica with -9, deletes its data dir
+// (a lost volume) and starts it again: it must rebuild its archive from
+// the stream while traffic goes on.
+func (cl *cluster) rebuildHistory() error {
+	cl.history.kill()
+	if err := os.RemoveAll(cl.histDir); err != nil {
+		return err
+	}
+	return cl.history.start()
+}
+
 func (cl *cluster) stop() {
 	for _, p := range append(append([]*proc{cl.history}, cl.edges...), cl.nats...) {
 		if p != nil && p.exit != nil {
 			_ = p.term(10 * time.Second)
+		}
+	}
+}
+
+// waitStatus polls url until it answers 200 (ok) or anything else or
+// nothing (!ok), or d passes.
+func waitStatus(ctx context.Context, url string, ok bool, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for {
+		rctx, rcancel := context.WithTimeout(ctx, time.Second)
+		req, _ := http.NewRequestWithContext(rctx, "GET", url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		up := err == nil && resp.StatusCode == 200
+		if err == nil {
+			resp.Body.Close()
+		}
+		rcancel()
+		if up == ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: still %v after %v", url, up, d)
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

@@ -26,6 +26,7 @@ type report struct {
 	MaxOutage         string `json:"max_outage"`
 	HistoryMissing    int    `json:"history_missing"`
 	HistoryDuplicated int    `json:"history_duplicated"`
+	HungNodeLeft      string `json:"hung_node_left"`
 }
 
 func (r *report) ok() bool {
@@ -85,6 +86,7 @@ func (r *report) print(w io.Writer) {
 		{"lost", r.Lost}, {"duplicated", r.Duplicated}, {"reordered", r.Reordered}, {"prev gaps", r.Gaps},
 		{"reconnects", r.Reconnects}, {"longest without service", r.MaxOutage},
 		{"history missing", r.HistoryMissing}, {"history duplicated", r.HistoryDuplicated},
+		{"hung NATS node left after", r.HungNodeLeft},
 	}
 	for _, row := range rows {
 		fmt.Fprintf(w, "  %-26s %v\n", row[0], row[1])

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/natter-chat/natter"
@@ -57,7 +59,7 @@ func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
 	close(send)
 	began := time.Now()
 
-	chaos(ctx, cl, c.duration, log)
+	hung := chaos(ctx, cl, c.duration, log)
 	if wait := c.duration - time.Since(began); wait > 0 {
 		time.Sleep(wait)
 	}
@@ -70,19 +72,29 @@ func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
 	wg.Wait()
 	rep := check(clients)
 	rep.Duration = time.Since(began).Round(time.Second).String()
+	rep.HungNodeLeft = hung.Round(100 * time.Millisecond).String()
+	if hung < 0 {
+		rep.HungNodeLeft = "not within 30s"
+	}
 	if err := checkHistory(ctx, cl, clients, rep, 60*time.Second); err != nil {
 		return rep, err
 	}
 	if !rep.ok() {
 		return rep, fmt.Errorf("delivery contract violated")
 	}
+	if hung < 0 {
+		return rep, fmt.Errorf("edge1 stayed on the hung NATS node")
+	}
 	return rep, nil
 }
 
 // chaos runs the schedule: kill -9 a NATS node and bring it back, kill -9
 // an edge and bring it back, SIGTERM (drain) the other edge and bring it
-// back. Times are fractions of the traffic phase d.
-func chaos(ctx context.Context, cl *cluster, d time.Duration, log *slog.Logger) {
+// back, kill -9 the history replica and bring it back on an empty data dir,
+// SIGSTOP the NATS node edge1 is connected to until edge1 has left it.
+// Times are fractions of the traffic phase d. It returns how long edge1
+// took to be ready again on another node, -1 if it was not within 30 s.
+func chaos(ctx context.Context, cl *cluster, d time.Duration, log *slog.Logger) time.Duration {
 	began := time.Now()
 	at := func(frac float64) bool {
 		select {
@@ -107,6 +119,44 @@ func chaos(ctx context.Context, cl *cluster, d time.Duration, log *slog.Logger) 
 	step(0.55, "restart edge1", cl.edges[0].start)
 	step(0.65, "SIGTERM edge2 (drain)", func() error { return cl.edges[1].term(20 * time.Second) })
 	step(0.75, "restart edge2", cl.edges[1].start)
+	step(0.85, "kill -9 history, delete its data, restart it", cl.rebuildHistory)
+	hung := time.Duration(-1)
+	step(0.88, "SIGSTOP nats n1 (edge1's node) until edge1 has left it", func() (err error) {
+		hung, err = cl.hangEdgeNode(ctx, log)
+		if err != nil {
+			hung = -1
+		}
+		return err
+	})
+	return hung
+}
+
+// hangEdgeNode stops n1, the node edge1 is connected to, and measures how
+// long edge1 takes to be ready again (connected to another node, JetStream
+// answering), then lets n1 go on.
+func (cl *cluster) hangEdgeNode(ctx context.Context, log *slog.Logger) (time.Duration, error) {
+	n1 := cl.nats[0]
+	if err := n1.signal(syscall.SIGSTOP); err != nil {
+		return 0, err
+	}
+	stopped := time.Now()
+	defer func() {
+		if err := n1.signal(syscall.SIGCONT); err != nil {
+			log.Warn("SIGCONT n1", "err", err)
+		}
+	}()
+	ready := strings.Replace(strings.TrimSuffix(cl.edgeURL[0], "/ws"), "ws://", "http://", 1) + "/readyz"
+	// Ready again means after it noticed: a /readyz that still answers
+	// from before the stop does not count.
+	if err := waitStatus(ctx, ready, false, 5*time.Second); err != nil {
+		return 0, fmt.Errorf("edge1 never noticed n1 hung: %w", err)
+	}
+	if err := waitStatus(ctx, ready, true, 30*time.Second); err != nil {
+		return 0, fmt.Errorf("edge1 did not leave hung n1: %w", err)
+	}
+	took := time.Since(stopped)
+	log.Info("chaos: edge1 ready again on another node", "after", took.Round(100*time.Millisecond))
+	return took, nil
 }
 
 // settle waits until no client has a send in flight and every client has

@@ -281,7 +281,18 @@ func (p *tab) waitRoomListed(room string) {
 func (p *tab) open(room string) {
 	p.t.Helper()
 	p.waitRoomListed(room)
-	p.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#rooms [data-room=%q]`, room))))
+	row := chromedp.CSS(fmt.Sprintf(`#rooms [data-room=%q]`, room))
+	// The list re-renders as rooms gain messages: a row found and then
+	// replaced before the click lands is clicked again, as a person would.
+	p.call(func(ctx context.Context) error {
+		var err error
+		for range 5 {
+			if err = chromedp.Do(ctx, chromedp.Click(row)); err == nil || !strings.Contains(err.Error(), "Could not find node") {
+				return err
+			}
+		}
+		return err
+	})
 	p.wait("room "+room+" open", fmt.Sprintf(`document.querySelector('#rooms [data-room=%q]').getAttribute('aria-current') === 'page' && !document.querySelector('#room-view').hidden`, room))
 }
 

@@ -223,6 +223,9 @@ func apiDo(t *testing.T, ctx context.Context, s *server, method, user, path, bod
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+issue(t, s, user))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)

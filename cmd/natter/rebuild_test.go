@@ -89,7 +89,8 @@ func TestDeletedHistoryDBIsRebuilt(t *testing.T) {
 // A history replica started with an empty data dir under the archive name
 // of a previous one (a lost volume, a pod rescheduled without its PVC) gets
 // every message still in the stream, not only those after the old
-// consumer's position.
+// consumer's position, although traffic goes on while no replica runs and
+// while it rebuilds.
 func TestHistoryReplicaRebuildsFromEmptyStore(t *testing.T) {
 	fast := func(m *Main) { m.Rate, m.Burst = 10000, 10000 }
 	s := startServer(t, "", fast, func(m *Main) { m.NATSListen = "127.0.0.1:-1" })
@@ -110,7 +111,20 @@ func TestHistoryReplicaRebuildsFromEmptyStore(t *testing.T) {
 	h1 := replica()
 	acked := sendHistory(t, ctx, s, h1, "lobby", 60)
 	h1.stop()
+	alice := s.connect(ctx, "alice")
+	alice.join(ctx, "lobby", -1, "")
+	send := func(n int) {
+		for range n {
+			i := len(acked)
+			acked = append(acked, alice.send(ctx, "lobby", cid("m", i), fmt.Sprint("message ", i)).Seq)
+		}
+	}
+	send(40)
 
 	h2 := replica() // a new, empty data dir; same archive name
+	send(80)        // wantHistory reads one page: at most 200 in all
 	wantHistory(t, ctx, h2, "lobby", acked)
+	if code, body := readyz(t, ctx, h2); code != 200 || !strings.Contains(body, "repaired 0") {
+		t.Errorf("/readyz of the rebuilt replica: %d %q", code, body)
+	}
 }

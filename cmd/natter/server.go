@@ -41,6 +41,8 @@ type Main struct {
 	NATSCA        string
 	NATSCert      string
 	NATSKey       string
+	NATSPing      time.Duration // ping interval to an external NATS server
+	NATSMaxPings  int           // unanswered pings before its connection is dropped
 	Replicas      int
 	DrainDelay    time.Duration
 	Presence      time.Duration
@@ -75,6 +77,7 @@ type Main struct {
 	AuthTimeout      time.Duration
 	ShutdownTimeout  time.Duration
 	ArchiveName      string
+	AuditInterval    time.Duration // how often the history archive is compared with the stream
 	ReadyMaxLag      uint64
 	Quota            edge.Quota // per-user and per-room quotas (quotaflags.go)
 	Net              NetConfig  // listener: HTTP timeouts, connection caps, proxies, IP lists
@@ -89,6 +92,7 @@ type Main struct {
 	broker   *broker.Broker
 	store    *history.Store
 	sessions *broker.Sessions
+	archiver *history.Archiver
 	edge     *edge.Edge
 	http     *http.Server
 	metrics  *metrics.Metrics
@@ -136,6 +140,7 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 	if m.Role == "serve" || m.Role == "history" {
 		fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory (history database; in serve mode also the embedded JetStream store and the signing secret)")
 		fs.StringVar(&m.ArchiveName, "archive-name", m.ArchiveName, "durable consumer name of this history archive")
+		fs.DurationVar(&m.AuditInterval, "archive-audit-interval", m.AuditInterval, "how often the history archive is compared with the stream and repaired (also at start; 0: default 5m, negative: only at start)")
 	}
 	if m.Role == "serve" || m.Role == "edge" {
 		fs.IntVar(&m.MaxFrame, "max-frame", m.MaxFrame, "largest client WebSocket frame in bytes (larger: close 1009)")
@@ -165,6 +170,8 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&m.NATSCA, "nats-ca", m.NATSCA, "CA certificate (PEM) to verify the NATS servers")
 	fs.StringVar(&m.NATSCert, "nats-cert", m.NATSCert, "client certificate (PEM) for NATS mutual TLS")
 	fs.StringVar(&m.NATSKey, "nats-key", m.NATSKey, "client key (PEM) for NATS mutual TLS")
+	fs.DurationVar(&m.NATSPing, "nats-ping-interval", broker.DefaultPingInterval, "how often the connection to an external NATS server is pinged; with --nats-max-pings it bounds how long a hung or cut-off server is kept")
+	fs.IntVar(&m.NATSMaxPings, "nats-max-pings", broker.DefaultMaxPingsOut, "unanswered pings after which the connection to an external NATS server is dropped and another server tried")
 	fs.IntVar(&m.Replicas, "replicas", m.Replicas, "replicas of the stream and buckets when this node creates them (0: 3 if the cluster has 3+ servers, else 1)")
 }
 
@@ -192,6 +199,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	bcfg := broker.Config{
 		URLs: m.NATS, User: m.NATSUser, Password: m.NATSPassword, CredsFile: m.NATSCreds,
 		CAFile: m.NATSCA, CertFile: m.NATSCert, KeyFile: m.NATSKey,
+		PingInterval: m.NATSPing, MaxPingsOut: m.NATSMaxPings,
 		Name: "natter-" + m.Role, Replicas: m.Replicas,
 		MaxAge: m.StreamMaxAge, MaxBytes: m.StreamMaxBytes, DuplicateWindow: m.DuplicateWindow,
 		Log: m.Log, Metrics: m.metrics,
@@ -214,11 +222,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		if m.store, err = history.Open(filepath.Join(m.DataDir, "history.db")); err != nil {
 			return err
 		}
+		m.archiver = &history.Archiver{
+			Store: m.store, Source: m.broker, Durable: m.ArchiveName,
+			AuditInterval: m.AuditInterval, Log: m.Log, Metrics: m.metrics,
+		}
 		actx, cancel := context.WithCancel(context.Background())
 		m.stopArc, m.arcDone = cancel, make(chan struct{})
 		go func() {
 			defer close(m.arcDone)
-			if err := history.Archive(actx, m.store, m.broker, m.ArchiveName); err != nil {
+			if err := m.archiver.Run(actx); err != nil {
 				m.Log.Error("history archive stopped", "err", err)
 			}
 		}()
@@ -303,7 +315,8 @@ func (m *Main) routes(keys *auth.Keys, tokens natter.TokenVerifier) http.Handler
 }
 
 // ready is 200 when NATS and JetStream answer and the archive is within
-// ReadyMaxLag messages of the stream.
+// ReadyMaxLag messages of the stream. A history replica says where its
+// archive stands on a second line, ready or not.
 func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -326,16 +339,22 @@ func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ready")
 		return
 	}
-	lag, err := m.broker.ArchiveLag(ctx, m.ArchiveName)
+	st := m.archiver.Status()
+	lag, err := m.broker.ArchiveLag(ctx, st.Position)
 	if err != nil {
 		fail(err)
 		return
 	}
+	audit := "none yet"
+	if !st.LastAudit.IsZero() {
+		audit = st.LastAudit.UTC().Format(time.RFC3339)
+	}
+	status := fmt.Sprintf("archive: position %d, lag %d, last audit %s, repaired %d", st.Position, lag, audit, st.Repaired)
 	if lag > m.ReadyMaxLag {
-		fail(fmt.Errorf("history archive %d messages behind", lag))
+		http.Error(w, fmt.Sprintf("not ready: history archive %d messages behind\n%s", lag, status), http.StatusServiceUnavailable)
 		return
 	}
-	fmt.Fprintln(w, "ready")
+	fmt.Fprintf(w, "ready\n%s\n", status)
 }
 
 func (m *Main) keys() (*auth.Keys, error) {

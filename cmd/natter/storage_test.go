@@ -62,18 +62,6 @@ func fillDisk(t *testing.T, dir string, keep int64) string {
 	return path
 }
 
-// readyz returns /readyz's status and body.
-func readyz(t *testing.T, s *server) (int, string) {
-	t.Helper()
-	resp, err := http.Get(s.m.URL + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, strings.TrimSpace(string(body))
-}
-
 // A single node whose data dir fills up: sends fail fast with
 // `unavailable` ("message store out of space") and /readyz says why; once
 // space is freed the node stores again by itself, without a restart, and
@@ -114,7 +102,7 @@ func TestDiskFullRecovers(t *testing.T) {
 
 	// While the disk is full: /readyz says why, and sends fail fast.
 	waitFor(t, ctx, func() bool {
-		code, body := readyz(t, s)
+		code, body := readyz(t, ctx, s)
 		return code == 503 && strings.Contains(body, "out of space")
 	})
 	start := time.Now()
@@ -150,7 +138,7 @@ func TestDiskFullRecovers(t *testing.T) {
 		}
 		acked = append(acked, ev.Seq)
 	}
-	waitFor(t, ctx, func() bool { code, _ := readyz(t, s); return code == 200 })
+	waitFor(t, ctx, func() bool { code, _ := readyz(t, ctx, s); return code == 200 })
 
 	// Every acked message reaches the member who was there all along
 	// (live, once, in order) and one who joins from the start, and is in
