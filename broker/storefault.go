@@ -213,3 +213,7 @@ func (b *Broker) storeFault(probing bool) error {
 	}
 	return nil
 }
+
+// StoreFault is why JetStream, though reachable, cannot store now (out of
+// space, a failed write), or nil.
+func (b *Broker) StoreFault() error { return b.storeFault(false) }

@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -16,7 +17,9 @@ import (
 // a time over StoreDownSpread so that they do not all reconnect to the
 // other edges at once; on a single node, where there is no other edge to
 // go to, it sends each a `service` event and another when the store is
-// back. docs/PROTOCOL.md and docs/RELIABILITY.md state the bounds.
+// back. A store that answers but cannot store (out of space) gets the
+// event in a cluster too: every edge shares it, so moving would not help.
+// docs/PROTOCOL.md and docs/RELIABILITY.md state the bounds.
 
 // Defaults of the store-down settings.
 const (
@@ -42,7 +45,8 @@ func (e *Edge) storeWatchLoop() {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var downSince time.Time
-	told := map[*conn]bool{} // connections told, or being closed
+	var down atomic.Bool     // ends a round of closes when the store is back
+	told := map[*conn]bool{} // connections told (true: by an event) or being closed
 	for {
 		select {
 		case <-e.ctx.Done():
@@ -59,6 +63,7 @@ func (e *Edge) storeWatchLoop() {
 		if err == nil {
 			if !downSince.IsZero() {
 				e.log.Info("message store reachable again", "after", time.Since(downSince).Round(time.Millisecond))
+				down.Store(false)
 				e.storeBack(told)
 				downSince, told = time.Time{}, map[*conn]bool{}
 			}
@@ -70,24 +75,28 @@ func (e *Edge) storeWatchLoop() {
 		if time.Since(downSince) < after {
 			continue
 		}
-		fresh := e.untold(told)
+		down.Store(true)
+		// A store that is reachable but cannot store (out of space) is the
+		// same from every edge: moving clients would not help them.
+		closing := e.cfg.StoreDownClose && e.b.StoreFault() == nil
+		fresh := e.untold(told, !closing)
 		if len(fresh) == 0 {
 			continue
 		}
-		e.log.Warn("message store unreachable: telling clients", "err", err, "for", time.Since(downSince).Round(time.Millisecond), "conns", len(fresh), "close", e.cfg.StoreDownClose)
-		if !e.cfg.StoreDownClose {
+		e.log.Warn("message store unavailable: telling clients", "err", err, "for", time.Since(downSince).Round(time.Millisecond), "conns", len(fresh), "close", closing)
+		if !closing {
 			for _, c := range fresh {
 				c.send(event{Type: evService, Status: "unavailable", Message: err.Error()})
 			}
 			continue
 		}
-		go e.closeSpread(fresh)
+		go e.closeSpread(fresh, &down)
 	}
 }
 
 // untold returns the open connections not yet in told (authenticated ones
 // only when they are to get an event), adds them, and forgets the closed.
-func (e *Edge) untold(told map[*conn]bool) []*conn {
+func (e *Edge) untold(told map[*conn]bool, byEvent bool) []*conn {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for c := range told {
@@ -97,8 +106,8 @@ func (e *Edge) untold(told map[*conn]bool) []*conn {
 	}
 	var fresh []*conn
 	for c := range e.conns {
-		if !told[c] && (e.cfg.StoreDownClose || c.authed.Load()) {
-			told[c] = true
+		if _, seen := told[c]; !seen && (!byEvent || c.authed.Load()) {
+			told[c] = byEvent
 			fresh = append(fresh, c)
 		}
 	}
@@ -108,13 +117,10 @@ func (e *Edge) untold(told map[*conn]bool) []*conn {
 // storeBack tells the connections that got the unavailable event that the
 // store is back.
 func (e *Edge) storeBack(told map[*conn]bool) {
-	if e.cfg.StoreDownClose {
-		return
-	}
 	var open []*conn
 	e.mu.Lock()
-	for c := range told {
-		if _, ok := e.conns[c]; ok {
+	for c, byEvent := range told {
+		if _, ok := e.conns[c]; ok && byEvent {
 			open = append(open, c)
 		}
 	}
@@ -125,8 +131,8 @@ func (e *Edge) storeBack(told map[*conn]bool) {
 }
 
 // closeSpread closes conns with 1013 in random order, evenly over
-// StoreDownSpread.
-func (e *Edge) closeSpread(conns []*conn) {
+// StoreDownSpread, unless the store comes back meanwhile.
+func (e *Edge) closeSpread(conns []*conn, down *atomic.Bool) {
 	rand.Shuffle(len(conns), func(i, j int) { conns[i], conns[j] = conns[j], conns[i] })
 	gap := e.cfg.StoreDownSpread / time.Duration(len(conns))
 	for i, c := range conns {
@@ -136,6 +142,9 @@ func (e *Edge) closeSpread(conns []*conn) {
 				return
 			case <-time.After(gap):
 			}
+		}
+		if !down.Load() {
+			return
 		}
 		c.closeWith(CloseTryAgainLater, storeDownReason)
 	}

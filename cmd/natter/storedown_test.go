@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -17,7 +19,8 @@ import (
 
 // startNATSServer builds nats-server (the version in go.mod) and runs it
 // with JetStream on a free loopback port; it returns the process and URL.
-func startNATSServer(t *testing.T) (*exec.Cmd, string) {
+// conf, if set, is the body of a jetstream {} block (limits).
+func startNATSServer(t *testing.T, conf string) (*exec.Cmd, string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds nats-server")
@@ -33,7 +36,12 @@ func startNATSServer(t *testing.T) (*exec.Cmd, string) {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	cmd := exec.Command(bin, "-js", "-sd", filepath.Join(dir, "js"), "-a", "127.0.0.1", "-p", fmt.Sprint(port))
+	cfgFile := filepath.Join(dir, "nats.conf")
+	cfg := fmt.Sprintf("listen: 127.0.0.1:%d\njetstream { store_dir: %q\n%s\n}\n", port, filepath.Join(dir, "js"), conf)
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-c", cfgFile)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +71,7 @@ func startNATSServer(t *testing.T) (*exec.Cmd, string) {
 // once, not all together, and within the bound.
 func TestStoreDownClosesClients(t *testing.T) {
 	const after, spread, clients = time.Second, time.Second, 8
-	nats, url := startNATSServer(t)
+	nats, url := startNATSServer(t, "")
 	s := startServer(t, "", func(m *Main) {
 		m.Role, m.NATS, m.JWTSecret = "edge", url, "store-down-test-secret-0123456789abcdef"
 		m.StoreDownAfter, m.StoreDownSpread = after, spread
@@ -142,5 +150,33 @@ func TestStoreDownClosesClients(t *testing.T) {
 	})
 	if ev.Seq == 0 {
 		t.Fatalf("send after the hang: %+v", ev)
+	}
+}
+
+// A cluster whose JetStream answers but has no room left is the same from
+// every edge: clients are told with a service event, not closed, and sends
+// fail at once with unavailable.
+func TestStoreFullTellsClusterClients(t *testing.T) {
+	_, url := startNATSServer(t, "max_file_store: 1MB")
+	s := startServer(t, "", func(m *Main) {
+		m.Role, m.NATS, m.JWTSecret = "edge", url, "store-full-test-secret-0123456789abcdef"
+		m.StoreDownAfter, m.Rate, m.Burst = 300*time.Millisecond, 10000, 10000
+	})
+	ctx := ctxFor(t, time.Minute)
+	alice, bob := s.connect(ctx, "alice"), s.connect(ctx, "bob")
+	alice.join(ctx, "full", -1, "")
+	var err error
+	for i := 0; i < 2000 && err == nil; i++ {
+		_, err = alice.SendText(ctx, "full", cid("f", i), strings.Repeat("x", 4000))
+	}
+	if wsclient.ErrorCode(err) != "unavailable" || !strings.Contains(err.Error(), "out of space") {
+		t.Fatalf("send into a full store: %v", err)
+	}
+	ev, err := bob.Expect(ctx, "service")
+	if err != nil || ev.Status != "unavailable" || !strings.Contains(ev.Message, "out of space") {
+		t.Fatalf("bob: %+v %v, want a service event", ev, err)
+	}
+	if _, err := bob.Request(ctx, map[string]any{"op": "ping"}); err != nil {
+		t.Fatalf("bob after the service event: %v (closed?)", err)
 	}
 }
