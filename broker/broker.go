@@ -90,7 +90,8 @@ type Broker struct {
 	// metrics counts what operators watch.
 	metrics *metrics.Metrics
 
-	full fullState // JetStream refused publishes for lack of resources
+	full     fullState     // JetStream refused publishes for lack of resources
+	restarts restartSignal // the embedded JetStream restarted (storefault.go)
 
 	stopSync, syncDone chan struct{} // the periodic feed sync
 	closeOnce          sync.Once
@@ -189,7 +190,7 @@ func Open(ctx context.Context, cfg Config) (*Broker, error) {
 	b.dispatch = newDispatcher()
 	go b.syncLoop()
 	if cfg.Embedded != nil {
-		go b.failPendingOnFault(cfg.Embedded)
+		go b.followStore(cfg.Embedded)
 	}
 	return b, nil
 }

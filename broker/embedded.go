@@ -40,6 +40,7 @@ type Embedded struct {
 	disabled                 atomic.Bool            // JetStream disabled itself
 	reported                 atomic.Bool            // the fault was logged
 	faulted                  chan struct{}          // a write failed (buffered, 1)
+	restarted                chan struct{}          // JetStream was restarted (buffered, 1)
 	stopMonitor, monitorDone chan struct{}
 }
 
@@ -73,7 +74,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
-	e := &Embedded{srv: srv, log: cfg.Log, storeDir: opts.StoreDir, stopMonitor: make(chan struct{}), monitorDone: make(chan struct{}), faulted: make(chan struct{}, 1)}
+	e := &Embedded{srv: srv, log: cfg.Log, storeDir: opts.StoreDir, stopMonitor: make(chan struct{}), monitorDone: make(chan struct{}), faulted: make(chan struct{}, 1), restarted: make(chan struct{}, 1)}
 	srv.SetLoggerV2(newNATSLog(cfg.Log, e.onLogLine), false, false, false)
 	srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {

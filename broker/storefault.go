@@ -84,6 +84,7 @@ func (e *Embedded) monitorStore() {
 		e.writeErr.Store(nil)
 		e.disabled.Store(false)
 		e.reported.Store(false)
+		signal(e.restarted)
 		e.log.Info("message store recovered: JetStream restarted", "free_bytes", freeBytes(e.jsCfg.StoreDir))
 	}
 }
@@ -113,22 +114,36 @@ func (e *Embedded) onLogLine(_ slog.Level, line string) {
 	default:
 		return
 	}
+	signal(e.faulted)
+}
+
+// signal wakes the receiver of ch (buffered, 1) without waiting for it.
+func signal(ch chan struct{}) {
 	select {
-	case e.faulted <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
 
-// failPendingOnFault fails the publishes waiting for an ack when the
-// embedded store fails a write: none of them will get one (the write that
-// failed gets none, nor do those queued behind it), and their senders
-// should hear why now, not when the ack timeout ends. Those that were
-// stored after all are found by the resend of their cid.
-func (b *Broker) failPendingOnFault(e *Embedded) {
+// followStore reacts to the embedded store's faults and recoveries.
+//
+// When a write fails, it fails the publishes waiting for an ack: none of
+// them will get one (the write that failed gets none, nor do those queued
+// behind it), and their senders should hear why now, not when the ack
+// timeout ends. Those that were stored after all are found by the resend
+// of their cid.
+//
+// When JetStream was restarted, the consumers behind the bucket watches
+// are gone: the directory watches are started again at once (nats.go
+// would notice only after missed heartbeats, 10–15 s later).
+func (b *Broker) followStore(e *Embedded) {
 	for {
 		select {
 		case <-b.stopSync:
 			return
+		case <-e.restarted:
+			b.restarts.fire()
+			continue
 		case <-e.faulted:
 		}
 		err := b.storeFault(false)
@@ -217,3 +232,41 @@ func (b *Broker) storeFault(probing bool) error {
 // StoreFault is why JetStream, though reachable, cannot store now (out of
 // space, a failed write), or nil.
 func (b *Broker) StoreFault() error { return b.storeFault(false) }
+
+// restartSignal tells whoever waits that the embedded JetStream restarted.
+type restartSignal struct {
+	mu sync.Mutex
+	ch chan struct{} // closed and replaced at each restart
+}
+
+func (r *restartSignal) wait() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ch == nil {
+		r.ch = make(chan struct{})
+	}
+	return r.ch
+}
+
+func (r *restartSignal) fire() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ch != nil {
+		close(r.ch)
+	}
+	r.ch = make(chan struct{})
+}
+
+// afterStoreRestart calls f (once, from another goroutine) if the embedded
+// JetStream restarts before the returned stop is called.
+func (b *Broker) afterStoreRestart(f func()) (stop func()) {
+	restarted, done := b.restarts.wait(), make(chan struct{})
+	go func() {
+		select {
+		case <-restarted:
+			f()
+		case <-done:
+		}
+	}()
+	return func() { close(done) }
+}

@@ -28,8 +28,9 @@ type DirChange struct {
 // lasts. It is an ordered consumer of the bucket's stream: nats.go
 // re-creates it from the last revision seen after a gap, a missed heartbeat
 // or a reconnect, so no change is skipped. If the consumer itself ends (the
-// connection closed and came back), the watch starts again and calls reset,
-// because changes may have been missed meanwhile.
+// connection closed and came back, or the embedded JetStream restarted
+// after a store fault), the watch starts again and calls reset, because
+// changes may have been missed meanwhile.
 type DirWatch struct {
 	mu      sync.Mutex
 	applied uint64        // highest revision handed to fn
@@ -55,8 +56,10 @@ func (b *Broker) WatchDir(ctx context.Context, kinds []string, initial bool, fn 
 	go func() {
 		for {
 			stop := context.AfterFunc(ctx, func() { _ = kw.Stop() })
+			stopOnRestart := b.afterStoreRestart(func() { _ = kw.Stop() })
 			w.consume(kw, fn)
 			stop()
+			stopOnRestart()
 			_ = kw.Stop()
 			for {
 				if ctx.Err() != nil {

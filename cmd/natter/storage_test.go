@@ -169,6 +169,14 @@ func TestDiskFullRecovers(t *testing.T) {
 	if ev, err := dave.Expect(ctx, "service"); err != nil || ev.Status != "ok" {
 		t.Fatalf("service event after recovery: %+v %v", ev, err)
 	}
+	// The bucket watches outlived the restart of JetStream: a ban made
+	// after it still reaches the edge and removes the member.
+	alice.request(ctx, map[string]any{"op": "create", "room": "after"})
+	carol.join(ctx, "after", -1, "")
+	alice.request(ctx, map[string]any{"op": "ban", "room": "after", "user": "carol"})
+	if _, err := carol.Expect(ctx, "left"); err != nil {
+		t.Fatalf("ban after recovery did not remove carol: %v", err)
+	}
 	waitFor(t, ctx, func() bool { return len(historySeqs(t, s, ctx, "alice", "full")) >= len(acked) })
 	inHistory := historySeqs(t, s, ctx, "alice", "full")
 	for _, seq := range acked {
