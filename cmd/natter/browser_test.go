@@ -271,11 +271,14 @@ func eval[T any](p *tab, expr string) T {
 }
 
 // wait polls a JavaScript predicate until it holds; what describes it.
+// A predicate that throws has not held yet: the page may be between two
+// documents (a redirect) or between two renders (an element not made yet).
 func (p *tab) wait(what, expr string) {
 	p.t.Helper()
+	guarded := `(() => { try { return !!(` + expr + `); } catch (e) { return false; } })()`
 	p.call(func(ctx context.Context) error {
 		for {
-			_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(opTimeout-time.Second)))
+			_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](guarded, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(opTimeout-time.Second)))
 			// A poll does not survive a navigation (a redirect, a reload):
 			// start again on the new page.
 			if err != nil && navigated(err) && ctx.Err() == nil {
