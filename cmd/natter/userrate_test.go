@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,6 +68,61 @@ func TestQuotaUserRateAcrossEdges(t *testing.T) {
 	}
 }
 
+// A user flooding on one edge who opens a first connection on another
+// does not bring a fresh burst there: the new bucket is charged with what
+// the other edge reported lately. Without that, the burst sent at once on
+// the new connection would all be acked.
+func TestQuotaUserRateNewEdgeNoFreshBurst(t *testing.T) {
+	const (
+		rate, burst = 50, 10 // one interval's worth at the rate is a burst
+		interval    = 200 * time.Millisecond
+	)
+	quota := func(m *Main) {
+		m.Quota.UserRate, m.Quota.UserBurst, m.Quota.UserRateInterval = rate, burst, interval
+	}
+	s1 := startServer(t, "", generousRate, quota, func(m *Main) { m.NATSListen = "127.0.0.1:-1" })
+	s2 := startEdge(t, s1, generousRate, quota)
+	ctx := ctxFor(t, 60*time.Second)
+
+	stop := make(chan time.Time)
+	flooded := make(chan *sendTally)
+	cs := []*wsclient.Client{login(t, ctx, s1, "flooder", "flood"), login(t, ctx, s1, "flooder", "flood")}
+	go func() { flooded <- floodUntil(t, ctx, cs, stop) }()
+	// Flat out: refused on s1, so reporting a bucket's worth an interval.
+	waitFor(t, ctx, func() bool {
+		_, refused := metricLookup(t, http.DefaultClient, s1.m.URL, `natter_quota_refusals_total{quota="user_rate"}`)
+		return refused
+	})
+
+	// A report may land between auth and the sends and charge the new
+	// bucket anyway; three tries make that luck unlikely to hide a bug.
+	var got []int
+	for try := 0; try < 3; try++ {
+		c := login(t, ctx, s2, "flooder", "flood")
+		for j := range burst {
+			if err := c.Send(map[string]any{"op": "send", "room": "flood", "cid": cid(fmt.Sprint("new", try), j), "text": "x"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var tally sendTally
+		for range burst {
+			if !tally.expect(t, ctx, c) {
+				t.FailNow()
+			}
+		}
+		got = append(got, tally.acked)
+		c.Close()
+		// Its bucket goes with the user's last connection on s2.
+		waitFor(t, ctx, func() bool { return metricValue(t, s2, "natter_connections") == 0 })
+	}
+	close(stop)
+	<-flooded
+	if slices.Min(got) > burst/2 {
+		t.Fatalf("a burst of %d on a new edge while flooding another got %v acked; want at most %d in some try", burst, got, burst/2)
+	}
+	t.Logf("acked on the new edge: %v of %d each", got, burst)
+}
+
 func refusals(t *testing.T, s *server) float64 {
 	return metricValue(t, s, `natter_quota_refusals_total{quota="user_rate"}`)
 }
@@ -75,15 +133,32 @@ func refusals(t *testing.T, s *server) float64 {
 // to the last reply.
 func flood(t *testing.T, ctx context.Context, cs []*wsclient.Client, d time.Duration) (acked, limited int, window float64) {
 	t.Helper()
+	start := time.Now()
+	tally := floodUntil(t, ctx, cs, time.After(d))
+	if t.Failed() {
+		t.FailNow()
+	}
+	return tally.acked, tally.limited, time.Since(start).Seconds()
+}
+
+// floodUntil is flood until done is closed or fires; it may run outside
+// the test's goroutine (failures are t.Error).
+func floodUntil(t *testing.T, ctx context.Context, cs []*wsclient.Client, done <-chan time.Time) *sendTally {
 	var tally sendTally
 	var wg sync.WaitGroup
-	start := time.Now()
-	end := start.Add(d)
+	var over atomic.Bool
+	go func() {
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+		over.Store(true)
+	}()
 	for i, c := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := 0; j < 2000 && time.Now().Before(end); j++ {
+			for j := 0; j < 2000 && !over.Load(); j++ {
 				if j > 0 {
 					time.Sleep(3 * time.Millisecond) // pacing
 				}
@@ -98,10 +173,7 @@ func flood(t *testing.T, ctx context.Context, cs []*wsclient.Client, d time.Dura
 		}()
 	}
 	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
-	return tally.acked, tally.limited, time.Since(start).Seconds()
+	return &tally
 }
 
 // sendTally counts the replies to sends from many connections: acks and
