@@ -124,7 +124,7 @@ func (r *userRates) report() error {
 	return r.e.b.PublishSends(r.e.id, chunk)
 }
 
-// sent counts one allowed send of user on this edge.
+// count counts one allowed send of user on this edge, for the next report.
 func (r *userRates) count(user natter.UserID) {
 	if r == nil {
 		return
