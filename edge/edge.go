@@ -111,6 +111,7 @@ type Edge struct {
 	rules          *rules                       // membership and moderation enforcement
 	quotas         *broker.Quotas               // cluster-wide counters (quota.go)
 	userQuotas     map[natter.UserID]*userQuota // per-user limits of local users, under mu
+	rates          *userRates                   // shares the user send rate with other edges; nil if off
 }
 
 // New returns an Edge. It starts nothing: connections arrive through
@@ -175,6 +176,7 @@ func New(cfg Config) *Edge {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	e.id = hex.EncodeToString(id[:])
+	e.rates = e.startUserRates()
 	go e.presenceLoop()
 	go e.sweepLoop()
 	go e.storeWatchLoop()

@@ -24,12 +24,15 @@ type Quota struct {
 	Invitations  int // pending invitations per user; more are refused
 	ConnsPerUser int // connections of one user on one edge
 	// UserRate is the sends per second of one user, all their connections
-	// on one edge together, and UserBurst the sends above it in a burst.
+	// on all edges together, and UserBurst the sends above it in a burst.
 	// Zero: the same as one connection's Config.Rate and Config.Burst, so
-	// that many connections let a user send no faster than one does.
-	UserRate  float64
-	UserBurst int
-	RoomOps   int // create, add, remove, dm, accept, decline per user per minute, per edge
+	// that many connections let a user send no faster than one does. Edges
+	// share it by reporting their users' sends to each other every
+	// UserRateInterval (userrate.go; default DefaultUserRateInterval).
+	UserRate         float64
+	UserBurst        int
+	UserRateInterval time.Duration
+	RoomOps          int // create, add, remove, dm, accept, decline per user per minute, per edge
 }
 
 // Quota defaults.
@@ -67,6 +70,9 @@ func (q Quota) withDefaults(connRate float64, connBurst int) Quota {
 	case q.UserRate < 0:
 		q.UserRate = 0
 	}
+	if q.UserRateInterval <= 0 {
+		q.UserRateInterval = DefaultUserRateInterval
+	}
 	return q
 }
 
@@ -89,11 +95,12 @@ const (
 	typingBurst = 10
 )
 
-func (e *Edge) newUserQuota() *userQuota {
+func (e *Edge) newUserQuota(user natter.UserID) *userQuota {
 	q := e.cfg.Quota
 	send := rate.NewLimiter(rate.Inf, 0)
 	if q.UserRate > 0 {
 		send = rate.NewLimiter(rate.Limit(q.UserRate), max(q.UserBurst, 1))
+		e.rates.chargeNew(user, send)
 	}
 	ops := rate.NewLimiter(rate.Inf, 0)
 	if q.RoomOps > 0 {
@@ -110,7 +117,7 @@ func (e *Edge) newUserQuota() *userQuota {
 func (e *Edge) admit(c *conn) error {
 	uq := e.userQuotas[c.user]
 	if uq == nil {
-		uq = e.newUserQuota()
+		uq = e.newUserQuota(c.user)
 		e.userQuotas[c.user] = uq
 	}
 	if max := e.cfg.Quota.ConnsPerUser; max > 0 && uq.conns >= max {
@@ -134,12 +141,17 @@ func (e *Edge) release(c *conn) {
 }
 
 // allowSend takes a send from the user's shared bucket: a user's many
-// connections together send no more than one user may.
+// connections, on this edge and others (userrate.go), together send no
+// more than one user may.
 func (c *conn) allowSend() error {
-	if c.quota != nil && !c.quota.send.Allow() {
+	if c.quota == nil {
+		return nil
+	}
+	if !c.quota.send.Allow() {
 		c.e.refused("user_rate")
 		return natter.Errorf(natter.ERATELIMIT, "more than %g messages a second from %s; slow down", c.e.cfg.Quota.UserRate, c.user)
 	}
+	c.e.rates.count(c.user)
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -16,11 +15,10 @@ import (
 // ends the others too.
 func TestBrowserAccount(t *testing.T) {
 	needBrowser(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	t.Cleanup(cancel)
+	ctx := ctxFor(t, 5*time.Minute) // for the Go side; each page step has its own deadline
 	srv := startServer(t, "", withAccounts)
 	url := srv.m.URL
-	b := newBrowser(t, ctx)
+	b := newBrowser(t)
 
 	dave := b.tab(t, "dave", url)
 	dave.register("dave", "old-password")
@@ -33,20 +31,18 @@ func TestBrowserAccount(t *testing.T) {
 	otherWS := wsWith(t, ctx, srv, elsewhere)
 
 	// Change the password in the account dialog.
-	dave.do(chromedp.Click(chromedp.CSS("#account-button")))
+	dave.click("#account-button")
 	dave.wait("account dialog", `document.querySelector('#account-dialog').open && document.querySelector('#account-user').textContent === 'dave'`)
 	dave.shot("20-account-dialog")
 	dave.do(
 		chromedp.SendKeys(chromedp.CSS("#password-current"), "wrong-password"),
 		chromedp.SendKeys(chromedp.CSS("#password-new"), "new-password"),
 		chromedp.SendKeys(chromedp.CSS("#password-repeat"), "new-password"),
-		chromedp.Click(chromedp.CSS("#password-submit")),
 	)
+	dave.click("#password-submit")
 	dave.wait("wrong current password shown", `document.querySelector('#account-dialog .error').textContent.includes('current password is wrong')`)
-	dave.do(
-		chromedp.SetValue(chromedp.CSS("#password-current"), "old-password"),
-		chromedp.Click(chromedp.CSS("#password-submit")),
-	)
+	dave.do(chromedp.SetValue(chromedp.CSS("#password-current"), "old-password"))
+	dave.click("#password-submit")
 	dave.wait("dialog closed after the change", `!document.querySelector('#account-dialog').open`)
 	expectSessionEnded(t, ctx, otherWS, "dave's other device")
 	// The page carries on with a new token, connected.
@@ -75,7 +71,7 @@ func TestBrowserAccount(t *testing.T) {
 	}
 
 	// Log out: back at the login form, and the token is dead on the server.
-	dave.do(chromedp.Click(chromedp.CSS("#logout")))
+	dave.click("#logout")
 	dave.wait("login form after logout", `!document.querySelector('#auth').hidden && document.querySelector('#app').hidden`)
 	if st := apiGet(t, ctx, srv, changed, "/api/rooms", nil); st != http.StatusUnauthorized {
 		t.Errorf("the token after logout: %d; want 401", st)
@@ -84,9 +80,9 @@ func TestBrowserAccount(t *testing.T) {
 
 	// Log out everywhere ends this page's session and the others.
 	another := mustAuth(t, ctx, srv, "login", "", credentials("dave", "new-password"), http.StatusOK)
-	dave.do(chromedp.Click(chromedp.CSS("#account-button")))
+	dave.click("#account-button")
 	dave.wait("account dialog", `document.querySelector('#account-dialog').open`)
-	dave.do(chromedp.Click(chromedp.CSS("#logout-all")))
+	dave.click("#logout-all")
 	dave.wait("login form after log out everywhere", `!document.querySelector('#auth').hidden && document.querySelector('#app').hidden`)
 	if st := apiGet(t, ctx, srv, another, "/api/rooms", nil); st != http.StatusUnauthorized {
 		t.Errorf("another session after log out everywhere: %d; want 401", st)

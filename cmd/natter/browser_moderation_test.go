@@ -1,32 +1,21 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"testing"
 	"time"
 )
-
-// clickWhenThere waits for the element matching css and clicks it, in one
-// page-side step, so that a re-render between finding and clicking cannot
-// make the click miss.
-func (p *tab) clickWhenThere(what, css string) {
-	p.t.Helper()
-	p.wait(what, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.click(); return true; })()`, css))
-}
 
 // The owner moderates from the members dialog; the member's page shows
 // the acts in the timeline and mute and slow mode in the composer, and a
 // ban takes the room away.
 func TestBrowserModeration(t *testing.T) {
 	needBrowser(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	t.Cleanup(cancel)
+	ctx := ctxFor(t, 5*time.Minute) // for the Go clients; each page step has its own deadline
 	srv := startServer(t, "", func(m *Main) { m.Accounts = true })
 	// The room and carol's membership, before the pages load their rooms.
 	goClient(t, ctx, srv, "alice").request(ctx, map[string]any{"op": "create", "room": "town"})
 	goClient(t, ctx, srv, "carol").join(ctx, "town", -1, "")
-	b := newBrowser(t, ctx)
+	b := newBrowser(t)
 	alice := b.tab(t, "alice", srv.m.URL)
 	alice.register("alice", "alice-password")
 	carol := b.tab(t, "carol", srv.m.URL)
@@ -35,8 +24,8 @@ func TestBrowserModeration(t *testing.T) {
 	carol.open("town")
 
 	// Alice, the owner, sees the actions on carol's row and mutes her.
-	alice.clickWhenThere("members button", "#members-button")
-	alice.clickWhenThere("mute button", `#members-list [aria-label="Mute carol"]`)
+	alice.click("#members-button")
+	alice.click(`#members-list [aria-label="Mute carol"]`)
 	carol.wait("muted notice", `document.querySelector('#mod-notice')?.textContent.includes('You are muted')`)
 	carol.wait("mute in the timeline", `[...document.querySelectorAll('#messages .system')].some(e => e.textContent === 'alice muted carol')`)
 	carol.say("can anyone hear me?")
@@ -51,7 +40,7 @@ func TestBrowserModeration(t *testing.T) {
 	carol.shot("mod-02-muted")
 
 	// Unmute, then slow mode: carol sends once, then waits.
-	alice.clickWhenThere("unmute button", `#members-list [aria-label="Unmute carol"]`)
+	alice.click(`#members-list [aria-label="Unmute carol"]`)
 	carol.wait("notice gone", `document.querySelector('#mod-notice').hidden`)
 	alice.wait("slow mode control", `(() => { const s = document.querySelector('#slowmode'); if (!s) return false;
 		s.value = '30'; s.dispatchEvent(new Event('change')); return true; })()`)
@@ -62,7 +51,7 @@ func TestBrowserModeration(t *testing.T) {
 	carol.shot("mod-03-slow-mode")
 
 	// A ban: the room leaves carol's list.
-	alice.clickWhenThere("ban button", `#members-list [aria-label="Ban carol"]`)
+	alice.click(`#members-list [aria-label="Ban carol"]`)
 	carol.wait("room gone", `!document.querySelector('#rooms [data-room="town"]')`)
 	alice.wait("ban listed", `!!document.querySelector('.mod-bans [data-banned="carol"]')`)
 	alice.shot("mod-04-banned")

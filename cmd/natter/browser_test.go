@@ -50,9 +50,14 @@ type browser struct {
 	ctx context.Context
 }
 
-func newBrowser(t *testing.T, ctx context.Context) *browser {
+// newBrowser starts Chromium for t. It has no deadline of its own: every
+// step in a page has one (opTimeout), so that a slow step fails alone and
+// cannot eat the time of the steps after it, and go test's -timeout bounds
+// the whole run.
+func newBrowser(t *testing.T) *browser {
 	t.Helper()
 	needBrowser(t)
+	ctx := context.Background()
 	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
 		chromedp.ExecPath(chromiumPath),
 		chromedp.NoSandbox,
@@ -66,16 +71,32 @@ func newBrowser(t *testing.T, ctx context.Context) *browser {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-domain-reliability", true),
 	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(func() {
+	// A loaded machine is slow to print the DevTools address.
+	opts = append(opts, chromedp.WSURLReadTimeout(opTimeout))
+	// Chromium now and then exits at start on a busy machine ("chrome
+	// failed to start", nothing useful in its output): a fresh process is
+	// started, a few times, before the test gives up.
+	var bctx context.Context
+	for attempt := 1; ; attempt++ {
+		actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+		c, cancelBrowser := chromedp.NewContext(actx)
+		// The first Run starts the browser and binds it to the context it
+		// is given, so that one has no deadline (it would end the browser).
+		err := chromedp.Do(c)
+		if err == nil {
+			bctx = c
+			t.Cleanup(func() {
+				cancelBrowser()
+				cancelAlloc()
+			})
+			break
+		}
 		cancelBrowser()
 		cancelAlloc()
-	})
-	// The first Run starts the browser and binds it to bctx (no timeout
-	// of its own: ctx bounds the whole test).
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
+		if attempt == 3 {
+			t.Fatalf("start chromium: %v", err)
+		}
+		t.Logf("start chromium (attempt %d): %v; trying again", attempt, err)
 	}
 	if err := os.MkdirAll(artifacts, 0o755); err != nil {
 		t.Fatal(err)
@@ -169,8 +190,9 @@ func (p *tab) close() {
 	}
 }
 
-// opTimeout bounds every step in a page.
-const opTimeout = 20 * time.Second
+// opTimeout bounds every step in a page, each on its own: generous, for a
+// busy 2-core machine (a re-login there can take well over 20 s).
+const opTimeout = 60 * time.Second
 
 func (p *tab) call(f func(ctx context.Context) error) {
 	p.t.Helper()
@@ -182,9 +204,59 @@ func (p *tab) call(f func(ctx context.Context) error) {
 	}
 }
 
+// do runs steps one after the other, each with its own deadline. A step
+// whose element the page replaced under it (a list re-rendered between
+// finding a node and using it) is tried again on the new element.
 func (p *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
-	p.call(func(ctx context.Context) error { return chromedp.Do(ctx, steps...) })
+	for _, step := range steps {
+		p.call(func(ctx context.Context) error {
+			for {
+				err := chromedp.Do(ctx, step)
+				if err == nil || !replaced(err) || ctx.Err() != nil {
+					return err
+				}
+				if err := pause(ctx); err != nil {
+					return err
+				}
+			}
+		})
+	}
+}
+
+// replaced reports whether err says that a node found a moment ago is no
+// longer in the page: the page re-rendered it, and the step can be tried
+// again.
+func replaced(err error) bool {
+	for _, s := range []string{"Could not find node with given id", "No node with given id", "Node is detached", "does not belong to the document", "Cannot find context with specified id"} {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
+}
+
+// pause waits a polling interval, or until ctx ends.
+func pause(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(50 * time.Millisecond):
+		return nil
+	}
+}
+
+// click waits until an element matching css is there, shown and enabled,
+// and clicks it, finding and clicking in one step in the page: a re-render
+// between the two cannot make the click miss or fail.
+func (p *tab) click(css string) {
+	p.t.Helper()
+	p.wait("clickable "+css, fmt.Sprintf(`(() => {
+		const e = document.querySelector(%q);
+		if (!e || e.disabled || !e.checkVisibility()) return false;
+		e.click();
+		return true;
+	})()`, css))
 }
 
 // eval evaluates a JavaScript expression in the page.
@@ -199,15 +271,20 @@ func eval[T any](p *tab, expr string) T {
 }
 
 // wait polls a JavaScript predicate until it holds; what describes it.
+// A predicate that throws has not held yet: the page may be between two
+// documents (a redirect) or between two renders (an element not made yet).
 func (p *tab) wait(what, expr string) {
 	p.t.Helper()
+	guarded := `(() => { try { return !!(` + expr + `); } catch (e) { return false; } })()`
 	p.call(func(ctx context.Context) error {
 		for {
-			_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(opTimeout-time.Second)))
+			_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](guarded, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(opTimeout-time.Second)))
 			// A poll does not survive a navigation (a redirect, a reload):
 			// start again on the new page.
 			if err != nil && navigated(err) && ctx.Err() == nil {
-				time.Sleep(50 * time.Millisecond)
+				if err := pause(ctx); err != nil {
+					return fmt.Errorf("waiting for %s: %w", what, err)
+				}
 				continue
 			}
 			if err != nil {
@@ -231,7 +308,7 @@ func navigated(err error) bool {
 
 // shot saves a screenshot of the page as test-artifacts/<name>.png.
 func (p *tab) shot(name string) {
-	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, opTimeout)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
@@ -248,13 +325,13 @@ func (p *tab) shot(name string) {
 
 func (p *tab) register(user, password string) {
 	p.t.Helper()
+	p.do(chromedp.WaitVisible(chromedp.CSS("#auth-form")))
+	p.click("#tab-register")
 	p.do(
-		chromedp.WaitVisible(chromedp.CSS("#auth-form")),
-		chromedp.Click(chromedp.CSS("#tab-register")),
 		chromedp.SendKeys(chromedp.CSS("#auth-username"), user),
 		chromedp.SendKeys(chromedp.CSS("#auth-password"), password),
-		chromedp.Click(chromedp.CSS("#auth-submit")),
 	)
+	p.click("#auth-submit")
 	p.waitConnected()
 }
 
@@ -280,20 +357,10 @@ func (p *tab) waitRoomListed(room string) {
 
 func (p *tab) open(room string) {
 	p.t.Helper()
-	p.waitRoomListed(room)
-	row := chromedp.CSS(fmt.Sprintf(`#rooms [data-room=%q]`, room))
-	// The list re-renders as rooms gain messages: a row found and then
-	// replaced before the click lands is clicked again, as a person would.
-	p.call(func(ctx context.Context) error {
-		var err error
-		for range 5 {
-			if err = chromedp.Do(ctx, chromedp.Click(row)); err == nil || !strings.Contains(err.Error(), "Could not find node") {
-				return err
-			}
-		}
-		return err
-	})
-	p.wait("room "+room+" open", fmt.Sprintf(`document.querySelector('#rooms [data-room=%q]').getAttribute('aria-current') === 'page' && !document.querySelector('#room-view').hidden`, room))
+	// The list re-renders as rooms gain messages: click finds the row and
+	// clicks it in one step.
+	p.click(fmt.Sprintf(`#rooms [data-room=%q]`, room))
+	p.wait("room "+room+" open", fmt.Sprintf(`document.querySelector('#rooms [data-room=%q]')?.getAttribute('aria-current') === 'page' && !document.querySelector('#room-view').hidden`, room))
 }
 
 // say types text into the composer and presses Enter.
@@ -361,14 +428,12 @@ func goClient(t *testing.T, ctx context.Context, srv *server, user string) *tcli
 func TestBrowser(t *testing.T) {
 	needBrowser(t)
 	top := t
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
-	t.Cleanup(cancel)
 	dir := t.TempDir()
 	// Accounts on; a generous frame rate for the Go clients that fill rooms.
 	config := func(m *Main) { m.Accounts, m.Rate, m.Burst = true, 1000, 1000 }
 	srv := startServer(t, dir, config)
 	url := srv.m.URL
-	b := newBrowser(t, ctx)
+	b := newBrowser(t)
 
 	alice := b.tab(t, "alice", url)
 	alice.wait("login form", `!document.querySelector('#auth').hidden`)
@@ -379,14 +444,14 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("1 two users chat in a private room", func(t *testing.T) {
 		alice.t, bob.t = t, t
+		alice.click("#new-room-button")
+		alice.do(chromedp.SendKeys(chromedp.CSS("#new-room-name"), "project"))
+		alice.click(`#new-room-form input[value="private"]`)
 		alice.do(
-			chromedp.Click(chromedp.CSS("#new-room-button")),
-			chromedp.SendKeys(chromedp.CSS("#new-room-name"), "project"),
-			chromedp.Click(chromedp.CSS(`#new-room-form input[value="private"]`)),
 			chromedp.WaitVisible(chromedp.CSS("#new-room-members")),
 			chromedp.SendKeys(chromedp.CSS("#new-room-members"), "bob"),
-			chromedp.Click(chromedp.CSS(`#new-room-form button[type="submit"]`)),
 		)
+		alice.click(`#new-room-form button[type="submit"]`)
 		alice.wait("project open", `document.querySelector('#room-title').textContent === '#project'`)
 		// Bob is told he was added; the room appears without a reload.
 		bob.open("project")
@@ -477,6 +542,7 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("4 server restart: reconnect and resume", func(t *testing.T) {
 		alice.t, bob.t = t, t
+		ctx := ctxFor(t, 3*time.Minute) // the Go client's, beside the pages
 		addr := strings.TrimPrefix(url, "http://")
 		srv.stop()
 		alice.wait("reconnecting", `document.querySelector('#conn').dataset.state === 'reconnecting'`)
@@ -532,11 +598,9 @@ func TestBrowser(t *testing.T) {
 		alice.t, bob.t = t, t
 		carol := b.tab(t, "carol", url)
 		carol.register("carol", "carol-password")
-		alice.do(
-			chromedp.Click(chromedp.CSS("#new-dm-button")),
-			chromedp.SendKeys(chromedp.CSS("#new-dm-user"), "bob"),
-			chromedp.Click(chromedp.CSS(`#new-dm-form button[type="submit"]`)),
-		)
+		alice.click("#new-dm-button")
+		alice.do(chromedp.SendKeys(chromedp.CSS("#new-dm-user"), "bob"))
+		alice.click(`#new-dm-form button[type="submit"]`)
 		alice.wait("DM open", `document.querySelector('#room-title').textContent === 'bob'`)
 		alice.say("just between us")
 		dm := eval[string](alice, `document.querySelector('#rooms [aria-current="page"]').dataset.room`)
@@ -564,6 +628,7 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("history scrolls back and jumps to the latest", func(t *testing.T) {
 		alice.t = t
+		ctx := ctxFor(t, 3*time.Minute)
 		dave := goClient(t, ctx, srv, "dave")
 		dave.join(ctx, "archive", -1, "")
 		const n = 130
@@ -572,8 +637,8 @@ func TestBrowser(t *testing.T) {
 			want = append(want, fmt.Sprintf("old message %03d", i))
 			dave.send(ctx, "archive", fmt.Sprint("h", i), want[i-1])
 		}
-		alice.do(chromedp.Click(chromedp.CSS("#browse-button")))
-		alice.do(chromedp.Click(chromedp.CSS(`#browse-results button[aria-label="Join archive"]`)))
+		alice.click("#browse-button")
+		alice.click(`#browse-results button[aria-label="Join archive"]`)
 		alice.wait("archive open", `document.querySelector('#room-title').textContent === '#archive'`)
 		alice.wait("latest page", `document.querySelectorAll('#messages .msg').length >= 50`)
 		// Scroll to the top until the beginning shows.
@@ -585,7 +650,7 @@ func TestBrowser(t *testing.T) {
 		alice.waitShown(want...)
 		alice.wait("jump button", `!document.querySelector('#jump').hidden`)
 		alice.shot("10-history-top")
-		alice.do(chromedp.Click(chromedp.CSS("#jump")))
+		alice.click("#jump")
 		alice.wait("at the bottom", `(() => { const sc = document.querySelector('#scroller'); return sc.scrollHeight - sc.scrollTop - sc.clientHeight < 80; })()`)
 	})
 
@@ -616,7 +681,7 @@ func TestBrowser(t *testing.T) {
 		bob.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
 		bob.wait("phone layout", `getComputedStyle(document.querySelector('#back')).display !== 'none'`)
 		bob.shot("12-phone-room")
-		bob.do(chromedp.Click(chromedp.CSS("#back")))
+		bob.click("#back")
 		bob.wait("phone list", `document.querySelector('#sidebar').offsetParent !== null`)
 		bob.shot("13-phone-list")
 		bob.do(chromedp.EmulateViewport(1280, 800))
@@ -635,8 +700,7 @@ func TestBrowser(t *testing.T) {
 // visitors to --login-url, which returns them with #token=<jwt>.
 func TestBrowserExternalLogin(t *testing.T) {
 	needBrowser(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
+	ctx := ctxFor(t, 3*time.Minute)
 	var srv *server
 	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		back := r.URL.Query().Get("return_to")
@@ -648,7 +712,7 @@ func TestBrowserExternalLogin(t *testing.T) {
 	}))
 	t.Cleanup(idp.Close)
 	srv = startServer(t, "", func(m *Main) { m.Accounts, m.LoginURL = false, idp.URL+"/login" })
-	b := newBrowser(t, ctx)
+	b := newBrowser(t)
 
 	erin := b.tab(t, "erin", srv.m.URL)
 	erin.waitConnected()

@@ -205,6 +205,17 @@ func metricValue(t *testing.T, s *server, name string) float64 {
 // metricVia reads one metric from base's /metrics with client c.
 func metricVia(t *testing.T, c *http.Client, base, name string) float64 {
 	t.Helper()
+	v, ok := metricLookup(t, c, base, name)
+	if !ok {
+		t.Fatalf("metric %s not exported", name)
+	}
+	return v
+}
+
+// metricLookup is metricVia for a metric that may not be exported yet (a
+// labelled counter appears at its first increment).
+func metricLookup(t *testing.T, c *http.Client, base, name string) (float64, bool) {
+	t.Helper()
 	resp, err := c.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -215,11 +226,10 @@ func metricVia(t *testing.T, c *http.Client, base, name string) float64 {
 		if rest, ok := strings.CutPrefix(line, name+" "); ok {
 			var v float64
 			fmt.Sscan(rest, &v)
-			return v
+			return v, true
 		}
 	}
-	t.Fatalf("metric %s not exported", name)
-	return 0
+	return 0, false
 }
 
 // startEdge runs an edge-only node on s's NATS (s must expose it:

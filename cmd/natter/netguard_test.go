@@ -339,18 +339,29 @@ func TestNosniffEverywhere(t *testing.T) {
 // for the client for ever, with the connection and its goroutine held.
 func TestHTTPWriteTimeoutCutsNonReader(t *testing.T) {
 	s := startServer(t, "", func(m *Main) { m.Net.WriteTimeout = 500 * time.Millisecond })
+	// Enough pipelined responses to overflow Linux's largest send buffer
+	// (4 MB) and our 64 KiB receive buffer, whatever the file's size.
+	const file = "/natter.js"
+	resp, err := http.Get(s.m.URL + file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if size < 1<<10 {
+		t.Fatalf("GET %s: %d bytes, too small to fill the buffers", file, size)
+	}
+	n := int((8<<20)/size) + 1
 	c := dialFrom(t, hostPort(s), "127.0.0.1")
-	const n = 200 // × 52 KB: above Linux's largest send buffer (4 MB) and our 64 KiB
 	if err := c.Conn.(*net.TCPConn).SetReadBuffer(64 << 10); err != nil {
 		t.Fatal(err)
 	}
-	go io.WriteString(c, strings.Repeat("GET /app.js HTTP/1.1\r\nHost: natter\r\n\r\n", n))
+	go io.WriteString(c, strings.Repeat("GET "+file+" HTTP/1.1\r\nHost: natter\r\n\r\n", n))
 	// Longer than the write timeout, while reading nothing: the property
 	// under test, not a synchronisation.
 	time.Sleep(2 * time.Second)
 	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
 	got := 0
-	var err error
 	for ; got < n; got++ {
 		var resp *http.Response
 		if resp, err = http.ReadResponse(c.br, nil); err != nil {

@@ -296,8 +296,7 @@ func TestQuotaUserSendRateAcrossConnections(t *testing.T) {
 	for i := range cs {
 		cs[i] = login(t, ctx, s, "flooder", "flood")
 	}
-	var mu sync.Mutex
-	acked, limited := 0, 0
+	var tally sendTally
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i, c := range cs {
@@ -314,21 +313,9 @@ func TestQuotaUserSendRateAcrossConnections(t *testing.T) {
 				}
 			}
 			for range each {
-				ev, err := c.Expect(ctx, "ack", "error")
-				if err != nil {
-					t.Error(err)
+				if !tally.expect(t, ctx, c) {
 					return
 				}
-				mu.Lock()
-				switch {
-				case ev.Type == "ack":
-					acked++
-				case ev.Code == "rate_limited" && ev.CID != "":
-					limited++
-				default:
-					t.Errorf("unexpected reply %+v", ev)
-				}
-				mu.Unlock()
 			}
 		}()
 	}
@@ -337,6 +324,7 @@ func TestQuotaUserSendRateAcrossConnections(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
+	acked, limited := tally.acked, tally.limited
 	// The bucket holds burst and refills at rate: over the window no more
 	// than rate×window+burst can pass (plus a margin for clock reading).
 	if limit := rate*window + burst + 5; float64(acked) > limit || acked <= burst || acked+limited != conns*each {

@@ -3,12 +3,7 @@
 // what to do with a #token= link that was not taken at once (handoff.js).
 // app.js hands it the session and a few hooks; it owns #account-dialog.
 
-const $ = (sel, root = document) => root.querySelector(sel);
-
-function showError(p, text) {
-  p.textContent = text || '';
-  p.hidden = !text;
-}
+import { $, showError } from './dom.js';
 
 /** resolveHandoff settles a #token= link that session.load() did not take:
  * it asks before logging in as the link's user when nobody is logged in,

@@ -1,19 +1,25 @@
 // Test doubles for natter.js: a clock whose timers run when the test says,
 // and a WebSocket whose server side the test plays.
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-// load imports one of web/static's standalone modules. It imports a .mjs
-// copy so that Node treats the file as an ES module whatever its version
-// (no package.json is needed, or wanted, next to the web UI).
+// load imports one of web/static's modules. It imports .mjs copies (of it
+// and of the modules beside it, whose imports are renamed to match) so that
+// Node treats the files as ES modules whatever its version (no package.json
+// is needed, or wanted, next to the web UI). A module that touches the DOM
+// only inside its functions can be loaded too.
 export async function load(name) {
   const dir = mkdtempSync(join(tmpdir(), 'natter-js-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const copy = join(dir, name.replace(/\.js$/, '.mjs'));
-  copyFileSync(new URL(`../static/${name}`, import.meta.url), copy);
-  return import(pathToFileURL(copy).href);
+  const src = new URL('../static/', import.meta.url);
+  for (const f of readdirSync(src)) {
+    if (!f.endsWith('.js')) continue;
+    const text = readFileSync(new URL(f, src), 'utf8').replace(/(from\s+'\.\/[\w-]+)\.js'/g, "$1.mjs'");
+    writeFileSync(join(dir, f.replace(/\.js$/, '.mjs')), text);
+  }
+  return import(pathToFileURL(join(dir, name.replace(/\.js$/, '.mjs'))).href);
 }
 
 export class FakeClock {

@@ -1,0 +1,98 @@
+// room.js: what the UI knows of one room: its messages (stored and
+// pending), the read cursors, presence and typing, and the render cache of
+// its timeline. No DOM: unit-tested in web/test/room.test.mjs.
+
+export class Room {
+  /**
+   * @param {string} id
+   * @param {string} kind public, private or dm (a dm- id is always dm)
+   * @param {string} me the logged-in user
+   */
+  constructor(id, kind = 'public', me = '') {
+    this.id = id;
+    this.me = me;
+    this.kind = id.startsWith('dm-') ? 'dm' : kind;
+    this.owner = null;
+    this.users = []; // the two users of a DM
+    this.msgs = new Map(); // seq -> message
+    this._sorted = null;
+    this.pending = new Map(); // cid -> {cid, text, ts, status: pending|failed, error}
+    this.read = 0; // my read cursor
+    this.snapUnread = 0; // unread count from GET /api/rooms ...
+    this.snapLast = 0; // ... for messages up to this seq
+    this.joinAfter = null; // where the live subscription started
+    this.loadedFrom = null; // oldest seq of the contiguous history loaded
+    this.noOlder = false;
+    this.historyLoaded = false;
+    this.loading = false;
+    this.lastMsg = null;
+    this.touched = Date.now();
+    this.online = new Set();
+    this.typing = new Map(); // user -> timer
+    this.members = null; // user -> read cursor, once loaded
+    this.divider = null; // read cursor when the room was opened
+    this.nodes = new Map(); // render cache: key -> {node, sig}
+  }
+
+  get peer() {
+    if (this.kind !== 'dm') return null;
+    return this.users.find((u) => u !== this.me) || this.users[0] || null;
+  }
+
+  get name() {
+    if (this.kind === 'dm') return this.peer || 'Direct message';
+    return this.id;
+  }
+
+  sorted() {
+    if (!this._sorted) this._sorted = [...this.msgs.values()].sort((a, b) => a.seq - b.seq);
+    return this._sorted;
+  }
+
+  /** add keeps message m; it reports whether m was new (or replaced a
+   * copy shown from its ack alone). */
+  add(m) {
+    const had = this.msgs.get(m.seq);
+    // A message shown from its ack alone gives way to the stored one.
+    if (had && !(had.local && !m.local)) return false;
+    this.msgs.set(m.seq, m);
+    if (had) this.nodes.delete('m-' + m.seq);
+    this._sorted = null;
+    if (!this.lastMsg || m.seq >= this.lastMsg.seq) this.lastMsg = m;
+    if (m.from === this.me) this.pending.delete(m.cid);
+    return true;
+  }
+
+  /** reset forgets the messages (the room's stream was reset). */
+  reset() {
+    this.msgs.clear();
+    this._sorted = null;
+    this.nodes.clear();
+    this.read = this.snapUnread = this.snapLast = 0;
+    this.loadedFrom = null;
+    this.noOlder = false;
+    this.historyLoaded = false;
+    this.lastMsg = null;
+    this.members = null;
+  }
+
+  /** unread counts messages from others after my read cursor: exactly
+   * when the history after it is loaded, else from the server's count
+   * plus what arrived since. */
+  unread() {
+    const R = this.read;
+    const others = (from) => [...this.msgs.values()].filter((m) => m.from !== this.me && m.seq > from).length;
+    if (this.loadedFrom !== null && (this.loadedFrom <= R || this.noOlder)) return others(R);
+    const base = R >= this.snapLast ? 0 : this.snapUnread;
+    return base + others(Math.max(R, this.snapLast));
+  }
+
+  activity() {
+    return Math.max(this.touched, this.lastMsg ? Date.parse(this.lastMsg.ts) : 0);
+  }
+
+  /** seenBy lists the other members whose read cursor reached seq. */
+  seenBy(seq) {
+    return this.members ? [...this.members].filter(([u, r]) => u !== this.me && r >= seq).map(([u]) => u) : [];
+  }
+}
