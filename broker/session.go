@@ -50,6 +50,7 @@ type sessionRevocation struct {
 // one KV watcher, that every token check reads. It is safe for concurrent
 // use.
 type Sessions struct {
+	b      *Broker
 	kv     jetstream.KeyValue
 	ttl    time.Duration
 	cancel context.CancelFunc
@@ -88,12 +89,12 @@ func (b *Broker) OpenSessions(ctx context.Context, ttl time.Duration) (*Sessions
 		return nil, unavailable("watch sessions", err)
 	}
 	s := &Sessions{
-		kv: kv, ttl: ttl, cancel: cancel, done: make(chan struct{}),
+		b: b, kv: kv, ttl: ttl, cancel: cancel, done: make(chan struct{}),
 		users: map[natter.UserID]userRevocation{}, sids: map[string]time.Time{},
 		applied: make(chan struct{}), listen: map[int]func(natter.UserID){},
 	}
 	loaded := make(chan struct{})
-	go s.follow(w, loaded)
+	go s.follow(wctx, w, loaded)
 	select {
 	case <-loaded:
 		return s, nil
@@ -110,26 +111,64 @@ func (s *Sessions) Close() {
 }
 
 // follow applies the bucket's entries as they come; the nil entry marks the
-// end of what the bucket held when the watch began.
-func (s *Sessions) follow(w jetstream.KeyWatcher, loaded chan struct{}) {
+// end of what the bucket held when the watch began. A watch that ends
+// while the view is still wanted (its consumer was lost: the connection
+// closed and came back, or the embedded JetStream restarted after a store
+// fault) is started again from the whole bucket, or revocations made from
+// then on would be accepted here. Re-applying what the view already has
+// is harmless; a revocation an operator deleted meanwhile stays in the
+// view until its TTL (the safe side).
+func (s *Sessions) follow(ctx context.Context, w jetstream.KeyWatcher, loaded chan struct{}) {
 	defer close(s.done)
-	defer func() { _ = w.Stop() }()
 	prune := time.NewTicker(time.Minute)
 	defer prune.Stop()
+	var once sync.Once
+	for {
+		stopOnRestart := s.b.afterStoreRestart(func() { _ = w.Stop() })
+		s.consume(ctx, w, prune.C, func() { once.Do(func() { close(loaded) }) })
+		stopOnRestart()
+		_ = w.Stop()
+		for {
+			if ctx.Err() != nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(watchRetry):
+			}
+			var err error
+			if w, err = s.kv.WatchAll(ctx); err == nil {
+				break
+			}
+			s.b.log.Warn("sessions watch not restarted", "err", err)
+		}
+		s.b.log.Info("sessions watch restarted")
+	}
+}
+
+// consume applies w's entries until w or ctx ends; caughtUp is called at
+// the nil entry.
+func (s *Sessions) consume(ctx context.Context, w jetstream.KeyWatcher, prune <-chan time.Time, caughtUp func()) {
 	for {
 		select {
+		case <-ctx.Done():
+			return
 		case e, ok := <-w.Updates():
 			if !ok {
 				return
 			}
 			if e == nil {
-				close(loaded)
+				caughtUp()
 				continue
 			}
-			if user, ok := s.apply(e); ok {
+			s.mu.RLock()
+			seen := e.Revision() <= s.rev
+			s.mu.RUnlock()
+			if user, ok := s.apply(e); ok && !seen {
 				s.notify(user)
 			}
-		case now := <-prune.C:
+		case now := <-prune:
 			s.prune(now)
 		}
 	}

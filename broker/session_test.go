@@ -126,3 +126,53 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// The view goes on following the bucket when its watch has to start again
+// (here: the embedded JetStream restarted after a store fault, which ends
+// the watch's consumer): a revocation made afterwards is seen, and one made
+// before is not announced a second time when the restarted watch re-reads it.
+func TestSessionsWatchRestarts(t *testing.T) {
+	b := start(t)
+	ctx := testCtx(t)
+	here, err := b.OpenSessions(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(here.Close)
+	there, err := b.OpenSessions(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(there.Close)
+	var mu sync.Mutex
+	told := map[natter.UserID]int{}
+	stop := there.OnRevoke(func(u natter.UserID) {
+		mu.Lock()
+		told[u]++
+		mu.Unlock()
+	})
+	defer stop()
+	count := func(u natter.UserID) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return told[u]
+	}
+
+	dave := natter.Claims{User: "dave", Session: "d1", IssuedAt: time.Now().Add(-time.Minute)}
+	if err := here.RevokeSession(ctx, "dave", "d1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the other view to see dave's logout", func() bool { return there.Check(dave) != nil && count("dave") == 1 })
+
+	b.restarts.fire()
+	carol := natter.Claims{User: "carol", Session: "c1", IssuedAt: time.Now().Add(-time.Minute)}
+	if err := here.RevokeUser(ctx, "carol", time.Now(), ""); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the other view to see carol's revocation after the restart", func() bool {
+		return there.Check(carol) != nil && count("carol") == 1
+	})
+	if n := count("dave"); n != 1 {
+		t.Errorf("dave's logout announced %d times, want 1", n)
+	}
+}
