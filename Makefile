@@ -54,7 +54,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 1m) each
 # rebuilt from an empty data dir and a SIGSTOPped NATS node, then a checker
 # that fails on any lost, duplicated or reordered message, any acked message
 # missing from history, or an edge left on the hung node (docs/RELIABILITY.md).
-CHAOS_DURATION ?= 60s
+CHAOS_DURATION ?= 150s
 test-cluster: build
 	$(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2
 	$(GO) run ./cmd/natter-chaos --natter bin/natter --nats-server bin/nats-server --duration $(CHAOS_DURATION)

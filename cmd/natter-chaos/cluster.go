@@ -94,6 +94,7 @@ type cluster struct {
 	history *proc
 	histDir string // the history replica's data dir
 	natsURL string
+	natsMon []string // each node's monitoring base URL, http://…
 	edgeURL []string // ws://…/ws
 	histURL string   // http://…
 	secret  string
@@ -138,6 +139,7 @@ func startCluster(ctx context.Context, c config, log *slog.Logger) (*cluster, er
 		p := &proc{name: name, args: []string{c.natsServer, "-c", conf}, log: filepath.Join(dir, "log")}
 		cl.nats = append(cl.nats, p)
 		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", clientPorts[i]))
+		cl.natsMon = append(cl.natsMon, fmt.Sprintf("http://127.0.0.1:%d", port+20+i))
 	}
 	cl.natsURL = strings.Join(urls, ",")
 	for _, p := range cl.nats {
@@ -146,7 +148,7 @@ func startCluster(ctx context.Context, c config, log *slog.Logger) (*cluster, er
 		}
 	}
 	for i, p := range cl.nats {
-		if err := waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/healthz", port+20+i), 30*time.Second); err != nil {
+		if err := waitHTTP(ctx, cl.natsMon[i]+"/healthz", 30*time.Second); err != nil {
 			return cl, fmt.Errorf("nats n%d: %w", i+1, err)
 		}
 		if err := p.running(); err != nil {

@@ -37,7 +37,7 @@ func main() {
 	flag.IntVar(&c.clients, "clients", 50, "chat clients, spread over both edges")
 	flag.IntVar(&c.rooms, "rooms", 5, "rooms; client i is a member of room i%rooms")
 	flag.Float64Var(&c.rate, "rate", 4, "messages per second each client sends")
-	flag.DurationVar(&c.duration, "duration", 80*time.Second, "length of the traffic phase (the chaos schedule scales with it)")
+	flag.DurationVar(&c.duration, "duration", 150*time.Second, "length of the traffic phase (the chaos schedule scales with it)")
 	flag.StringVar(&c.dir, "dir", "", "work dir for data and logs (default: a new temp dir)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work dir")
 	flag.IntVar(&c.basePort, "port", 24000, "first of the loopback ports used")
