@@ -119,22 +119,28 @@ func (cl *cluster) hangEdgeNode(ctx context.Context, log *slog.Logger) (time.Dur
 	if err := n1.signal(syscall.SIGSTOP); err != nil {
 		return 0, err
 	}
-	stopped := time.Now()
 	defer func() {
 		if err := n1.signal(syscall.SIGCONT); err != nil {
 			log.Warn("SIGCONT n1", "err", err)
 		}
 	}()
+	return cl.edge1Left(ctx, time.Now())
+}
+
+// edge1Left waits until edge1, whose node stopped answering at since, has
+// noticed (/readyz 503) and is ready on another node, and returns the time
+// from since.
+func (cl *cluster) edge1Left(ctx context.Context, since time.Time) (time.Duration, error) {
 	ready := cl.edgeReadyURL(0)
 	// Ready again means after it noticed: a /readyz that still answers
 	// from before the stop does not count.
 	if err := waitStatus(ctx, ready, false, 5*time.Second); err != nil {
-		return 0, fmt.Errorf("edge1 never noticed n1 hung: %w", err)
+		return 0, fmt.Errorf("edge1 never noticed its node had gone: %w", err)
 	}
 	if err := waitStatus(ctx, ready, true, 30*time.Second); err != nil {
-		return 0, fmt.Errorf("edge1 did not leave hung n1: %w", err)
+		return 0, fmt.Errorf("edge1 did not leave its node: %w", err)
 	}
-	return time.Since(stopped), nil
+	return time.Since(since), nil
 }
 
 // stopLeader SIGSTOPs the node that leads ROOMS for leaderStop, measures

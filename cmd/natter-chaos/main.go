@@ -28,6 +28,8 @@ type config struct {
 	dir                string
 	keep               bool
 	basePort           int
+	scenario           string
+	inNetns            bool
 }
 
 func main() {
@@ -41,7 +43,27 @@ func main() {
 	flag.StringVar(&c.dir, "dir", "", "work dir for data and logs (default: a new temp dir)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work dir")
 	flag.IntVar(&c.basePort, "port", 24000, "first of the loopback ports used")
+	flag.StringVar(&c.scenario, "scenario", "faults", `"faults" (the schedule of process faults) or "partition" (a NATS node cut off by the network; needs root and ip, skipped otherwise)`)
+	flag.BoolVar(&c.inNetns, "in-netns", false, "internal: this is the partition scenario's run inside its network namespace")
 	flag.Parse()
+	if c.scenario != "faults" && c.scenario != "partition" {
+		fatal(fmt.Errorf("unknown --scenario %q", c.scenario))
+	}
+	if c.scenario == "partition" && !c.inNetns {
+		if why := partitionUnsupported(); why != "" {
+			fmt.Println("natter-chaos: SKIPPED the partition scenario:", why)
+			return
+		}
+		code, err := runInNetns()
+		if err != nil {
+			fatal(err)
+		}
+		os.Exit(code)
+	}
+	net := loopback
+	if c.inNetns {
+		net = namespaced
+	}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -63,7 +85,7 @@ func main() {
 		}
 		*p = abs
 	}
-	rep, err := run(ctx, c, log)
+	rep, err := run(ctx, c, net, log)
 	if rep != nil {
 		rep.print(os.Stdout)
 	}

@@ -86,6 +86,14 @@ next:
 	return -1
 }
 
+// nodeName is node i's name, "none" for -1.
+func (cl *cluster) nodeName(i int) string {
+	if i < 0 {
+		return "none"
+	}
+	return cl.nats[i].name
+}
+
 // waitLeader polls the nodes not in skip until one leads ROOMS.
 func (cl *cluster) waitLeader(ctx context.Context, d time.Duration, skip ...int) (int, error) {
 	deadline := time.Now().Add(d)

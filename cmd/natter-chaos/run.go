@@ -15,8 +15,8 @@ import (
 
 // run brings the cluster up, runs traffic under the chaos schedule and
 // checks the outcome.
-func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
-	cl, err := startCluster(ctx, c, log)
+func run(ctx context.Context, c config, net nodeNet, log *slog.Logger) (*report, error) {
+	cl, err := startCluster(ctx, c, net, log)
 	if cl != nil {
 		defer cl.stop()
 	}
@@ -58,7 +58,11 @@ func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
 	began := time.Now()
 
 	hung := time.Duration(-1)
-	figs, chaosErr := chaos(ctx, cl.schedule(&hung, log), c.duration, log)
+	steps := cl.schedule(&hung, log)
+	if c.scenario == "partition" {
+		steps = cl.partitionSchedule(&hung)
+	}
+	figs, chaosErr := chaos(ctx, steps, c.duration, log)
 	if wait := c.duration - time.Since(began); wait > 0 {
 		time.Sleep(wait)
 	}
@@ -73,9 +77,8 @@ func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
 	rep := check(clients)
 	rep.faults(clients, figs, trafficEnd)
 	rep.Duration = time.Since(began).Round(time.Second).String()
-	rep.HungNodeLeft = hung.Round(100 * time.Millisecond).String()
-	if hung < 0 {
-		rep.HungNodeLeft = "not measured"
+	if hung >= 0 {
+		rep.HungNodeLeft = hung.Round(100 * time.Millisecond).String()
 	}
 	if err := checkHistory(ctx, cl, clients, rep, 60*time.Second); err != nil {
 		return rep, err
