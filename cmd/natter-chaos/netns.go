@@ -120,16 +120,21 @@ var namespaced = nodeNet{
 	wrap:  func(i int) []string { return []string{"ip", "netns", "exec", nsNode(i)} },
 }
 
-// cutOff sets node i's link down (cut) or up again, with its route.
-func cutOff(i int, cut bool) error {
-	dev := fmt.Sprintf("nchaos-v%d", i+1)
-	if cut {
-		return ipCmd("-n", nsNode(i), "link", "set", dev, "down")
+// cutOff is the partition: node i's end of its veth pair down, and up
+// again with its route.
+func cutOff() isolation {
+	link := func(i int, state string) error {
+		return ipCmd("-n", nsNode(i), "link", "set", fmt.Sprintf("nchaos-v%d", i+1), state)
 	}
-	if err := ipCmd("-n", nsNode(i), "link", "set", dev, "up"); err != nil {
-		return err
+	return isolation{
+		stop: func(i int) error { return link(i, "down") },
+		resume: func(i int) error {
+			if err := link(i, "up"); err != nil {
+				return err
+			}
+			return ipCmd("-n", nsNode(i), "route", "replace", "default", "via", fmt.Sprintf("10.213.%d.1", i+1))
+		},
 	}
-	return ipCmd("-n", nsNode(i), "route", "replace", "default", "via", fmt.Sprintf("10.213.%d.1", i+1))
 }
 
 // partitionSchedule cuts off n1, the node edge1 is on (its only seed),
@@ -138,57 +143,10 @@ func cutOff(i int, cut bool) error {
 func (cl *cluster) partitionSchedule(hung *time.Duration) []fault {
 	return []fault{
 		{at: 0.2, what: fmt.Sprintf("partition: cut n1 (edge1's node) off for %v", partitionOf), do: func(ctx context.Context) (string, error) {
-			return cl.partitionEdgeNode(ctx, hung)
+			return cl.edgeNodeOut(ctx, cutOff(), partitionOf, hung)
 		}},
-		{at: 0.6, what: fmt.Sprintf("partition: cut the ROOMS leader off for %v", partitionOf), do: cl.partitionLeader},
+		{at: 0.6, what: fmt.Sprintf("partition: cut the ROOMS leader off for %v", partitionOf), do: func(ctx context.Context) (string, error) {
+			return cl.leaderOut(ctx, cutOff(), partitionOf)
+		}},
 	}
-}
-
-func (cl *cluster) partitionEdgeNode(ctx context.Context, hung *time.Duration) (string, error) {
-	leader := "ROOMS leader " + cl.nodeName(cl.roomsLeader(ctx))
-	if err := cutOff(0, true); err != nil {
-		return "", err
-	}
-	cut := time.Now()
-	took, err := cl.edge1Left(ctx, cut)
-	time.Sleep(time.Until(cut.Add(partitionOf))) // the fault's length, not a wait for a condition
-	if herr := cutOff(0, false); herr != nil {
-		return "", herr
-	}
-	if err != nil {
-		return "", err
-	}
-	*hung = took
-	healed := time.Now()
-	if err := cl.waitCurrent(ctx, backWithin); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%s; edge1 ready on another node after %v; current %v after healing", leader,
-		took.Round(100*time.Millisecond), time.Since(healed).Round(100*time.Millisecond)), nil
-}
-
-func (cl *cluster) partitionLeader(ctx context.Context) (string, error) {
-	l := cl.roomsLeader(ctx)
-	if l < 0 {
-		return "", fmt.Errorf("no node leads %s", roomsStream)
-	}
-	if err := cutOff(l, true); err != nil {
-		return "", err
-	}
-	cut := time.Now()
-	next, err := cl.waitLeader(ctx, partitionOf, l)
-	elected := time.Since(cut)
-	time.Sleep(time.Until(cut.Add(partitionOf))) // the fault's length, not a wait for a condition
-	if herr := cutOff(l, false); herr != nil {
-		return "", herr
-	}
-	if err != nil {
-		return "", err
-	}
-	healed := time.Now()
-	if err := cl.waitCurrent(ctx, backWithin); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("cut off leader %s; %s elected after %v; current %v after healing",
-		cl.nats[l].name, cl.nats[next].name, elected.Round(100*time.Millisecond), time.Since(healed).Round(100*time.Millisecond)), nil
 }

@@ -58,7 +58,7 @@ func run(ctx context.Context, c config, net nodeNet, log *slog.Logger) (*report,
 	began := time.Now()
 
 	hung := time.Duration(-1)
-	steps := cl.schedule(&hung, log)
+	steps := cl.schedule(&hung)
 	if c.scenario == "partition" {
 		steps = cl.partitionSchedule(&hung)
 	}
