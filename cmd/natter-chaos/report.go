@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"time"
 )
@@ -181,4 +182,22 @@ func (r *report) print(w io.Writer) {
 	}
 	b, _ := json.Marshal(r)
 	fmt.Fprintf(w, "%s %s\n", verdict, b)
+}
+
+// writeStalls lists every client's stalls, in seconds from the start of
+// traffic, for reading a run's figures against its logs.
+func writeStalls(path string, clients []*chatClient, began time.Time) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	for _, c := range clients {
+		c.mu.Lock()
+		for _, s := range c.stalls {
+			fmt.Fprintf(f, "client %d (prefers %s) %.1f-%.1f s: %.1f s without an ack\n", c.id, c.edges[0],
+				s.from.Sub(began).Seconds(), s.to.Sub(began).Seconds(), s.to.Sub(s.from).Seconds())
+		}
+		c.mu.Unlock()
+	}
+	return f.Close()
 }

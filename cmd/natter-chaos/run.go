@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -76,6 +77,9 @@ func run(ctx context.Context, c config, net nodeNet, log *slog.Logger) (*report,
 	wg.Wait()
 	rep := check(clients)
 	rep.faults(clients, figs, trafficEnd)
+	if err := writeStalls(filepath.Join(c.dir, "stalls.txt"), clients, began); err != nil {
+		log.Warn("stalls.txt", "err", err)
+	}
 	rep.Duration = time.Since(began).Round(time.Second).String()
 	if hung >= 0 {
 		rep.HungNodeLeft = hung.Round(100 * time.Millisecond).String()
