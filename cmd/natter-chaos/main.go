@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -55,6 +56,10 @@ func main() {
 			return
 		}
 		code, err := runInNetns()
+		if errors.Is(err, errNoPrivilege) {
+			fmt.Println("natter-chaos: SKIPPED the partition scenario:", err)
+			return
+		}
 		if err != nil {
 			fatal(err)
 		}

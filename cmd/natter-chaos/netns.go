@@ -25,6 +25,9 @@ const (
 	partitionOf = 10 * time.Second
 )
 
+// errNoPrivilege: root, but without the capabilities (a container).
+var errNoPrivilege = errors.New("no privilege for network namespaces")
+
 func nsNode(i int) string { return fmt.Sprintf("nchaos-n%d", i+1) }
 
 // ipCmd runs ip with args and returns its error with its output.
@@ -79,6 +82,9 @@ func netnsUp() (down func(), err error) {
 	for _, s := range steps {
 		if err := ipCmd(s...); err != nil {
 			down()
+			if strings.Contains(err.Error(), "Operation not permitted") {
+				err = fmt.Errorf("%w: %v", errNoPrivilege, err)
+			}
 			return nil, err
 		}
 	}
