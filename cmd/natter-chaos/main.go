@@ -4,8 +4,16 @@
 // kills and restarts nodes, then checks that every acknowledged message
 // reached every member exactly once, in order, and the history archive.
 //
-// It prints what it measured and exits non-zero on any loss, duplicate or
-// reorder. docs/RELIABILITY.md describes the run and its latest figures.
+// --scenario faults (the default) is a schedule of process faults: kill,
+// drain, SIGSTOP (of edge1's node, of the ROOMS leader, of two nodes at
+// once) and a rolling restart; --scenario partition runs the same cluster
+// in network namespaces and cuts NATS nodes off (root only; it says
+// SKIPPED otherwise).
+//
+// It prints what it measured, with the time without service each fault
+// caused, and exits non-zero on any loss, duplicate, reorder or message
+// missing from history. docs/RELIABILITY.md describes the runs and their
+// latest figures.
 package main
 
 import (
