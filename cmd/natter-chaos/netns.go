@@ -25,8 +25,11 @@ const (
 	partitionOf = 10 * time.Second
 )
 
-// errNoPrivilege: root, but without the capabilities (a container).
-var errNoPrivilege = errors.New("no privilege for network namespaces")
+// Why the partition scenario is skipped.
+var (
+	errNoIP        = errors.New("no ip tool (iproute2) in PATH")
+	errNoPrivilege = errors.New("no privilege for network namespaces")
+)
 
 func nsNode(i int) string { return fmt.Sprintf("nchaos-n%d", i+1) }
 
@@ -39,16 +42,16 @@ func ipCmd(args ...string) error {
 	return nil
 }
 
-// partitionUnsupported says why the partition scenario cannot run here,
-// or "" if it can.
-func partitionUnsupported() string {
+// partitionUnsupported says why the partition scenario cannot run here
+// (errNoIP or errNoPrivilege), or nil if it can.
+func partitionUnsupported() error {
 	if _, err := exec.LookPath("ip"); err != nil {
-		return "no ip tool (iproute2) in PATH"
+		return errNoIP
 	}
 	if os.Geteuid() != 0 {
-		return "not root: network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN"
+		return fmt.Errorf("%w: not root (network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN)", errNoPrivilege)
 	}
-	return ""
+	return nil
 }
 
 // netnsUp creates the namespaces and links; down removes them (and with
