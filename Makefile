@@ -57,7 +57,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 1m) each
 # message or any acked message missing from history (docs/RELIABILITY.md).
 # Then the partition scenario: the same cluster in network namespaces,
 # NATS nodes cut off by the network; it needs root and ip, and says
-# SKIPPED without them. About 4 minutes in all.
+# SKIPPED without them. About 3.5 minutes in all.
 CHAOS_DURATION ?= 150s
 PARTITION_DURATION ?= 50s
 test-cluster: build
