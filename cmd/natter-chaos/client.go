@@ -37,6 +37,8 @@ type chatClient struct {
 	resends    int
 	reconnects int
 	maxOutage  time.Duration
+	lastAck    time.Time
+	stalls     []span        // intervals of at least stallMin between two acks
 	joined     chan struct{} // closed after the first successful join
 	pending    string        // cid of the send awaiting its ack, "" if none
 	nextCID    int
@@ -179,6 +181,14 @@ func (c *chatClient) nextSend(stopSend <-chan struct{}) (cid string, resend bool
 	return c.pending, false
 }
 
+// stallMin is the shortest time between two acks that counts as a time
+// without service: a client sends every 250 ms and waits for each ack, so
+// on a busy but healthy cluster acks follow each other well within it.
+const stallMin = time.Second
+
+// span is an interval of wall-clock time.
+type span struct{ from, to time.Time }
+
 func (c *chatClient) ackd(cid string, seq uint64, _ bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -186,6 +196,11 @@ func (c *chatClient) ackd(cid string, seq uint64, _ bool) {
 		c.pending = ""
 	}
 	c.acked[seq] = cid
+	now := time.Now()
+	if !c.lastAck.IsZero() && now.Sub(c.lastAck) >= stallMin {
+		c.stalls = append(c.stalls, span{c.lastAck, now})
+	}
+	c.lastAck = now
 }
 
 func (c *chatClient) receive(ev wsclient.Event) {

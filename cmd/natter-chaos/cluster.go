@@ -94,35 +94,47 @@ type cluster struct {
 	history *proc
 	histDir string // the history replica's data dir
 	natsURL string
+	natsMon []string // each node's monitoring base URL, http://…
 	edgeURL []string // ws://…/ws
 	histURL string   // http://…
 	secret  string
 }
 
-func natsConf(name string, client, route, mon int, routes []int, store string) string {
+// natsConf is node i's config; hosts are every node's listen address.
+func natsConf(i int, hosts []string, client, route, mon []int, store string) string {
 	var rs []string
-	for _, r := range routes {
-		rs = append(rs, fmt.Sprintf("nats://127.0.0.1:%d", r))
+	for j, r := range route {
+		rs = append(rs, fmt.Sprintf("nats://%s:%d", hosts[j], r))
 	}
-	return fmt.Sprintf(`server_name: %s
-listen: 127.0.0.1:%d
-http: 127.0.0.1:%d
+	return fmt.Sprintf(`server_name: n%d
+listen: %s:%d
+http: %s:%d
 jetstream { store_dir: %q }
 cluster {
   name: natter
-  listen: 127.0.0.1:%d
+  listen: %s:%d
   routes: [%s]
 }
-`, name, client, mon, store, route, strings.Join(rs, ", "))
+`, i+1, hosts[i], client[i], hosts[i], mon[i], store, hosts[i], route[i], strings.Join(rs, ", "))
 }
 
-func startCluster(ctx context.Context, c config, log *slog.Logger) (*cluster, error) {
+// nodeNet is where the NATS nodes live: their addresses, and the command
+// that runs a process in node i's network (nil on loopback).
+type nodeNet struct {
+	hosts []string
+	wrap  func(i int) []string
+}
+
+var loopback = nodeNet{hosts: []string{"127.0.0.1", "127.0.0.1", "127.0.0.1"}, wrap: func(int) []string { return nil }}
+
+func startCluster(ctx context.Context, c config, net nodeNet, log *slog.Logger) (*cluster, error) {
 	cl := &cluster{secret: "chaos-shared-secret-0123456789abcdef"}
 	port := c.basePort
-	var clientPorts, routePorts []int
+	var clientPorts, routePorts, monPorts []int
 	for i := 0; i < 3; i++ {
 		clientPorts = append(clientPorts, port+i)
 		routePorts = append(routePorts, port+10+i)
+		monPorts = append(monPorts, port+20+i)
 	}
 	var urls []string
 	for i := 0; i < 3; i++ {
@@ -132,12 +144,13 @@ func startCluster(ctx context.Context, c config, log *slog.Logger) (*cluster, er
 			return nil, err
 		}
 		conf := filepath.Join(dir, "nats.conf")
-		if err := os.WriteFile(conf, []byte(natsConf(name, clientPorts[i], routePorts[i], port+20+i, routePorts, filepath.Join(dir, "js"))), 0o644); err != nil {
+		if err := os.WriteFile(conf, []byte(natsConf(i, net.hosts, clientPorts, routePorts, monPorts, filepath.Join(dir, "js"))), 0o644); err != nil {
 			return nil, err
 		}
-		p := &proc{name: name, args: []string{c.natsServer, "-c", conf}, log: filepath.Join(dir, "log")}
+		p := &proc{name: name, args: append(net.wrap(i), c.natsServer, "-c", conf), log: filepath.Join(dir, "log")}
 		cl.nats = append(cl.nats, p)
-		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", clientPorts[i]))
+		urls = append(urls, fmt.Sprintf("nats://%s:%d", net.hosts[i], clientPorts[i]))
+		cl.natsMon = append(cl.natsMon, fmt.Sprintf("http://%s:%d", net.hosts[i], monPorts[i]))
 	}
 	cl.natsURL = strings.Join(urls, ",")
 	for _, p := range cl.nats {
@@ -146,7 +159,7 @@ func startCluster(ctx context.Context, c config, log *slog.Logger) (*cluster, er
 		}
 	}
 	for i, p := range cl.nats {
-		if err := waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/healthz", port+20+i), 30*time.Second); err != nil {
+		if err := waitHTTP(ctx, cl.natsMon[i]+"/healthz", 30*time.Second); err != nil {
 			return cl, fmt.Errorf("nats n%d: %w", i+1, err)
 		}
 		if err := p.running(); err != nil {

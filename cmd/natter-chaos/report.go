@@ -4,29 +4,104 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"time"
 )
 
 // report is what a run measured.
 type report struct {
-	Clients           int    `json:"clients"`
-	Rooms             int    `json:"rooms"`
-	Duration          string `json:"duration"`
-	Sent              int    `json:"sent"`
-	Acked             int    `json:"acked"`
-	Resends           int    `json:"resends"`
-	Expected          int    `json:"expected_deliveries"`
-	Delivered         int    `json:"delivered"`
-	Lost              int    `json:"lost"`
-	Duplicated        int    `json:"duplicated"`
-	Reordered         int    `json:"reordered"`
-	Gaps              int    `json:"prev_gaps"`
-	Reconnects        int    `json:"reconnects"`
-	MaxOutage         string `json:"max_outage"`
-	HistoryMissing    int    `json:"history_missing"`
-	HistoryDuplicated int    `json:"history_duplicated"`
-	HungNodeLeft      string `json:"hung_node_left"`
+	Clients           int            `json:"clients"`
+	Rooms             int            `json:"rooms"`
+	Duration          string         `json:"duration"`
+	Sent              int            `json:"sent"`
+	Acked             int            `json:"acked"`
+	Resends           int            `json:"resends"`
+	Expected          int            `json:"expected_deliveries"`
+	Delivered         int            `json:"delivered"`
+	Lost              int            `json:"lost"`
+	Duplicated        int            `json:"duplicated"`
+	Reordered         int            `json:"reordered"`
+	Gaps              int            `json:"prev_gaps"`
+	Reconnects        int            `json:"reconnects"`
+	MaxOutage         string         `json:"max_outage"`
+	MaxNoAck          string         `json:"max_without_ack"`
+	HistoryMissing    int            `json:"history_missing"`
+	HistoryDuplicated int            `json:"history_duplicated"`
+	HungNodeLeft      string         `json:"hung_node_left,omitempty"`
+	Faults            []*faultFigure `json:"faults"`
+}
+
+// faultFigure is what one chaos step measured: the longest time any client
+// went without an ack (sends refused, timed out or cut off, resent with
+// the same cid), and how many clients had such a stall, counting the
+// stalls that began in the step's window (from its start to the next
+// step's). A stall begins when a client has gone stallMin without an ack,
+// so one that a fault causes is not counted for the step before it.
+type faultFigure struct {
+	What      string `json:"fault"`
+	At        string `json:"at"`
+	Took      string `json:"took"`
+	NoService string `json:"longest_without_ack"`
+	Median    string `json:"median_without_ack"` // over the stalled clients' longest`
+	Stalled   int    `json:"clients_stalled"`
+	Note      string `json:"note,omitempty"`
+
+	from  time.Time
+	took  time.Duration
+	stall time.Duration
+	worst time.Duration
+}
+
+// faults fills in each step's figures from the clients' stalls.
+func (r *report) faults(clients []*chatClient, figs []*faultFigure, end time.Time) {
+	var worst time.Duration
+	for i, f := range figs {
+		to := end
+		if i+1 < len(figs) {
+			to = figs[i+1].from
+		}
+		var longest []time.Duration // per stalled client
+		for _, c := range clients {
+			c.mu.Lock()
+			var l time.Duration
+			for _, s := range c.stalls {
+				if began := s.from.Add(stallMin); !began.Before(f.from) && began.Before(to) {
+					l = max(l, s.to.Sub(s.from))
+				}
+			}
+			c.mu.Unlock()
+			if l > 0 {
+				longest = append(longest, l)
+				f.worst = max(f.worst, l)
+			}
+		}
+		f.Stalled = len(longest)
+		f.Median = "-"
+		if len(longest) > 0 {
+			sort.Slice(longest, func(i, j int) bool { return longest[i] < longest[j] })
+			f.Median = longest[len(longest)/2].Round(100 * time.Millisecond).String()
+		}
+		f.Took = f.took.Round(100 * time.Millisecond).String()
+		f.NoService = f.worst.Round(100 * time.Millisecond).String()
+		if f.worst == 0 {
+			f.NoService = "<" + stallMin.String()
+		}
+		worst = max(worst, f.worst)
+	}
+	r.Faults = figs
+	r.MaxNoAck = worst.Round(100 * time.Millisecond).String()
+}
+
+// faultsTookEffect fails a run in which a fault that must stop every send
+// (a quorum loss) did not: the test would then prove nothing about it.
+func (r *report) faultsTookEffect() error {
+	for _, f := range r.Faults {
+		if f.stall > 0 && f.worst < f.stall {
+			return fmt.Errorf("%q had no effect: longest without ack %v, expected at least %v", f.What, f.worst, f.stall)
+		}
+	}
+	return nil
 }
 
 func (r *report) ok() bool {
@@ -84,12 +159,22 @@ func (r *report) print(w io.Writer) {
 		{"sent", r.Sent}, {"acked", r.Acked}, {"resends (same cid)", r.Resends},
 		{"expected deliveries", r.Expected}, {"delivered", r.Delivered},
 		{"lost", r.Lost}, {"duplicated", r.Duplicated}, {"reordered", r.Reordered}, {"prev gaps", r.Gaps},
-		{"reconnects", r.Reconnects}, {"longest without service", r.MaxOutage},
+		{"reconnects", r.Reconnects}, {"longest reconnect", r.MaxOutage},
+		{"longest without service", r.MaxNoAck},
 		{"history missing", r.HistoryMissing}, {"history duplicated", r.HistoryDuplicated},
-		{"hung NATS node left after", r.HungNodeLeft},
+		{"edge1 left its node after", r.HungNodeLeft},
 	}
 	for _, row := range rows {
-		fmt.Fprintf(w, "  %-26s %v\n", row[0], row[1])
+		if row[1] != "" {
+			fmt.Fprintf(w, "  %-26s %v\n", row[0], row[1])
+		}
+	}
+	fmt.Fprintf(w, "  %-6s %-7s %-8s %-8s %-7s %s\n", "at", "took", "no ack", "median", "clients", "fault")
+	for _, f := range r.Faults {
+		fmt.Fprintf(w, "  %-6s %-7s %-8s %-8s %-7d %s\n", f.At, f.Took, f.NoService, f.Median, f.Stalled, f.What)
+		if f.Note != "" {
+			fmt.Fprintf(w, "  %39s %s\n", "", f.Note)
+		}
 	}
 	verdict := "PASS"
 	if !r.ok() {
@@ -97,4 +182,22 @@ func (r *report) print(w io.Writer) {
 	}
 	b, _ := json.Marshal(r)
 	fmt.Fprintf(w, "%s %s\n", verdict, b)
+}
+
+// writeStalls lists every client's stalls, in seconds from the start of
+// traffic, for reading a run's figures against its logs.
+func writeStalls(path string, clients []*chatClient, began time.Time) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	for _, c := range clients {
+		c.mu.Lock()
+		for _, s := range c.stalls {
+			fmt.Fprintf(f, "client %d (prefers %s) %.1f-%.1f s: %.1f s without an ack\n", c.id, c.edges[0],
+				s.from.Sub(began).Seconds(), s.to.Sub(began).Seconds(), s.to.Sub(s.from).Seconds())
+		}
+		c.mu.Unlock()
+	}
+	return f.Close()
 }

@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
+	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/natter-chat/natter"
@@ -17,8 +16,8 @@ import (
 
 // run brings the cluster up, runs traffic under the chaos schedule and
 // checks the outcome.
-func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
-	cl, err := startCluster(ctx, c, log)
+func run(ctx context.Context, c config, net nodeNet, log *slog.Logger) (*report, error) {
+	cl, err := startCluster(ctx, c, net, log)
 	if cl != nil {
 		defer cl.stop()
 	}
@@ -59,11 +58,17 @@ func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
 	close(send)
 	began := time.Now()
 
-	hung := chaos(ctx, cl, c.duration, log)
+	hung := time.Duration(-1)
+	steps := cl.schedule(&hung)
+	if c.scenario == "partition" {
+		steps = cl.partitionSchedule(&hung)
+	}
+	figs, chaosErr := chaos(ctx, steps, c.duration, log)
 	if wait := c.duration - time.Since(began); wait > 0 {
 		time.Sleep(wait)
 	}
 	close(stopSend)
+	trafficEnd := time.Now()
 	log.Info("traffic stops; waiting for pending sends and deliveries")
 	if err := settle(ctx, clients, 90*time.Second); err != nil {
 		log.Warn("not settled", "err", err)
@@ -71,10 +76,13 @@ func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
 	stopClients()
 	wg.Wait()
 	rep := check(clients)
+	rep.faults(clients, figs, trafficEnd)
+	if err := writeStalls(filepath.Join(c.dir, "stalls.txt"), clients, began); err != nil {
+		log.Warn("stalls.txt", "err", err)
+	}
 	rep.Duration = time.Since(began).Round(time.Second).String()
-	rep.HungNodeLeft = hung.Round(100 * time.Millisecond).String()
-	if hung < 0 {
-		rep.HungNodeLeft = "not within 30s"
+	if hung >= 0 {
+		rep.HungNodeLeft = hung.Round(100 * time.Millisecond).String()
 	}
 	if err := checkHistory(ctx, cl, clients, rep, 60*time.Second); err != nil {
 		return rep, err
@@ -82,81 +90,13 @@ func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
 	if !rep.ok() {
 		return rep, fmt.Errorf("delivery contract violated")
 	}
-	if hung < 0 {
-		return rep, fmt.Errorf("edge1 stayed on the hung NATS node")
+	if chaosErr != nil {
+		return rep, fmt.Errorf("chaos schedule: %w", chaosErr)
+	}
+	if err := rep.faultsTookEffect(); err != nil {
+		return rep, err
 	}
 	return rep, nil
-}
-
-// chaos runs the schedule: kill -9 a NATS node and bring it back, kill -9
-// an edge and bring it back, SIGTERM (drain) the other edge and bring it
-// back, kill -9 the history replica and bring it back on an empty data dir,
-// SIGSTOP the NATS node edge1 is connected to until edge1 has left it.
-// Times are fractions of the traffic phase d. It returns how long edge1
-// took to be ready again on another node, -1 if it was not within 30 s.
-func chaos(ctx context.Context, cl *cluster, d time.Duration, log *slog.Logger) time.Duration {
-	began := time.Now()
-	at := func(frac float64) bool {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(time.Until(began.Add(time.Duration(frac * float64(d))))):
-			return true
-		}
-	}
-	step := func(frac float64, what string, fn func() error) {
-		if !at(frac) {
-			return
-		}
-		log.Info("chaos: "+what, "t", time.Since(began).Round(100*time.Millisecond))
-		if err := fn(); err != nil {
-			log.Warn("chaos step failed", "step", what, "err", err)
-		}
-	}
-	step(0.15, "kill -9 nats n1", func() error { cl.nats[0].kill(); return nil })
-	step(0.35, "restart nats n1", cl.nats[0].start)
-	step(0.45, "kill -9 edge1", func() error { cl.edges[0].kill(); return nil })
-	step(0.55, "restart edge1", cl.edges[0].start)
-	step(0.65, "SIGTERM edge2 (drain)", func() error { return cl.edges[1].term(20 * time.Second) })
-	step(0.75, "restart edge2", cl.edges[1].start)
-	step(0.85, "kill -9 history, delete its data, restart it", cl.rebuildHistory)
-	hung := time.Duration(-1)
-	step(0.88, "SIGSTOP nats n1 (edge1's node) until edge1 has left it", func() (err error) {
-		hung, err = cl.hangEdgeNode(ctx, log)
-		if err != nil {
-			hung = -1
-		}
-		return err
-	})
-	return hung
-}
-
-// hangEdgeNode stops n1, the node edge1 is connected to, and measures how
-// long edge1 takes to be ready again (connected to another node, JetStream
-// answering), then lets n1 go on.
-func (cl *cluster) hangEdgeNode(ctx context.Context, log *slog.Logger) (time.Duration, error) {
-	n1 := cl.nats[0]
-	if err := n1.signal(syscall.SIGSTOP); err != nil {
-		return 0, err
-	}
-	stopped := time.Now()
-	defer func() {
-		if err := n1.signal(syscall.SIGCONT); err != nil {
-			log.Warn("SIGCONT n1", "err", err)
-		}
-	}()
-	ready := strings.Replace(strings.TrimSuffix(cl.edgeURL[0], "/ws"), "ws://", "http://", 1) + "/readyz"
-	// Ready again means after it noticed: a /readyz that still answers
-	// from before the stop does not count.
-	if err := waitStatus(ctx, ready, false, 5*time.Second); err != nil {
-		return 0, fmt.Errorf("edge1 never noticed n1 hung: %w", err)
-	}
-	if err := waitStatus(ctx, ready, true, 30*time.Second); err != nil {
-		return 0, fmt.Errorf("edge1 did not leave hung n1: %w", err)
-	}
-	took := time.Since(stopped)
-	log.Info("chaos: edge1 ready again on another node", "after", took.Round(100*time.Millisecond))
-	return took, nil
 }
 
 // settle waits until no client has a send in flight and every client has
