@@ -114,6 +114,17 @@ type Edge struct {
 	rates          *userRates                   // shares the user send rate with other edges; nil if off
 }
 
+// defaultOrOff is the rule of the settings where zero means the default
+// and a negative value means off (stored as 0).
+func defaultOrOff[T int | float64 | time.Duration](v *T, d T) {
+	switch {
+	case *v == 0:
+		*v = d
+	case *v < 0:
+		*v = 0
+	}
+}
+
 // New returns an Edge. It starts nothing: connections arrive through
 // ServeConn, ServeHTTP or Split.
 func New(cfg Config) *Edge {
@@ -127,18 +138,8 @@ func New(cfg Config) *Edge {
 	def(&cfg.Burst, DefaultBurst)
 	def(&cfg.QueueLen, DefaultQueueLen)
 	def(&cfg.PresenceLimit, DefaultPresenceLimit)
-	switch {
-	case cfg.Coalesce == 0:
-		cfg.Coalesce = DefaultCoalesce
-	case cfg.Coalesce < 0:
-		cfg.Coalesce = 0
-	}
-	switch {
-	case cfg.RoomCache == 0:
-		cfg.RoomCache = DefaultRoomCache
-	case cfg.RoomCache < 0:
-		cfg.RoomCache = 0
-	}
+	defaultOrOff(&cfg.Coalesce, DefaultCoalesce)
+	defaultOrOff(&cfg.RoomCache, DefaultRoomCache)
 	if cfg.Rate <= 0 {
 		cfg.Rate = DefaultRate
 	}

@@ -57,19 +57,9 @@ func (q Quota) withDefaults(connRate float64, connBurst int) Quota {
 		{&q.RoomMembers, DefaultRoomMembers}, {&q.AddsPerHour, DefaultAddsPerHour},
 		{&q.Invitations, DefaultInvitations}, {&q.ConnsPerUser, DefaultConnsPerUser},
 		{&q.UserBurst, connBurst}, {&q.RoomOps, DefaultRoomOps}} {
-		switch {
-		case *f.v == 0:
-			*f.v = f.d
-		case *f.v < 0:
-			*f.v = 0
-		}
+		defaultOrOff(f.v, f.d)
 	}
-	switch {
-	case q.UserRate == 0:
-		q.UserRate = connRate
-	case q.UserRate < 0:
-		q.UserRate = 0
-	}
+	defaultOrOff(&q.UserRate, connRate)
 	if q.UserRateInterval <= 0 {
 		q.UserRateInterval = DefaultUserRateInterval
 	}
