@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -11,17 +12,7 @@ import (
 func TestSessions(t *testing.T) {
 	b := start(t)
 	ctx := testCtx(t)
-	// Two views of one bucket: two nodes of a cluster.
-	here, err := b.OpenSessions(ctx, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(here.Close)
-	there, err := b.OpenSessions(ctx, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(there.Close)
+	here, there := twoViews(t, ctx, b)
 	var mu sync.Mutex
 	var told []natter.UserID
 	stop := there.OnRevoke(func(u natter.UserID) {
@@ -134,16 +125,7 @@ func waitUntil(t *testing.T, cond func() bool) {
 func TestSessionsWatchRestarts(t *testing.T) {
 	b := start(t)
 	ctx := testCtx(t)
-	here, err := b.OpenSessions(ctx, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(here.Close)
-	there, err := b.OpenSessions(ctx, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(there.Close)
+	here, there := twoViews(t, ctx, b)
 	var mu sync.Mutex
 	told := map[natter.UserID]int{}
 	stop := there.OnRevoke(func(u natter.UserID) {
@@ -175,4 +157,19 @@ func TestSessionsWatchRestarts(t *testing.T) {
 	if n := count("dave"); n != 1 {
 		t.Errorf("dave's logout announced %d times, want 1", n)
 	}
+}
+
+// twoViews opens two views of one sessions bucket: two nodes of a cluster.
+func twoViews(t *testing.T, ctx context.Context, b *testBroker) (here, there *Sessions) {
+	t.Helper()
+	views := make([]*Sessions, 2)
+	for i := range views {
+		s, err := b.OpenSessions(ctx, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		views[i] = s
+	}
+	return views[0], views[1]
 }
