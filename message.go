@@ -17,6 +17,27 @@ type Message struct {
 	Text     string    `json:"text"`
 	ClientID string    `json:"cid"`
 	Time     time.Time `json:"ts"`
+
+	// Kind is what the record does (record.go); "" is a chat message.
+	Kind string `json:"kind,omitempty"`
+	// Target is the seq of the message an edit, delete or react applies to.
+	Target uint64 `json:"target,omitempty"`
+	// ReplyTo is the seq of the message a message quotes; Thread the seq of
+	// the thread root a message replies in. Both are in the same room.
+	ReplyTo uint64 `json:"reply_to,omitempty"`
+	Thread  uint64 `json:"thread,omitempty"`
+	// AlsoRoom marks a thread reply that is also shown in the room timeline.
+	AlsoRoom bool `json:"also_room,omitempty"`
+	// Mentions are the users a message's text mentions (@name), as parsed
+	// when it was accepted; RoomMention for @room. Whether a mentioned user
+	// is notified depends on their membership, decided by the reader.
+	Mentions []UserID `json:"mentions,omitempty"`
+	// Emoji and Remove belong to a react record.
+	Emoji  string `json:"emoji,omitempty"`
+	Remove bool   `json:"remove,omitempty"`
+	// Topic and Name belong to a topic record; nil leaves the value unchanged.
+	Topic *string `json:"topic,omitempty"`
+	Name  *string `json:"name,omitempty"`
 }
 
 // Position is a place in a room's stream. Epoch identifies the stream
