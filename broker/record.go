@@ -83,3 +83,35 @@ func (b *Broker) LastMessage(ctx context.Context, room natter.RoomID, upTo uint6
 		}
 	}
 }
+
+// eraseDeleted is the archive's backstop for erasing: the edge that stored
+// a tombstone erases its message and edits once it is acked, but an edge
+// that dies in between leaves them, and an edit stored just after the
+// tombstone is erased by the edge that stored it, which may die too. Every
+// tombstone and every edit of a deleted message that the archive passes is
+// checked here, once per archiver; erasing again is harmless.
+func (b *Broker) eraseDeleted(ctx context.Context, msgs []natter.Message) {
+	for _, m := range msgs {
+		if m.Kind != natter.KindDelete && m.Kind != natter.KindEdit {
+			continue
+		}
+		st, err := b.MsgState(ctx, m.Room, m.Target)
+		if natter.ErrorCode(err) == natter.ENOTFOUND {
+			continue // erased, or never a message
+		}
+		if err != nil {
+			b.log.Warn("erase check failed", "room", m.Room, "seq", m.Target, "err", err)
+			continue
+		}
+		var seqs []uint64
+		switch {
+		case m.Kind == natter.KindEdit && st.Deleted:
+			seqs = []uint64{m.Seq}
+		case m.Kind == natter.KindDelete && !st.Erased:
+			seqs = append([]uint64{m.Target}, st.EditSeqs()...)
+		}
+		if err := b.Erase(ctx, seqs...); err != nil {
+			b.log.Warn("erase of a deleted message failed", "room", m.Room, "seq", m.Target, "err", err)
+		}
+	}
+}
