@@ -82,6 +82,9 @@ func TestRecordOpsAuthorised(t *testing.T) {
 
 	// send with reply_to and thread.
 	reply := alice.ok(alice.SendReply(ctx, "club", "rp1", "quoting", replyTo(m1.Seq, 0)))
+	if again := alice.ok(alice.SendReply(ctx, "club", "rp1", "quoting", replyTo(m1.Seq, 0))); !again.Dup || again.Seq != reply.Seq {
+		t.Errorf("reply resend acked %+v, want dup of %d", again, reply.Seq)
+	}
 	th := bob.ok(bob.SendReply(ctx, "club", "th1", "in thread", replyTo(0, m1.Seq)))
 	bob.ok(bob.SendReply(ctx, "club", "th2", "in thread, also room", wsclient.Reply{Thread: m1.Seq, AlsoRoom: true}))
 	ev, err = bob.SendReply(ctx, "club", "th3", "nested", replyTo(0, th.Seq))
