@@ -47,11 +47,16 @@ func (b *Broker) Erase(ctx context.Context, seqs ...uint64) error {
 }
 
 // isNotFoundAPIErr reports the server's answer to a delete of a sequence
-// the stream no longer holds. nats.go flattens it into a string
-// (ErrMsgDeleteUnsuccessful wrapping the API error's text), so the NATS
-// error code 10043 is matched there.
+// the stream no longer holds: NATS error 10043 ("sequence not found") from
+// a single server, 10057 ("no message found") from a clustered stream.
+// nats.go flattens it into a string (ErrMsgDeleteUnsuccessful wrapping the
+// API error's text), so the code is matched there.
 func isNotFoundAPIErr(err error) bool {
-	return errors.Is(err, jetstream.ErrMsgDeleteUnsuccessful) && strings.Contains(err.Error(), "err_code=10043")
+	if !errors.Is(err, jetstream.ErrMsgDeleteUnsuccessful) {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "err_code=10043") || strings.Contains(s, "err_code=10057")
 }
 
 // lastMessageWindows are the spans of stream sequences LastMessage reads
