@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/natter-chat/natter/edge/wsclient"
 )
@@ -156,9 +157,25 @@ func compareProjections(clients []*chatClient) (differ int, example string) {
 		case v != want:
 			differ++
 			if example == "" {
-				example = fmt.Sprintf("client %d in %s:\n%s\nfirst member:\n%s", c.id, c.room, v, want)
+				example = fmt.Sprintf("client %d in %s, lines not in the first member's:\n%s\nfirst member's not in it:\n%s",
+					c.id, c.room, linesNotIn(v, want), linesNotIn(want, v))
 			}
 		}
 	}
 	return differ, example
+}
+
+// linesNotIn returns the lines of a that b lacks.
+func linesNotIn(a, b string) string {
+	have := map[string]bool{}
+	for _, l := range strings.Split(b, "\n") {
+		have[l] = true
+	}
+	var out []string
+	for _, l := range strings.Split(a, "\n") {
+		if !have[l] {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -34,7 +34,8 @@ type report struct {
 	HungNodeLeft      string         `json:"hung_node_left,omitempty"`
 	Faults            []*faultFigure `json:"faults"`
 
-	projectionExample string // the first differing projection, for the log
+	projectionExample string   // the first differing projection, for the log
+	lostExamples      []string // the first records found lost
 }
 
 // faultFigure is what one chaos step measured: the longest time any client
@@ -120,6 +121,15 @@ func (r *report) ok() bool {
 // receives it.
 func check(clients []*chatClient) *report {
 	gone := erased(clients)
+	kinds := map[uint64]string{} // what each acked seq is, for the report
+	for _, c := range clients {
+		c.mu.Lock()
+		for seq, cid := range c.acked {
+			o := c.changes[seq]
+			kinds[seq] = fmt.Sprintf("%q by client %d (cid %s, target %d)", o.kind, c.id, cid, o.target)
+		}
+		c.mu.Unlock()
+	}
 	rep := &report{Clients: len(clients)}
 	acked := map[string][]uint64{}
 	rooms := map[string]bool{}
@@ -152,6 +162,10 @@ func check(clients []*chatClient) *report {
 			rep.Expected++
 			if c.received[seq] == 0 {
 				rep.Lost++
+				if len(rep.lostExamples) < 20 {
+					rep.lostExamples = append(rep.lostExamples, fmt.Sprintf("client %d (%s, start %d, last %d) lacks %d %s",
+						c.id, c.room, c.start, c.last, seq, kinds[seq]))
+				}
 			}
 		}
 		rep.Delivered += c.delivered
@@ -188,6 +202,9 @@ func (r *report) print(w io.Writer) {
 		if f.Note != "" {
 			fmt.Fprintf(w, "  %39s %s\n", "", f.Note)
 		}
+	}
+	for _, l := range r.lostExamples {
+		fmt.Fprintf(w, "  lost: %s\n", l)
 	}
 	if r.projectionExample != "" {
 		fmt.Fprintf(w, "  first differing projection: %s\n", r.projectionExample)
