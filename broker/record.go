@@ -59,6 +59,18 @@ func isNotFoundAPIErr(err error) bool {
 	return strings.Contains(s, "err_code=10043") || strings.Contains(s, "err_code=10057")
 }
 
+// HasRecords reports, from the stream leader, whether room has a record
+// with after < seq <= upTo. A replay whose direct get (which any replica
+// may answer) ended before upTo asks it: a lagging replica lacks records
+// the leader has, while erased ones are gone from both.
+func (b *Broker) HasRecords(ctx context.Context, room natter.RoomID, after, upTo uint64) (bool, error) {
+	m, err := b.leaderGet(ctx, fmt.Sprintf("record of %s after %d", room, after), map[string]any{"seq": after + 1, "next_by_subj": roomSubject(room)})
+	if err != nil {
+		return false, err
+	}
+	return m != nil && m.Seq <= upTo, nil
+}
+
 // lastMessageWindows are the spans of stream sequences LastMessage reads
 // backwards from the room's end, each four times the one before, before it
 // reads the room from its start.

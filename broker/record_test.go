@@ -94,6 +94,13 @@ func TestEraseRemovesRecord(t *testing.T) {
 			t.Errorf("erased text read back: %+v", m)
 		}
 	}
+	// The leader has nothing between a and c now, but has c.
+	if more, err := b.HasRecords(testCtx(t), "r", a.Seq, secret.Seq); err != nil || more {
+		t.Errorf("records in (%d, %d] after the erase: %v %v", a.Seq, secret.Seq, more, err)
+	}
+	if more, err := b.HasRecords(testCtx(t), "r", a.Seq, c.Seq); err != nil || !more {
+		t.Errorf("records in (%d, %d]: %v %v, want c", a.Seq, c.Seq, more, err)
+	}
 }
 
 // LastMessage skips the change records after a room's last message, also
