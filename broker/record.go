@@ -132,3 +132,17 @@ func (b *Broker) eraseDeleted(ctx context.Context, msgs []natter.Message) {
 		}
 	}
 }
+
+// StoreSizes returns the bytes the ROOMS stream and the message state
+// bucket hold (for measuring what records cost).
+func (b *Broker) StoreSizes(ctx context.Context) (stream, msgState uint64, err error) {
+	info, err := b.stream.Info(ctx)
+	if err != nil {
+		return 0, 0, unavailable("stream info", err)
+	}
+	st, err := b.msgs.Status(ctx)
+	if err != nil {
+		return 0, 0, unavailable("message state bucket", err)
+	}
+	return info.State.Bytes, st.Bytes(), nil
+}
