@@ -54,6 +54,9 @@ type Main struct {
 	JWTSecret     string
 	JWTPublicKeys string // comma-separated PEM files of external issuers
 	JWTAudience   string
+	JWTIssuer     string        // required iss of externally signed tokens
+	JWKSURL       string        // an external issuer's key set
+	JWKSRefresh   time.Duration // how often that set is fetched (0: auth.DefaultJWKSRefresh)
 	Accounts      bool          // built-in accounts: register, log in, refresh under /api/auth/
 	LoginURL      string        // external login page the web UI sends people to
 	TokenTTL      time.Duration // lifetime of tokens issued at login (0: account.DefaultTTL)
@@ -97,6 +100,7 @@ type Main struct {
 	http     *http.Server
 	metrics  *metrics.Metrics
 	guard    *netguard.Guard
+	jwks     *auth.JWKS
 	stopArc  context.CancelFunc
 	arcDone  chan struct{}
 	closeMu  sync.Once
@@ -123,6 +127,9 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&m.JWTSecret, "jwt-secret", m.JWTSecret, "HS256 token secret (default: generated into the data dir)")
 	fs.StringVar(&m.JWTPublicKeys, "jwt-public-key", m.JWTPublicKeys, "comma-separated PEM files of external issuers' RS256/EdDSA public keys")
 	fs.StringVar(&m.JWTAudience, "jwt-audience", m.JWTAudience, "if set, tokens must carry this aud")
+	fs.StringVar(&m.JWKSURL, "jwt-jwks-url", m.JWKSURL, "URL of an external issuer's JSON Web Key Set (RS256, ES256, EdDSA keys), fetched at start, every --jwt-jwks-refresh and on an unknown kid (at most every 5m)")
+	fs.DurationVar(&m.JWKSRefresh, "jwt-jwks-refresh", auth.DefaultJWKSRefresh, "how often the --jwt-jwks-url key set is fetched again")
+	fs.StringVar(&m.JWTIssuer, "jwt-issuer", m.JWTIssuer, "if set, tokens signed by an external key (--jwt-public-key, --jwt-jwks-url) must carry this iss")
 	fs.BoolVar(&m.Accounts, "accounts", true, "built-in accounts: anyone may register and log in with a username and password (false: tokens come from elsewhere)")
 	fs.StringVar(&m.LoginURL, "login-url", m.LoginURL, "external login page the web UI sends people to; it returns them to the UI with #token=<jwt> (docs/WEB-UI.md)")
 	fs.DurationVar(&m.TokenTTL, "token-ttl", account.DefaultTTL, "lifetime of tokens issued by built-in accounts (the web UI refreshes them while open)")
@@ -361,7 +368,14 @@ func (m *Main) keys() (*auth.Keys, error) {
 	if m.TokenTTL > m.tokenMaxLifetime() {
 		return nil, fmt.Errorf("--token-ttl %v is longer than --token-max-lifetime %v: such tokens would be refused", m.TokenTTL, m.tokenMaxLifetime())
 	}
-	cfg := auth.Config{Audience: m.JWTAudience, MaxLifetime: m.tokenMaxLifetime()}
+	cfg := auth.Config{Audience: m.JWTAudience, ExternalIssuer: m.JWTIssuer, MaxLifetime: m.tokenMaxLifetime()}
+	if m.JWKSURL != "" {
+		j, err := auth.NewJWKS(auth.JWKSConfig{URL: m.JWKSURL, Refresh: m.JWKSRefresh, Log: m.Log})
+		if err != nil {
+			return nil, err
+		}
+		m.jwks, cfg.JWKS = j, j
+	}
 	switch {
 	case m.JWTSecret != "" || m.NATS == "":
 		secret, err := signingSecret(m.JWTSecret, m.DataDir, auth.LoadOrCreateSecret)
@@ -369,10 +383,10 @@ func (m *Main) keys() (*auth.Keys, error) {
 			return nil, err
 		}
 		cfg.Secret = secret
-	case m.JWTPublicKeys == "":
+	case m.JWTPublicKeys == "" && m.JWKSURL == "":
 		// A secret generated into one node's data dir would not be known
 		// to the others.
-		return nil, errors.New("with --nats, give every node the same --jwt-secret, or --jwt-public-key")
+		return nil, errors.New("with --nats, give every node the same --jwt-secret, or --jwt-public-key or --jwt-jwks-url")
 	}
 	for _, path := range strings.Split(m.JWTPublicKeys, ",") {
 		if path = strings.TrimSpace(path); path == "" {
@@ -424,6 +438,9 @@ func (m *Main) Close(ctx context.Context) error {
 		}
 		if m.embedded != nil {
 			m.embedded.Shutdown()
+		}
+		if m.jwks != nil {
+			m.jwks.Close()
 		}
 	})
 	return errors.Join(errs...)
