@@ -24,6 +24,7 @@ import (
 	"github.com/natter-chat/natter/history"
 	"github.com/natter-chat/natter/metrics"
 	"github.com/natter-chat/natter/netguard"
+	"github.com/natter-chat/natter/oidc"
 	"github.com/natter-chat/natter/web"
 )
 
@@ -59,6 +60,7 @@ type Main struct {
 	JWKSRefresh   time.Duration // how often that set is fetched (0: auth.DefaultJWKSRefresh)
 	Accounts      bool          // built-in accounts: register, log in, refresh under /api/auth/
 	LoginURL      string        // external login page the web UI sends people to
+	OIDC          OIDCConfig    // OpenID login of the web UI (oidcflags.go)
 	TokenTTL      time.Duration // lifetime of tokens issued at login (0: account.DefaultTTL)
 	// Sessions and login (docs/SECURITY.md "Sessions and login").
 	TokenMaxLifetime time.Duration // longest token lifetime accepted (0: auth.DefaultMaxLifetime)
@@ -101,6 +103,7 @@ type Main struct {
 	metrics  *metrics.Metrics
 	guard    *netguard.Guard
 	jwks     *auth.JWKS
+	oidc     *oidc.Provider
 	stopArc  context.CancelFunc
 	arcDone  chan struct{}
 	closeMu  sync.Once
@@ -132,6 +135,7 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&m.JWTIssuer, "jwt-issuer", m.JWTIssuer, "if set, tokens signed by an external key (--jwt-public-key, --jwt-jwks-url) must carry this iss")
 	fs.BoolVar(&m.Accounts, "accounts", true, "built-in accounts: anyone may register and log in with a username and password (false: tokens come from elsewhere)")
 	fs.StringVar(&m.LoginURL, "login-url", m.LoginURL, "external login page the web UI sends people to; it returns them to the UI with #token=<jwt> (docs/WEB-UI.md)")
+	oidcFlags(fs, &m.OIDC)
 	fs.DurationVar(&m.TokenTTL, "token-ttl", account.DefaultTTL, "lifetime of tokens issued by built-in accounts (the web UI refreshes them while open)")
 	fs.DurationVar(&m.TokenMaxLifetime, "token-max-lifetime", auth.DefaultMaxLifetime, "refuse tokens (ours or an external issuer's) whose lifetime, exp-iat, is longer; also how long session revocations are kept")
 	fs.DurationVar(&m.SessionMax, "session-max", account.DefaultSessionMax, "absolute lifetime of a login: refreshing a token of an older session fails (log in again)")
@@ -200,6 +204,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	keys, err := m.keys()
 	if err != nil {
+		return err
+	}
+	if m.oidc, err = m.oidcProvider(); err != nil {
 		return err
 	}
 	m.metrics = metrics.New()
@@ -306,6 +313,7 @@ func (m *Main) routes(keys *auth.Keys, tokens natter.TokenVerifier) http.Handler
 		Enabled: m.Accounts, Store: m.broker.Accounts(), Tokens: keys, Sessions: m.sessions,
 		TTL: m.TokenTTL, SessionMax: m.SessionMax, HashWorkers: m.LoginWorkers, HashQueue: m.LoginQueue, Cost: m.BcryptCost,
 		LoginURL: m.LoginURL, Log: m.Log,
+		OIDC: m.oidcLogin(), OIDCName: m.OIDC.Name, OIDCSecureCookie: strings.HasPrefix(m.OIDC.RedirectURL, "https:"),
 	}))
 	if m.edge != nil {
 		mux.Handle("GET /ws", m.edge)
