@@ -25,6 +25,7 @@ import (
 	"github.com/natter-chat/natter/metrics"
 	"github.com/natter-chat/natter/netguard"
 	"github.com/natter-chat/natter/oidc"
+	"github.com/natter-chat/natter/tracing"
 	"github.com/natter-chat/natter/web"
 )
 
@@ -87,6 +88,9 @@ type Main struct {
 	Quota            edge.Quota // per-user and per-room quotas (quotaflags.go)
 	Net              NetConfig  // listener: HTTP timeouts, connection caps, proxies, IP lists
 	Log              *slog.Logger
+	// Tracer traces messages and requests; nil: from the OTEL_*
+	// environment (docs/OBSERVABILITY.md), off unless it asks.
+	Tracer *tracing.Tracer
 
 	// When JetStream is unreachable (edge/storedown.go).
 	StoreDownAfter, StoreDownSpread time.Duration
@@ -103,6 +107,7 @@ type Main struct {
 	metrics  *metrics.Metrics
 	guard    *netguard.Guard
 	jwks     *auth.JWKS
+	flush    func(context.Context) error // flushes spans, if Run set Tracer up
 	oidc     *oidc.Provider
 	stopArc  context.CancelFunc
 	arcDone  chan struct{}
@@ -210,13 +215,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.metrics = metrics.New()
+	if m.Tracer == nil {
+		if m.Tracer, m.flush, err = tracing.FromEnv(ctx, m.Role, nil); err != nil {
+			return err
+		}
+	}
 	bcfg := broker.Config{
 		URLs: m.NATS, User: m.NATSUser, Password: m.NATSPassword, CredsFile: m.NATSCreds,
 		CAFile: m.NATSCA, CertFile: m.NATSCert, KeyFile: m.NATSKey,
 		PingInterval: m.NATSPing, MaxPingsOut: m.NATSMaxPings,
 		Name: "natter-" + m.Role, Replicas: m.Replicas,
 		MaxAge: m.StreamMaxAge, MaxBytes: m.StreamMaxBytes, DuplicateWindow: m.DuplicateWindow,
-		Log: m.Log, Metrics: m.metrics,
+		Log: m.Log, Metrics: m.metrics, Tracer: m.Tracer,
 	}
 	if m.NATS == "" {
 		m.embedded, err = broker.StartEmbedded(broker.EmbeddedConfig{DataDir: m.DataDir, Listen: m.NATSListen, SyncAlways: m.SyncAlways, Log: m.Log})
@@ -256,7 +266,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.URL = "http://" + l.Addr().String()
 	if m.runsEdge() {
 		m.edge = edge.New(edge.Config{
-			Broker: m.broker, Tokens: tokens, Sessions: m.sessions, Metrics: m.metrics, Log: m.Log,
+			Broker: m.broker, Tokens: tokens, Sessions: m.sessions, Metrics: m.metrics, Log: m.Log, Tracer: m.Tracer,
 			MaxFrame: m.MaxFrame, MaxText: m.MaxText, Rate: m.Rate, Burst: m.Burst,
 			QueueLen: m.QueueLen, IdleTimeout: m.IdleTimeout, AuthTimeout: m.AuthTimeout,
 			PresenceInterval: m.Presence, PresenceLimit: m.PresenceLimit, RoomCache: m.RoomCache,
@@ -266,7 +276,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		})
 		l = m.edge.Split(l, "/ws")
 	}
-	m.http = m.httpServer(m.routes(keys, tokens))
+	m.http = m.httpServer(m.Tracer.Middleware(m.routes(keys, tokens)))
 	go m.http.Serve(l)
 	attrs := []any{"role", m.Role, "url", m.URL}
 	if m.runsEdge() {
@@ -449,6 +459,9 @@ func (m *Main) Close(ctx context.Context) error {
 		}
 		if m.jwks != nil {
 			m.jwks.Close()
+		}
+		if m.flush != nil {
+			errs = append(errs, m.flush(ctx))
 		}
 	})
 	return errors.Join(errs...)
