@@ -104,6 +104,7 @@ func TestTraceOneMessage(t *testing.T) {
 			t.Errorf("%s %s: attributes %v; want room x, seq %d", nodeOf(s), s.Name(), s.Attributes(), ack.Seq)
 		}
 	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].StartTime().Before(spans[j].StartTime()) })
 	t.Logf("one message, one trace %s:", traceID)
 	for _, s := range spans {
 		t.Logf("  %-9s %-17s span %s parent %s %v", nodeOf(s), s.Name(), s.SpanContext().SpanID(), s.Parent().SpanID(), s.EndTime().Sub(s.StartTime()))
