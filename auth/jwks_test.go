@@ -27,7 +27,7 @@ type jwksServer struct {
 	fetches atomic.Int64
 }
 
-func newJWKSServer(t *testing.T) *jwksServer {
+func newJWKSServer(t testing.TB) *jwksServer {
 	t.Helper()
 	s := &jwksServer{status: http.StatusOK}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -43,7 +43,7 @@ func newJWKSServer(t *testing.T) *jwksServer {
 }
 
 // serve makes the server publish keys, each under its kid.
-func (s *jwksServer) serve(t *testing.T, keys map[string]crypto.PublicKey) {
+func (s *jwksServer) serve(t testing.TB, keys map[string]crypto.PublicKey) {
 	t.Helper()
 	var set jwkset.JWKSMarshal
 	for kid, pub := range keys {
