@@ -130,14 +130,15 @@ func (t *Tracer) Replay(room, user string) Span {
 }
 
 // Middleware traces every request to next but the WebSocket upgrade
-// (a connection, not a request): a span named by the route's pattern,
+// (a connection, not a request) and the probes and scrapes that come
+// every few seconds (untraced): a span named by the route's pattern,
 // continuing the caller's trace if the request carries a traceparent.
 func (t *Tracer) Middleware(next http.Handler) http.Handler {
 	if t == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/ws" {
+		if untraced[r.URL.Path] {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -159,6 +160,9 @@ func (t *Tracer) Middleware(next http.Handler) http.Handler {
 		}
 	})
 }
+
+// untraced are the paths Middleware leaves alone.
+var untraced = map[string]bool{"/ws": true, "/healthz": true, "/readyz": true, "/metrics": true}
 
 // statusWriter remembers the status code written.
 type statusWriter struct {

@@ -110,9 +110,13 @@ func TestTraceOneMessage(t *testing.T) {
 		t.Logf("  %-9s %-17s span %s parent %s %v", nodeOf(s), s.Name(), s.SpanContext().SpanID(), s.Parent().SpanID(), s.EndTime().Sub(s.StartTime()))
 	}
 
-	// An HTTP request continues the caller's trace, named by its route.
+	// An HTTP request continues the caller's trace, named by its route
+	// (the inner mux's, account's); probes make no spans.
+	if st, _ := readyz(t, ctx, s1); st != http.StatusOK {
+		t.Fatalf("readyz: %d", st)
+	}
 	const callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
-	req, _ := http.NewRequestWithContext(ctx, "GET", s1.m.URL+"/healthz", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", s1.m.URL+"/api/auth/config", nil)
 	req.Header.Set("traceparent", "00-"+callerTrace+"-00f067aa0ba902b7-01")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -121,13 +125,18 @@ func TestTraceOneMessage(t *testing.T) {
 	resp.Body.Close()
 	if err := poll(ctx, func() bool {
 		for _, s := range rec.Ended() {
-			if s.Name() == "HTTP GET /healthz" && s.SpanContext().TraceID().String() == callerTrace {
+			if s.Name() == "HTTP GET /api/auth/config" && s.SpanContext().TraceID().String() == callerTrace {
 				return true
 			}
 		}
 		return false
 	}); err != nil {
-		t.Fatal("no span for GET /healthz in the caller's trace")
+		t.Fatal("no span for GET /api/auth/config in the caller's trace")
+	}
+	for _, s := range rec.Ended() {
+		if strings.Contains(s.Name(), "readyz") {
+			t.Errorf("a probe made a span: %s", s.Name())
+		}
 	}
 }
 
