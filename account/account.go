@@ -1,8 +1,10 @@
 // Package account owns how a browser gets a Natter token: built-in accounts
 // (register and log in with a username and password, refresh a token before
-// it expires) under /api/auth/, and the description of the login methods a
-// server offers (GET /api/auth/config), which tells the web UI whether to
-// show its own login form or send people to an external login page.
+// it expires) under /api/auth/, the OpenID Connect login (oidc.go: people
+// log in at a provider and get an account without a password), and the
+// description of the login methods a server offers (GET /api/auth/config),
+// which tells the web UI whether to show its own login form, a "Log in
+// with …" button, or send people to an external login page.
 //
 // Passwords are hashed with bcrypt and stored through Store (JetStream KV in
 // package broker, so accounts work unchanged on every node of a cluster).

@@ -58,6 +58,7 @@ type JWKSConfig struct {
 // lacks (rate-limited). Pass it in Config.JWKS. Close stops its refresh.
 type JWKS struct {
 	kf     keyfunc.Keyfunc
+	gate   gated
 	cancel context.CancelFunc
 	client *http.Client
 }
@@ -116,14 +117,13 @@ func NewJWKS(cfg JWKSConfig) (*JWKS, error) {
 		cancel()
 		return nil, fmt.Errorf("auth: JWKS: %w", err)
 	}
-	kf, err := keyfunc.New(keyfunc.Options{Ctx: ctx, Storage: gated{
-		Storage: refreshing, cached: cached, limit: rate.NewLimiter(rate.Every(cfg.UnknownKID), 1),
-	}})
+	gate := gated{Storage: refreshing, cached: cached, limit: rate.NewLimiter(rate.Every(cfg.UnknownKID), 1)}
+	kf, err := keyfunc.New(keyfunc.Options{Ctx: ctx, Storage: gate})
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("auth: JWKS: %w", err)
 	}
-	return &JWKS{kf: kf, cancel: cancel, client: &limited}, nil
+	return &JWKS{kf: kf, gate: gate, cancel: cancel, client: &limited}, nil
 }
 
 // Close stops the periodic refresh.
@@ -147,6 +147,12 @@ func (j *JWKS) key(t *jwt.Token) ([]jwt.VerificationKey, error) {
 		keys = []jwt.VerificationKey{k}
 	} else {
 		set, err := j.kf.VerificationKeySet(context.Background())
+		if err == nil && len(set.Keys) == 0 {
+			// Nothing cached (the issuer was down when we started): a
+			// token without a kid may fetch, as an unknown kid may.
+			_, _ = j.gate.KeyRead(context.Background(), noKID)
+			set, err = j.kf.VerificationKeySet(context.Background())
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -180,6 +186,10 @@ func fitsMethod(method jwt.SigningMethod, key any) bool {
 	}
 	return false
 }
+
+// noKID is a key id no set holds: reading it makes gated fetch the set
+// (if its limit allows).
+const noKID = "\x00natter: no kid"
 
 // gated reads keys from the cache, and fetches the set again for a kid it
 // lacks only when limit allows: burst 1, so the first unknown kid after a

@@ -173,6 +173,15 @@ func TestJWKSDownAtStart(t *testing.T) {
 	if _, err := k.Verify(signKID(t, jwt.SigningMethodRS256, key, "a", claims("alice"))); err != nil {
 		t.Fatalf("refused once the issuer is up: %v", err)
 	}
+
+	// A token without a kid fetches too when nothing is cached.
+	srv2 := newJWKSServer(t)
+	srv2.fail()
+	k2 := newJWKSKeys(t, srv2, time.Millisecond, Config{})
+	srv2.serve(t, map[string]crypto.PublicKey{"a": &key.PublicKey})
+	if _, err := k2.Verify(signKID(t, jwt.SigningMethodRS256, key, "", claims("alice"))); err != nil {
+		t.Fatalf("token without a kid refused once the issuer is up: %v", err)
+	}
 }
 
 // The key set's algorithms and the types of its keys: ES256 and EdDSA
