@@ -19,6 +19,10 @@ type roomCache struct {
 	valid    bool // from and to are known
 	from, to uint64
 	lastMsg  uint64    // the room's last message as far as the cache knows: the next message's prev1
+	// exact says lastMsg is a message the cache has seen and no tombstone
+	// since has erased: the room's last message if to is the room's end
+	// (lastMessage). Every record up to to passed through the cache.
+	exact bool
 	buf      []frameAt // buf[head:] are the cached records
 	head     int
 	bytes    int
@@ -31,7 +35,7 @@ type roomCache struct {
 func (rc *roomCache) reset(at uint64) {
 	clear(rc.buf)
 	rc.buf, rc.head, rc.bytes = rc.buf[:0], 0, 0
-	rc.valid, rc.from, rc.to, rc.lastMsg = true, at, at, at
+	rc.valid, rc.from, rc.to, rc.lastMsg, rc.exact = true, at, at, at, false
 	clear(rc.deleted)
 }
 
@@ -51,7 +55,7 @@ func (rc *roomCache) add(fa frameAt) *frameAt {
 	}
 	if fa.isMessage() {
 		fa.prev1 = rc.lastMsg
-		rc.lastMsg = fa.seq
+		rc.lastMsg, rc.exact = fa.seq, true
 	}
 	rc.buf = append(rc.buf, fa)
 	rc.bytes += fa.size
@@ -80,6 +84,9 @@ func (rc *roomCache) erase(target uint64) {
 		rc.deleted = map[uint64]bool{}
 	}
 	rc.deleted[target] = true
+	if target == rc.lastMsg {
+		rc.exact = false // the last message is gone: which is last now is the stream's to say
+	}
 	cached := rc.buf[rc.head:]
 	kept := withoutErased(cached, map[uint64]bool{target: true})
 	if len(kept) == len(cached) {
@@ -103,9 +110,6 @@ func (rc *roomCache) drop() {
 	rc.bytes -= fa.size
 	if fa.msg.Kind == natter.KindDelete {
 		delete(rc.deleted, fa.msg.Target)
-	}
-	if rc.lastMsg < rc.from {
-		rc.lastMsg = rc.from
 	}
 }
 
@@ -134,7 +138,11 @@ func (rc *roomCache) prepend(fas []frameAt, after, upTo uint64) {
 	rc.head = 0
 	rc.from = from
 	rc.bytes = rc.limit - room
-	rc.lastMsg = chain1(rc.buf, from)
+	// Without a message in the buffer, the last one the cache saw (before
+	// from) stays its best knowledge.
+	if got := chain1(rc.buf, from); got != from {
+		rc.lastMsg, rc.exact = got, !rc.deleted[got]
+	}
 }
 
 // since returns the cached records after seq after, and whether the cache
@@ -148,4 +156,13 @@ func (rc *roomCache) since(after uint64) ([]frameAt, bool) {
 		fas = fas[1:]
 	}
 	return fas, true
+}
+
+// lastMessage returns the room's last message if the cache knows it: the
+// cache reaches last (the room's end) and holds its last message.
+func (rc *roomCache) lastMessage(last uint64) (uint64, bool) {
+	if rc.valid && rc.exact && rc.to == last {
+		return rc.lastMsg, true
+	}
+	return 0, false
 }

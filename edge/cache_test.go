@@ -174,3 +174,41 @@ func TestRoomCacheVersion1Chain(t *testing.T) {
 		t.Errorf("cache %v, prev1 of 17 = %d, want 14 (the cache's start)", seqs(got), got[2].prev1)
 	}
 }
+
+// The cache knows the room's last message from the records it saw, until
+// a tombstone erases it or the cache starts afresh.
+func TestRoomCacheLastMessage(t *testing.T) {
+	var rc roomCache
+	rc.limit = 30
+	rc.reset(10)
+	if _, ok := rc.lastMessage(10); ok {
+		t.Fatal("an empty cache claims to know the last message")
+	}
+	rc.add(rec(11, 10, "", 0))
+	rc.add(rec(12, 11, natter.KindReact, 11))
+	if seq, ok := rc.lastMessage(12); !ok || seq != 11 {
+		t.Errorf("last message %d %v, want 11", seq, ok)
+	}
+	if _, ok := rc.lastMessage(13); ok {
+		t.Error("a cache behind the room's end claims to know its last message")
+	}
+	rc.add(rec(13, 12, natter.KindDelete, 11))
+	if _, ok := rc.lastMessage(13); ok {
+		t.Error("the deleted last message is still known")
+	}
+	rc.add(rec(14, 13, "", 0))
+	for _, fa := range []frameAt{rec(15, 14, natter.KindReact, 14), rec(16, 15, natter.KindReact, 14), rec(17, 16, natter.KindReact, 14)} {
+		rc.add(fa) // 14 drops out of a three-record cache
+	}
+	if seq, ok := rc.lastMessage(17); !ok || seq != 14 {
+		t.Errorf("last message %d %v after it dropped out, want 14 (nothing came since)", seq, ok)
+	}
+	rc.add(rec(18, 17, natter.KindDelete, 14))
+	if _, ok := rc.lastMessage(18); ok {
+		t.Error("a deleted last message is still known")
+	}
+	rc.add(rec(20, 19, "", 0)) // a gap: the cache starts afresh
+	if seq, ok := rc.lastMessage(20); !ok || seq != 20 {
+		t.Errorf("last message %d %v after a restart of the cache, want 20", seq, ok)
+	}
+}

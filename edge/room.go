@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -153,6 +154,31 @@ func (e *Edge) room(id natter.RoomID) (*room, error) {
 	}
 	close(r.ready)
 	return r, r.err
+}
+
+// lastMessage returns room id's last message at or before last, its end:
+// from the room's cache when this edge follows the room and the cache
+// knows it (a join storm of version 1 clients costs no stream reads),
+// else from the stream.
+func (e *Edge) lastMessage(ctx context.Context, id natter.RoomID, last uint64) (uint64, error) {
+	e.mu.Lock()
+	r := e.rooms[id]
+	e.mu.Unlock()
+	if r != nil {
+		select {
+		case <-r.ready:
+			if r.err == nil {
+				r.mu.Lock()
+				seq, ok := r.cache.lastMessage(last)
+				r.mu.Unlock()
+				if ok {
+					return seq, nil
+				}
+			}
+		default:
+		}
+	}
+	return e.b.LastMessage(ctx, id, last)
 }
 
 // remove unsubscribes c. The last member to leave stops the feed.

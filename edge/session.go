@@ -302,7 +302,7 @@ func (c *conn) join(ctx context.Context, req request) error {
 	if c.v == protoV1 {
 		// Version 1 is sent messages only: its end of the room is the last
 		// message, and a position past it is the same position to it.
-		if last, err = b.LastMessage(ctx, req.Room, last); err != nil {
+		if last, err = c.e.lastMessage(ctx, req.Room, last); err != nil {
 			return err
 		}
 	}
