@@ -18,15 +18,15 @@ import "github.com/natter-chat/natter"
 type roomCache struct {
 	valid    bool // from and to are known
 	from, to uint64
-	lastMsg  uint64    // the room's last message as far as the cache knows: the next message's prev1
+	lastMsg  uint64 // the room's last message as far as the cache knows: the next message's prev1
 	// exact says lastMsg is a message the cache has seen and no tombstone
 	// since has erased: the room's last message if to is the room's end
 	// (lastMessage). Every record up to to passed through the cache.
 	exact bool
-	buf      []frameAt // buf[head:] are the cached records
-	head     int
-	bytes    int
-	limit    int // byte budget; 0 caches nothing (but from/to still track the room)
+	buf   []frameAt // buf[head:] are the cached records
+	head  int
+	bytes int
+	limit int // byte budget; 0 caches nothing (but from/to still track the room)
 	// deleted are the targets of the tombstones in the cache.
 	deleted map[uint64]bool
 }
