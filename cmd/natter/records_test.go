@@ -86,7 +86,7 @@ func TestRecordOpsAuthorised(t *testing.T) {
 		t.Errorf("reply resend acked %+v, want dup of %d", again, reply.Seq)
 	}
 	th := bob.ok(bob.SendReply(ctx, "club", "th1", "in thread", replyTo(0, m1.Seq)))
-	bob.ok(bob.SendReply(ctx, "club", "th2", "in thread, also room", wsclient.Reply{Thread: m1.Seq, AlsoRoom: true}))
+	th2 := bob.ok(bob.SendReply(ctx, "club", "th2", "in thread, also room", wsclient.Reply{Thread: m1.Seq, AlsoRoom: true}))
 	ev, err = bob.SendReply(ctx, "club", "th3", "nested", replyTo(0, th.Seq))
 	refused(t, "thread under a thread reply", ev, err, natter.EINVALID)
 	ev, err = bob.SendReply(ctx, "club", "rp2", "to deleted", replyTo(m2.Seq, 0))
@@ -119,6 +119,16 @@ func TestRecordOpsAuthorised(t *testing.T) {
 	}
 	if j := s.connect(ctx, "dave").join(ctx, "club", -1, ""); j.Topic == nil || *j.Topic != topic || *j.Name != name {
 		t.Errorf("joined carries topic %v name %v, want %q %q", j.Topic, j.Name, topic, name)
+	}
+
+	// A version 1 join ends at the last message, the last record it would
+	// be sent (here from the cache of the room this edge follows; from the
+	// stream in broker's TestLastMessage); version 2 at the topic record.
+	if j := s.connect(ctx, "dave").join(ctx, "club", 0, ""); j.Last != th2.Seq {
+		t.Errorf("version 1 joined.last = %d, want the last message %d", j.Last, th2.Seq)
+	}
+	if j := s.connectV2(ctx, "dave").join(ctx, "club", 0, ""); j.Last != tp.Seq {
+		t.Errorf("version 2 joined.last = %d, want the topic record %d", j.Last, tp.Seq)
 	}
 
 	// Both version 2 members end with the same projection.
