@@ -128,6 +128,17 @@ func TestRecordReplayMatchesLive(t *testing.T) {
 		t.Fatalf("resumed after a restart:\n%s\nstayed online:\n%s", offline.View(), online.View())
 	}
 	checkNoSecrets(t, "resume after a restart", evs, secrets)
+	// A version 1 join after the restart (the cache starts afresh: the
+	// stream is read) ends at the last message still in the stream.
+	var lastMsg uint64
+	for seq, m := range online.Msgs {
+		if !m.Deleted {
+			lastMsg = max(lastMsg, seq)
+		}
+	}
+	if j := s.connect(ctx, "dave").join(ctx, "lobby", 0, ""); j.Last != lastMsg {
+		t.Errorf("version 1 joined.last after a restart = %d, want %d", j.Last, lastMsg)
+	}
 	fresh = newProjection()
 	eve := s.connectV2(ctx, "eve")
 	evs = fresh.follow(t, ctx, eve, "lobby", joinedAt(t, ctx, eve, "lobby", fresh, last))
