@@ -66,7 +66,22 @@ func newServeFlags(m *Main, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(m.Role, flag.ContinueOnError)
 	fs.SetOutput(out)
 	m.Flags(fs)
+	fs.Var(&configFlag{known: serverFlagNames()}, "config", "TOML file of flag values (keys are flag names); flags and environment variables win over it (docs/CONFIG.md)")
 	return fs
+}
+
+// serverFlagNames is the set of flags of every server role: the keys a
+// --config file may hold.
+func serverFlagNames() map[string]bool {
+	names := map[string]bool{}
+	for _, role := range []string{"serve", "edge", "history"} {
+		m := NewMain()
+		m.Role = role
+		fs := flag.NewFlagSet(role, flag.ContinueOnError)
+		m.Flags(fs)
+		fs.VisitAll(func(f *flag.Flag) { names[f.Name] = true })
+	}
+	return names
 }
 
 func serve(role string, args []string, stderr io.Writer) error {
