@@ -133,6 +133,7 @@ func Open(ctx context.Context, cfg Config) (*Broker, error) {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			b.log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted())
+			b.metrics.NATSReconnects.Inc()
 			go b.syncFeeds()
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, s *nats.Subscription, err error) {

@@ -454,8 +454,9 @@ func (c *conn) sendMsg(ctx context.Context, req request) error {
 	}
 	start := time.Now()
 	rid, room, cid := req.RID, req.Room, req.CID
-	return c.e.b.Publish(ctx, broker.Draft{Room: room, From: c.user, ClientID: cid, Text: *req.Text}, func(a broker.Ack, err error) {
+	err = c.e.b.Publish(ctx, broker.Draft{Room: room, From: c.user, ClientID: cid, Text: *req.Text}, func(a broker.Ack, err error) {
 		if err != nil {
+			c.e.m.PublishErrors.WithLabelValues(natter.ErrorCode(err)).Inc()
 			ev := errEvent(rid, room, err)
 			ev.CID = cid
 			c.send(ev)
@@ -469,6 +470,10 @@ func (c *conn) sendMsg(ctx context.Context, req request) error {
 		}
 		c.send(event{Type: evAck, RID: rid, Room: room, CID: cid, Seq: a.Seq, Epoch: a.Epoch, Dup: a.Duplicate})
 	})
+	if err != nil {
+		c.e.m.PublishErrors.WithLabelValues(natter.ErrorCode(err)).Inc()
+	}
+	return err
 }
 
 func (c *conn) cursor(ctx context.Context, req request) error {

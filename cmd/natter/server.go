@@ -295,11 +295,11 @@ func (m *Main) routes(keys *auth.Keys, tokens natter.TokenVerifier) http.Handler
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	mux.Handle("/api/auth/", account.NewHandler(account.Config{
+	mux.Handle("/api/auth/", m.metrics.Instrument("auth", account.NewHandler(account.Config{
 		Enabled: m.Accounts, Store: m.broker.Accounts(), Tokens: keys, Sessions: m.sessions,
 		TTL: m.TokenTTL, SessionMax: m.SessionMax, HashWorkers: m.LoginWorkers, HashQueue: m.LoginQueue, Cost: m.BcryptCost,
 		LoginURL: m.LoginURL, Log: m.Log,
-	}))
+	})))
 	if m.edge != nil {
 		mux.Handle("GET /ws", m.edge)
 		api := m.edge.APIHandler() // invitations and add policy
@@ -309,7 +309,7 @@ func (m *Main) routes(keys *auth.Keys, tokens natter.TokenVerifier) http.Handler
 		mux.Handle("/", web.Handler())
 	}
 	if m.store != nil {
-		mux.Handle("/api/", history.NewHandler(m.store, m.broker, tokens, m.Log))
+		mux.Handle("/api/", m.metrics.Instrument("history", history.NewHandler(m.store, m.broker, tokens, m.Log)))
 	}
 	return mux
 }
@@ -320,6 +320,16 @@ func (m *Main) routes(keys *auth.Keys, tokens natter.TokenVerifier) http.Handler
 func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	// The answer is also a gauge: a flapping node shows as its changes
+	// (deploy/prometheus/alerts.yml).
+	ready := false
+	defer func() {
+		if ready {
+			m.metrics.Ready.Set(1)
+		} else {
+			m.metrics.Ready.Set(0)
+		}
+	}()
 	fail := func(err error) {
 		http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 	}
@@ -336,6 +346,7 @@ func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if m.store == nil {
+		ready = true
 		fmt.Fprintln(w, "ready")
 		return
 	}
@@ -354,6 +365,7 @@ func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("not ready: history archive %d messages behind\n%s", lag, status), http.StatusServiceUnavailable)
 		return
 	}
+	ready = true
 	fmt.Fprintf(w, "ready\n%s\n", status)
 }
 
