@@ -258,7 +258,7 @@ func (b *Broker) ensure(ctx context.Context) error {
 		return fmt.Errorf("broker: stream %s: %w", StreamName, err)
 	}
 	b.stream = st
-	b.epoch = strconv.FormatInt(st.CachedInfo().Created.UnixNano(), 36)
+	b.epoch = epochOf(st.CachedInfo())
 
 	if b.dir, err = b.createBucket(ctx, dirBucket, "rooms and memberships"); err != nil {
 		return err
@@ -326,6 +326,19 @@ func orUnlimited(n int64) int64 {
 		return -1
 	}
 	return n
+}
+
+// epochOf is the epoch of a stream: its creation time, base 36. A stream
+// restored from a backup keeps the original creation time in its metadata
+// (createdMetadata), since JetStream gives a restored stream a new one.
+func epochOf(info *jetstream.StreamInfo) string {
+	created := info.Created
+	if v, ok := info.Config.Metadata[createdMetadata]; ok {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			created = t
+		}
+	}
+	return strconv.FormatInt(created.UnixNano(), 36)
 }
 
 // Epoch identifies the current incarnation of the ROOMS stream.

@@ -34,6 +34,8 @@ Commands:
             NATS server (or on an external cluster with --nats)
   edge      run a stateless WebSocket edge of a cluster (--nats required)
   history   run a history replica of a cluster (--nats required)
+  backup    write a consistent backup of a running single node (--data, --out)
+  restore   restore a backup into a new data directory (--in, --data)
   token     print a signed token for a user
   version   print the version
 
@@ -50,6 +52,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serve(args[0], args[1:], stderr)
 	case "token":
 		return token(args[1:], stdout, stderr)
+	case "backup":
+		return backup(args[1:], stdout, stderr)
+	case "restore":
+		return restore(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "natter", natter.Version)
 		return nil

@@ -205,7 +205,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Log: m.Log, Metrics: m.metrics,
 	}
 	if m.NATS == "" {
-		m.embedded, err = broker.StartEmbedded(broker.EmbeddedConfig{DataDir: m.DataDir, Listen: m.NATSListen, SyncAlways: m.SyncAlways, Log: m.Log})
+		m.embedded, err = broker.StartEmbedded(broker.EmbeddedConfig{
+			DataDir: m.DataDir, Listen: m.NATSListen, SyncAlways: m.SyncAlways, Log: m.Log,
+			ControlSocket: filepath.Join(m.DataDir, controlSocket), // natter backup
+		})
 		if err != nil {
 			return err
 		}
