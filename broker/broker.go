@@ -43,6 +43,10 @@ type Config struct {
 	MaxBytes int64
 	// DuplicateWindow is how long a client message id is remembered.
 	DuplicateWindow time.Duration
+	// Apply says which of MaxAge, MaxBytes and DuplicateWindow an existing
+	// stream takes where it differs (the operator gave them); the others
+	// are kept as the stream has them.
+	Apply Limits
 	// MaxInflight bounds unacknowledged asynchronous publishes.
 	MaxInflight int
 	// PingInterval and MaxPingsOut bound how long a connection to a hung
@@ -80,6 +84,8 @@ type Broker struct {
 	dir     jetstream.KeyValue
 	cursors jetstream.KeyValue
 	epoch   string
+	msgTTL  bool          // the stream takes per-message TTLs (retention.go)
+	maxAge  time.Duration // the stream's MaxAge as of Open
 
 	// pending routes asynchronous publish acks back to their callers; the
 	// key is the *nats.Msg handed to PublishMsgAsync.
@@ -251,6 +257,7 @@ func (b *Broker) ensure(ctx context.Context) error {
 		Discard:     jetstream.DiscardOld,
 		Duplicates:  b.cfg.DuplicateWindow,
 		AllowDirect: true,
+		AllowMsgTTL: true, // room retention (retention.go)
 		RePublish:   &jetstream.RePublish{Source: roomWildcard, Destination: liveTemplate},
 	}
 	st, err := b.createStream(ctx, scfg)
@@ -259,6 +266,7 @@ func (b *Broker) ensure(ctx context.Context) error {
 	}
 	b.stream = st
 	b.epoch = epochOf(st.CachedInfo())
+	b.msgTTL, b.maxAge = st.CachedInfo().Config.AllowMsgTTL, st.CachedInfo().Config.MaxAge
 
 	if b.dir, err = b.createBucket(ctx, dirBucket, "rooms and memberships"); err != nil {
 		return err
@@ -275,7 +283,7 @@ func (b *Broker) createStream(ctx context.Context, cfg jetstream.StreamConfig) (
 	st, err := b.js.Stream(ctx, cfg.Name)
 	if err == nil {
 		b.warnIfDiffers(st.CachedInfo().Config, cfg)
-		return st, nil
+		return b.updateLimits(ctx, st, cfg), nil
 	}
 	if !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, err
@@ -288,7 +296,8 @@ func (b *Broker) createStream(ctx context.Context, cfg jetstream.StreamConfig) (
 }
 
 func (b *Broker) warnIfDiffers(have, want jetstream.StreamConfig) {
-	if have.MaxAge != want.MaxAge || have.MaxBytes != want.MaxBytes || have.Replicas != want.Replicas || have.Duplicates != want.Duplicates {
+	a := b.cfg.Apply
+	if have.MaxAge != want.MaxAge && !a.MaxAge || have.MaxBytes != want.MaxBytes && !a.MaxBytes || have.Replicas != want.Replicas || have.Duplicates != want.Duplicates && !a.Duplicates {
 		b.log.Warn("stream exists with other limits; keeping them",
 			"stream", have.Name, "replicas", have.Replicas, "max_age", have.MaxAge, "max_bytes", have.MaxBytes, "dedupe", have.Duplicates)
 	}

@@ -93,9 +93,22 @@ func serverFlagNames() map[string]bool {
 func serve(role string, args []string, stderr io.Writer) error {
 	m := NewMain()
 	m.Role = role
-	if err := parse(newServeFlags(m, stderr), args); err != nil {
+	fs := newServeFlags(m, stderr)
+	if err := parse(fs, args); err != nil {
 		return err
 	}
+	// Only the stream limits the operator gave are applied to an existing
+	// stream (broker.Limits).
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "stream-max-age":
+			m.ApplyLimits.MaxAge = true
+		case "stream-max-bytes":
+			m.ApplyLimits.MaxBytes = true
+		case "dedupe-window":
+			m.ApplyLimits.Duplicates = true
+		}
+	})
 	m.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -67,6 +67,7 @@ type Main struct {
 	SyncAlways       bool
 	StreamMaxAge     time.Duration
 	StreamMaxBytes   int64
+	ApplyLimits      broker.Limits // which stream limits were given: applied to an existing stream
 	DuplicateWindow  time.Duration
 	MaxFrame         int
 	MaxText          int
@@ -78,10 +79,14 @@ type Main struct {
 	ShutdownTimeout  time.Duration
 	ArchiveName      string
 	AuditInterval    time.Duration // how often the history archive is compared with the stream
-	ReadyMaxLag      uint64
-	Quota            edge.Quota // per-user and per-room quotas (quotaflags.go)
-	Net              NetConfig  // listener: HTTP timeouts, connection caps, proxies, IP lists
-	Log              *slog.Logger
+	HistoryMaxAge    time.Duration // delete archived messages older than this (0: keep)
+	// RetentionInterval is how often room retention and HistoryMaxAge are
+	// applied (0: history.DefaultRetentionInterval); tests shorten it.
+	RetentionInterval time.Duration
+	ReadyMaxLag       uint64
+	Quota             edge.Quota // per-user and per-room quotas (quotaflags.go)
+	Net               NetConfig  // listener: HTTP timeouts, connection caps, proxies, IP lists
+	Log               *slog.Logger
 
 	// When JetStream is unreachable (edge/storedown.go).
 	StoreDownAfter, StoreDownSpread time.Duration
@@ -140,6 +145,7 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 	if m.Role == "serve" || m.Role == "history" {
 		fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory (history database; in serve mode also the embedded JetStream store and the signing secret)")
 		fs.StringVar(&m.ArchiveName, "archive-name", m.ArchiveName, "durable consumer name of this history archive")
+		fs.DurationVar(&m.HistoryMaxAge, "history-max-age", m.HistoryMaxAge, "delete archived messages older than this from the history database, checked every minute (0: keep forever; at least the stream's --stream-max-age)")
 		fs.DurationVar(&m.AuditInterval, "archive-audit-interval", m.AuditInterval, "how often the history archive is compared with the stream and repaired (also at start; 0: default 5m, negative: only at start)")
 	}
 	if m.Role == "serve" || m.Role == "edge" {
@@ -201,7 +207,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		CAFile: m.NATSCA, CertFile: m.NATSCert, KeyFile: m.NATSKey,
 		PingInterval: m.NATSPing, MaxPingsOut: m.NATSMaxPings,
 		Name: "natter-" + m.Role, Replicas: m.Replicas,
-		MaxAge: m.StreamMaxAge, MaxBytes: m.StreamMaxBytes, DuplicateWindow: m.DuplicateWindow,
+		MaxAge: m.StreamMaxAge, MaxBytes: m.StreamMaxBytes, DuplicateWindow: m.DuplicateWindow, Apply: m.ApplyLimits,
 		Log: m.Log, Metrics: m.metrics,
 	}
 	if m.NATS == "" {
@@ -229,10 +235,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			Store: m.store, Source: m.broker, Durable: m.ArchiveName,
 			AuditInterval: m.AuditInterval, Log: m.Log, Metrics: m.metrics,
 		}
+		if err := m.checkHistoryMaxAge(); err != nil {
+			return err
+		}
+		ret := &history.Retention{Store: m.store, Source: m.broker, MaxAge: m.HistoryMaxAge,
+			Interval: m.RetentionInterval, Log: m.Log, Metrics: m.metrics}
 		actx, cancel := context.WithCancel(context.Background())
 		m.stopArc, m.arcDone = cancel, make(chan struct{})
 		go func() {
 			defer close(m.arcDone)
+			retDone := make(chan struct{})
+			go func() { defer close(retDone); ret.Run(actx) }()
+			defer func() { <-retDone }()
 			if err := m.archiver.Run(actx); err != nil {
 				m.Log.Error("history archive stopped", "err", err)
 			}
@@ -268,6 +282,23 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		attrs = append(attrs, "nats", m.NATS)
 	}
 	m.Log.Info("natter serving", attrs...)
+	return nil
+}
+
+// checkHistoryMaxAge refuses an archive retention shorter than the
+// stream's: the audit would restore from the stream what it prunes.
+func (m *Main) checkHistoryMaxAge() error {
+	if m.HistoryMaxAge <= 0 {
+		return nil
+	}
+	st := m.broker.StreamMaxAge()
+	if st == 0 || st > m.HistoryMaxAge {
+		keep := "forever"
+		if st > 0 {
+			keep = st.String()
+		}
+		return fmt.Errorf("--history-max-age %v is shorter than the stream's retention (%s): the archive would restore from the stream what it deletes; keep history at least as long (or bound the stream with --stream-max-age)", m.HistoryMaxAge, keep)
+	}
 	return nil
 }
 
