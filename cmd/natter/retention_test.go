@@ -157,7 +157,6 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-
 // New messages of a room with a retention carry it as their TTL: the
 // stream drops them when due, without the sweep (which runs here only at
 // start, before the retention is set).
