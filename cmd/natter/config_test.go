@@ -100,3 +100,27 @@ func TestConfigFileErrors(t *testing.T) {
 		t.Errorf("edge with data in its file: nats %q, %v", m.NATS, err)
 	}
 }
+
+// Stream limits count as given whether they come from a flag, the
+// environment or the file; the others are left to the stream.
+func TestGivenLimits(t *testing.T) {
+	p := writeConfig(t, "stream-max-age = \"48h\"\n")
+	t.Setenv("NATTER_DEDUPE_WINDOW", "1m")
+	m := NewMain()
+	fs := newServeFlags(m, &bytes.Buffer{})
+	if err := parse(fs, []string{"--config", p}); err != nil {
+		t.Fatal(err)
+	}
+	if got := givenLimits(fs); !got.MaxAge || got.MaxBytes || !got.Duplicates {
+		t.Errorf("given limits %+v: want max age (file) and dedupe (env), not max bytes", got)
+	}
+	fs = newServeFlags(NewMain(), &bytes.Buffer{})
+	t.Setenv("NATTER_DEDUPE_WINDOW", "")
+	os.Unsetenv("NATTER_DEDUPE_WINDOW")
+	if err := parse(fs, []string{"--stream-max-bytes", "1000"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := givenLimits(fs); got.MaxAge || !got.MaxBytes || got.Duplicates {
+		t.Errorf("given limits %+v: want max bytes only", got)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/natter-chat/natter"
+	"github.com/natter-chat/natter/broker"
 )
 
 func main() {
@@ -76,6 +77,24 @@ func newServeFlags(m *Main, out io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// givenLimits names the stream limits set on fs by flag, environment or
+// config file (parse sets all three through fs.Set, which Visit sees):
+// only those are applied to an existing stream (broker.Limits).
+func givenLimits(fs *flag.FlagSet) broker.Limits {
+	var l broker.Limits
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "stream-max-age":
+			l.MaxAge = true
+		case "stream-max-bytes":
+			l.MaxBytes = true
+		case "dedupe-window":
+			l.Duplicates = true
+		}
+	})
+	return l
+}
+
 // serverFlagNames is the set of flags of every server role: the keys a
 // --config file may hold.
 func serverFlagNames() map[string]bool {
@@ -97,18 +116,7 @@ func serve(role string, args []string, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	// Only the stream limits the operator gave are applied to an existing
-	// stream (broker.Limits).
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "stream-max-age":
-			m.ApplyLimits.MaxAge = true
-		case "stream-max-bytes":
-			m.ApplyLimits.MaxBytes = true
-		case "dedupe-window":
-			m.ApplyLimits.Duplicates = true
-		}
-	})
+	m.ApplyLimits = givenLimits(fs)
 	m.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
