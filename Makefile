@@ -16,7 +16,7 @@ run: build ## start a single node (default 127.0.0.1:8080, data in ./data)
 	./bin/natter serve --addr $(ADDR) --data $(DATA)
 
 test: vet fmt-check check-deploy check-chart check-alerts test-js ## the whole test suite, with the race detector
-	NATTER_HELM=$(HELM) $(GO) test -race -count=1 -timeout 12m ./...
+	NATTER_HELM=$(HELM) NATTER_PROMTOOL=$(PROMTOOL) $(GO) test -race -count=1 -timeout 12m ./...
 
 test-short: ## quick run without the race detector
 	$(GO) test -count=1 ./...
@@ -46,7 +46,9 @@ check-deploy:
 # versions into bin/tools/<tool>-<version>/ (once; a new version is a new
 # directory). helm renders and lints deploy/helm/natter (and the Go test
 # TestHelmChart, through NATTER_HELM, checks what it renders); promtool
-# checks and unit-tests deploy/prometheus/alerts.yml.
+# checks and unit-tests deploy/prometheus/alerts.yml (and
+# TestDashboardQueriesParse, through NATTER_PROMTOOL, the dashboard's
+# queries).
 HELM_VERSION     ?= v4.3.2
 PROMTOOL_VERSION ?= v0.316.0
 TOOLS    := $(CURDIR)/bin/tools

@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -117,4 +120,60 @@ func scrapeNames(t *testing.T, base string) map[string]bool {
 		}
 	}
 	return names
+}
+
+// promtoolBinary is like helmBinary, for promtool (NATTER_PROMTOOL).
+func promtoolBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("NATTER_PROMTOOL"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("promtool"); err == nil {
+		return p
+	}
+	if os.Getenv("NATTER_REQUIRE_TOOLS") == "1" {
+		t.Fatal("promtool not found: set NATTER_PROMTOOL (make test builds it)")
+	}
+	t.Skip("promtool not found (make test builds it): the dashboard's queries were NOT parsed")
+	return ""
+}
+
+// TestDashboardQueriesParse has promtool parse every query of the Grafana
+// dashboard (as recording rules, Grafana's variables replaced by values),
+// so that a typo in a panel fails here rather than as an empty panel.
+func TestDashboardQueriesParse(t *testing.T) {
+	promtool := promtoolBinary(t)
+	b, err := os.ReadFile("../../deploy/grafana/natter.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatal(err)
+	}
+	vars := strings.NewReplacer("$__rate_interval", "5m", "$job", ".*", "$instance", ".*")
+	var rules strings.Builder
+	rules.WriteString("groups:\n  - name: dashboard\n    rules:\n")
+	n := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			expr, _ := json.Marshal(vars.Replace(tg.Expr)) // a JSON string is a YAML string
+			fmt.Fprintf(&rules, "      - record: dashboard:query%d\n        expr: %s\n", n, expr)
+			n++
+		}
+	}
+	path := filepath.Join(t.TempDir(), "dashboard-rules.yml")
+	if err := os.WriteFile(path, []byte(rules.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(promtool, "check", "rules", path).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), fmt.Sprintf("SUCCESS: %d rules found", n)) {
+		t.Errorf("promtool check of the dashboard's %d queries: %v\n%s", n, err, out)
+	}
 }
