@@ -454,8 +454,10 @@ func (c *conn) sendMsg(ctx context.Context, req request) error {
 	}
 	start := time.Now()
 	rid, room, cid := req.RID, req.Room, req.CID
+	ctx, span := c.e.cfg.Tracer.Send(ctx, string(room), string(c.user))
 	draft := broker.Draft{Room: room, From: c.user, ClientID: cid, Text: *req.Text, TTL: c.e.rules.retention(room)}
 	err = c.e.b.Publish(ctx, draft, func(a broker.Ack, err error) {
+		span.End(a.Seq, err)
 		if err != nil {
 			c.e.m.PublishErrors.WithLabelValues(natter.ErrorCode(err)).Inc()
 			ev := errEvent(rid, room, err)
@@ -473,6 +475,7 @@ func (c *conn) sendMsg(ctx context.Context, req request) error {
 	})
 	if err != nil {
 		c.e.m.PublishErrors.WithLabelValues(natter.ErrorCode(err)).Inc()
+		span.End(0, err) // not sent: done is not called
 	}
 	return err
 }
