@@ -186,7 +186,8 @@ func checkRoleEnv(t *testing.T, role string, e map[string]string, toml string) {
 // period covering --drain-delay and --shutdown-timeout, an HPA, a PDB and
 // a topology spread; history replicas with a PVC each and distinct archive
 // names; services and an ingress whose routes and timeouts suit
-// WebSockets; secrets for the JWT key and the NATS password.
+// WebSockets; secrets for the JWT key, the NATS password and the OpenID
+// client secret.
 func TestHelmChart(t *testing.T) {
 	objs := renderChart(t, "-f", chartDir+"/ci/external-nats-values.yaml")
 	cm := mustObject(t, objs, "ConfigMap/chat-natter")
@@ -243,8 +244,10 @@ func TestHelmChart(t *testing.T) {
 			t.Errorf("%s: Secret %s has no key %s", name, secret, key)
 		}
 	}
-	if e["NATTER_JWT_SECRET"] == "" || e["NATTER_NATS_PASSWORD"] == "" {
-		t.Errorf("edge: JWT secret %q, NATS password %q: not from Secrets", e["NATTER_JWT_SECRET"], e["NATTER_NATS_PASSWORD"])
+	for _, v := range []string{"NATTER_JWT_SECRET", "NATTER_NATS_PASSWORD", "NATTER_OIDC_CLIENT_SECRET"} {
+		if !strings.HasPrefix(e[v], "secret:") {
+			t.Errorf("edge: %s %q: not from a Secret", v, e[v])
+		}
 	}
 
 	// History replicas.

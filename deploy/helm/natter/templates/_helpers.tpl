@@ -62,6 +62,13 @@ app.kubernetes.io/component: {{ index . 1 }}
     secretKeyRef:
       name: {{ include "natter.jwtSecretName" . }}
       key: jwt-secret
+{{- if or .Values.oidc.existingSecret .Values.oidc.clientSecret }}
+- name: NATTER_OIDC_CLIENT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.oidc.existingSecret | default (printf "%s-oidc" (include "natter.fullname" .)) }}
+      key: oidc-client-secret
+{{- end }}
 {{- with .Values.natsConnection.user }}
 - name: NATTER_NATS_USER
   value: {{ . | quote }}
