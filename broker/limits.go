@@ -18,9 +18,9 @@ type Limits struct {
 
 // updateLimits brings an existing stream to the limits this node was
 // given, and enables per-message TTLs (room retention, retention.go) on a
-// stream created before they were used. Each change is logged; a stream
-// that cannot be updated (servers older than 2.11 refuse TTLs) is used as
-// it is, with a warning. Each change is logged as name=[from to].
+// stream created before they were used. Each change is logged as
+// name=[from to]; a stream that cannot be updated (servers older than 2.11
+// refuse TTLs) is used as it is, with a warning.
 func (b *Broker) updateLimits(ctx context.Context, st jetstream.Stream, want jetstream.StreamConfig) jetstream.Stream {
 	have := st.CachedInfo().Config
 	next := have
