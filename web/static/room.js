@@ -26,7 +26,10 @@ export class Room {
     this.historyLoaded = false;
     this.loading = false;
     this.lastMsg = null;
-    this.touched = Date.now();
+    this.lastTs = 0; // time of the last message, from GET /api/rooms (ms)
+    // touched is when this user last did something in the room here (sent,
+    // joined, created it); loading the list is not activity.
+    this.touched = 0;
     this.online = new Set();
     this.typing = new Map(); // user -> timer
     this.members = null; // user -> read cursor, once loaded
@@ -87,8 +90,10 @@ export class Room {
     return base + others(Math.max(R, this.snapLast));
   }
 
+  /** activity is when the room was last active: its last message (as
+   * the room list reported it, or as loaded), or this user's last act. */
   activity() {
-    return Math.max(this.touched, this.lastMsg ? Date.parse(this.lastMsg.ts) : 0);
+    return Math.max(this.touched, this.lastTs, this.lastMsg ? Date.parse(this.lastMsg.ts) || 0 : 0);
   }
 
   /** seenBy lists the other members whose read cursor reached seq. */

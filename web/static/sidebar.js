@@ -11,10 +11,11 @@ import { readable } from './richtext.js';
 /** byActivity orders rooms newest activity first, then by name. */
 export const byActivity = (a, b) => b.activity() - a.activity() || a.name.localeCompare(b.name);
 
-/** roomLabel is a room row's accessible name. */
-export function roomLabel(room, unread) {
-  const kind = room.kind === 'dm' ? 'Conversation with ' : room.kind === 'private' ? 'Private room ' : 'Room ';
-  return `${kind}${room.name}${unread ? `, ${unread} unread` : ''}`;
+/** roomKind is what a screen reader hears before a room row's name; the
+ * row's accessible name is its visible text with this in front (an
+ * aria-label would have to repeat the visible text to match it). */
+export function roomKind(room) {
+  return room.kind === 'dm' ? 'Conversation with ' : room.kind === 'private' ? 'Private room ' : 'Room ';
 }
 
 /** roomPreview is the line under a room's name. */
@@ -52,19 +53,23 @@ export function sidebar(app) {
           type: 'button',
           dataset: { room: room.id },
           'aria-current': app.current === room.id ? 'page' : null,
-          'aria-label': roomLabel(room, unread),
           onclick: () => app.view.open(room.id),
         },
         roomAvatar(room),
         el(
           'span.room-body',
           {},
-          el('span.room-top', {}, el('span.room-name', { text: room.name }), last ? el('time.room-when', { datetime: last.ts, text: fmt.shortWhen(new Date(last.ts)) }) : null),
+          el(
+            'span.room-top',
+            {},
+            el('span.room-name', {}, el('span.visually-hidden', { text: roomKind(room) }), room.name),
+            last ? el('time.room-when', { datetime: last.ts, text: fmt.shortWhen(new Date(last.ts)) }) : null,
+          ),
           el(
             'span.room-bottom',
             {},
             el('span.room-preview', { text: roomPreview(room, app.session.user) }),
-            unread ? el('span.badge.unread-count', { text: unread > 99 ? '99+' : String(unread) }) : null,
+            unread ? [el('span.badge.unread-count', { text: unread > 99 ? '99+' : String(unread) }), el('span.visually-hidden', { text: ' unread' })] : null,
           ),
         ),
       );
