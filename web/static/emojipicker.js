@@ -92,7 +92,12 @@ export function openEmojiPicker(anchor, onPick) {
     if (!box.contains(ev.target) && !anchor.contains(ev.target)) close();
   }
 
+  let enter = false;
   search.addEventListener('input', fill);
+  search.addEventListener('keyup', (ev) => {
+    if (ev.key === 'Enter' && enter) pick(active);
+    enter = false;
+  });
   search.addEventListener('keydown', (ev) => {
     const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: COLUMNS, ArrowUp: -COLUMNS };
     if (moves[ev.key] !== undefined && items.length) {
@@ -102,8 +107,10 @@ export function openEmojiPicker(anchor, onPick) {
       active = Math.max(0, Math.min(items.length - 1, active + moves[ev.key]));
       mark();
     } else if (ev.key === 'Enter') {
+      // Picked when the key comes up: the key's character then lands in
+      // the search box, not in what the focus moves to (the composer).
       ev.preventDefault();
-      pick(active);
+      enter = true;
     } else if (ev.key === 'Escape') {
       ev.preventDefault();
       ev.stopPropagation();

@@ -11,6 +11,7 @@ export function suggest(app) {
   let token = null;
   let items = [];
   let active = 0;
+  let took = null; // the last key the list took (not the composer's)
 
   const box = () => $('#composer');
   const list = () => $('#suggestions');
@@ -87,6 +88,7 @@ export function suggest(app) {
   }
 
   function keydown(e) {
+    took = null;
     if (list().hidden || !items.length || e.isComposing) return;
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       active = (active + (e.key === 'ArrowDown' ? 1 : -1) + items.length) % items.length;
@@ -99,6 +101,7 @@ export function suggest(app) {
       return;
     }
     // Handled here: the composer's own keys (Enter sends) do not see it.
+    took = e.key;
     e.preventDefault();
     e.stopImmediatePropagation();
     if (items.length) render();
@@ -112,6 +115,11 @@ export function suggest(app) {
     b.setAttribute('aria-controls', 'suggestions');
     // Capture: before the composer's keydown, whatever the wiring order.
     $('#composer-form').addEventListener('keydown', keydown, true);
+    // The Enter that chose a suggestion must not also break the line,
+    // even where the line break comes apart from the key event.
+    b.addEventListener('beforeinput', (e) => {
+      if (took === 'Enter' && (e.inputType === 'insertLineBreak' || e.inputType === 'insertParagraph')) e.preventDefault();
+    });
     b.addEventListener('input', update);
     b.addEventListener('click', update);
     b.addEventListener('blur', close);

@@ -186,7 +186,9 @@ test('hostile input is parsed in linear time and nesting is capped', () => {
     const t0 = performance.now();
     const out = parse(s, { shortcode: () => undefined });
     const ms = performance.now() - t0;
-    assert.ok(ms < 250, `${JSON.stringify(s.slice(0, 20))}… took ${ms.toFixed(0)} ms`);
+    // Linear work is a few ms here; quadratic would be seconds. The bound
+    // leaves room for a busy machine.
+    assert.ok(ms < 750, `${JSON.stringify(s.slice(0, 20))}… took ${ms.toFixed(0)} ms`);
     assert.ok(Array.isArray(out));
   }
   // Deep nesting stops being markup, and does not overflow the stack.

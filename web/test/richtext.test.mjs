@@ -13,7 +13,7 @@ const REL = 'rel="noopener noreferrer nofollow" target="_blank"';
 test('each construct becomes its element', () => {
   assert.equal(h('hi'), '<p>hi</p>');
   assert.equal(h('**b** *i* ~~s~~ `c`'), '<p><strong>b</strong> <em>i</em> <del>s</del> <code>c</code></p>');
-  assert.equal(h('```go\nfmt.Println("<hi>")\n```'), '<pre data-lang="go"><code>fmt.Println(&quot;&lt;hi&gt;&quot;)</code></pre>');
+  assert.equal(h('```go\nfmt.Println("<hi>")\n```'), '<pre tabindex="0" data-lang="go"><code>fmt.Println(&quot;&lt;hi&gt;&quot;)</code></pre>');
   assert.equal(h('> q'), '<blockquote><p>q</p></blockquote>');
   assert.equal(h('- a\n- b'), '<ul><li>a</li><li>b</li></ul>');
   assert.equal(h('2. a\n3. b'), '<ol start="2"><li>a</li><li>b</li></ol>');
@@ -50,7 +50,7 @@ test('XSS: HTML, script URLs and attribute breaks stay text; only checked links 
     for (const e of elements(frag)) {
       assert.ok(['P', 'A', 'CODE', 'PRE', 'BLOCKQUOTE', 'UL', 'OL', 'LI', 'STRONG', 'EM', 'DEL', 'SPAN'].includes(e.tagName), `${s}: made <${e.tagName}>`);
       for (const [k, v] of e.attributes) {
-        assert.ok(['href', 'target', 'rel', 'class', 'title', 'start'].includes(k), `${s}: attribute ${k}`);
+        assert.ok(['href', 'target', 'rel', 'class', 'title', 'start', 'tabindex'].includes(k), `${s}: attribute ${k}`);
         if (k === 'href') assert.match(v, /^(https?:\/\/|mailto:)/, s);
       }
     }
