@@ -18,11 +18,25 @@ export function roomKind(room) {
   return room.kind === 'dm' ? 'Conversation with ' : room.kind === 'private' ? 'Private room ' : 'Room ';
 }
 
-/** roomPreview is the line under a room's name. */
+// The list is drawn again on every message: the previews' parsed text is
+// kept, by text, for the texts seen lately.
+const readableCache = new Map();
+function readableOf(text) {
+  let r = readableCache.get(text);
+  if (r === undefined) {
+    if (readableCache.size >= 500) readableCache.clear();
+    r = readable(text);
+    readableCache.set(text, r);
+  }
+  return r;
+}
+
+/** roomPreview is the line under a room's name: the last message as it
+ * reads, markup gone. */
 export function roomPreview(room, me) {
   const last = room.lastMsg;
   if (!last) return room.kind === 'dm' ? 'Say hello' : 'No messages yet';
-  return `${last.from === me ? 'You' : last.from}: ${fmt.preview(readable(last.text))}`;
+  return `${last.from === me ? 'You' : last.from}: ${fmt.preview(readableOf(last.text))}`;
 }
 
 /** nextRoom is the room after (or, up, before) current in ids, round. */

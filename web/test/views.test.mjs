@@ -10,6 +10,7 @@ const { byActivity, roomKind, roomPreview, nextRoom } = await load('sidebar.js')
 const { roomSubtitle } = await load('roomview.js');
 const { cleanText } = await load('composer.js');
 const { Room } = await load('room.js');
+const { rooms } = await load('rooms.js');
 
 test('connStatus: connected, connecting, reconnecting, offline with a countdown, signed out', () => {
   assert.deepEqual(connStatus({ state: 'connected' }), { state: 'connected', text: 'Connected', offline: false, retry: false, banner: false });
@@ -66,6 +67,8 @@ test('the room list: newest activity first, then by name; labels and previews', 
   assert.equal(roomPreview(g, 'me'), 'You: hello there');
   g.lastMsg = { from: 'bob', text: 'hi' };
   assert.equal(roomPreview(g, 'me'), 'bob: hi');
+  g.lastMsg = { from: 'bob', text: '**look** at `this`:\n\n- one :tada:' };
+  assert.equal(roomPreview(g, 'me'), 'bob: look at this: one 🎉');
 });
 
 test('nextRoom goes round the list both ways, from no room too', () => {
@@ -101,4 +104,15 @@ test('cleanText drops blank lines around a message and keeps indentation inside'
   assert.equal(cleanText('   indented'), '   indented');
   assert.equal(cleanText('\r\n\r\nx'), 'x');
   assert.equal(cleanText(' \n \n'), '');
+});
+
+test('rooms.add takes the time of the last message (last_ts) from the room list', () => {
+  const app = { session: { user: 'me' }, rooms: new Map(), client: { join: () => Promise.resolve() } };
+  const joined = rooms(app);
+  const a = joined.add({ id: 'a', kind: 'public', read: 1, unread: 2, last_seq: 3, last_ts: '2026-03-02T10:00:00Z' });
+  const b = joined.add({ id: 'b', kind: 'public', read: 0, unread: 0, last_seq: 0 });
+  assert.equal(a.lastTs, Date.parse('2026-03-02T10:00:00Z'));
+  assert.equal(b.lastTs, 0, 'a server without last_ts');
+  assert.equal(a.activity(), a.lastTs);
+  assert.equal(b.activity(), 0, 'loading the list is not activity');
 });
