@@ -141,6 +141,22 @@ func TestBrowserScreens(t *testing.T) {
 		alice.shot("ui-divider")
 	})
 
+	t.Run("a mention of alice: badge, then the message highlighted", func(t *testing.T) {
+		alice.t = t
+		bob.send(ctx, "r-b", "b2", "@alice can you look at this?")
+		alice.wait("mention badge", `document.querySelector('#rooms [data-room="r-b"] .mention-count')?.textContent === '@1'`)
+		if label := eval[string](alice, `document.querySelector('#rooms [data-room="r-b"]').textContent`); !strings.Contains(label, "@1 mention") {
+			t.Errorf("the room row reads %q", label)
+		}
+		alice.shot("ui-mention-badge")
+		alice.open("r-b")
+		alice.wait("highlighted", `(() => { const m = [...document.querySelectorAll('#messages .msg')]; return m.length === 2 && !m[0].classList.contains('mentions-me') && m[1].classList.contains('mentions-me'); })()`)
+		alice.wait("badge gone once read", `!document.querySelector('#rooms [data-room="r-b"] .mention-count')`)
+		check(t, "mentioned", func() {
+			alice.wait("room shown", `document.querySelector('#room-view').offsetParent !== null`)
+		})
+	})
+
 	t.Run("dialogs, picker and suggestions", func(t *testing.T) {
 		alice.t = t
 		alice.open("r-c")

@@ -53,6 +53,7 @@ export function rooms(app) {
     room.kind = s.kind;
     room.read = Math.max(room.read, s.read);
     room.snapUnread = s.unread;
+    room.snapMentions = s.mentions || 0;
     room.snapLast = s.last_seq;
     // last_ts (the time of the room's last message) orders the list before
     // the previews load; a server without it leaves the order to them.

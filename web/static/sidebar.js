@@ -58,6 +58,7 @@ export function sidebar(app) {
     let total = 0;
     for (const room of sorted) {
       const unread = room.unread();
+      const mentions = unread ? room.mentions() : 0;
       total += unread;
       if (filter && !room.name.toLowerCase().includes(filter)) continue;
       const last = room.lastMsg;
@@ -83,6 +84,7 @@ export function sidebar(app) {
             'span.room-bottom',
             {},
             el('span.room-preview', { text: roomPreview(room, app.session.user) }),
+            mentions ? [el('span.badge.mention-count', { text: '@' + (mentions > 99 ? '99+' : String(mentions)) }), el('span.visually-hidden', { text: mentions > 1 ? ' mentions' : ' mention' })] : null,
             unread ? [el('span.badge.unread-count', { text: unread > 99 ? '99+' : String(unread) }), el('span.visually-hidden', { text: ' unread' })] : null,
           ),
         ),

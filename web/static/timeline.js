@@ -69,8 +69,12 @@ export function timeline(app) {
         return pendingNode(room, it.msg, it.head);
       case 'receipt':
         return el('li.receipt', { text: it.text });
-      default:
-        return messageNode(room, it.msg, it.head);
+      default: {
+        const li = messageNode(room, it.msg, it.head);
+        // A message that mentions the reader stands out.
+        if (room.mentionsMe(it.msg)) li.classList.add('mentions-me');
+        return li;
+      }
     }
   }
 
