@@ -71,6 +71,8 @@ func TestBrowserScreens(t *testing.T) {
 		check(t, "login-failed", nil)
 		alice.wait("form cleared", `(() => { for (const id of ['#auth-username', '#auth-password']) document.querySelector(id).value = ''; return true; })()`)
 		alice.register("alice", "alice-password")
+		alice.wait("rooms listed", `document.querySelectorAll('#rooms .room').length === 4`)
+		check(t, "welcome", nil)
 	})
 
 	order := `[...document.querySelectorAll('#rooms .room')].map(b => b.dataset.room).join(' ')`
