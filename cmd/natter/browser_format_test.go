@@ -124,8 +124,16 @@ func TestBrowserFormatting(t *testing.T) {
 		alice.wait("picker open", `document.activeElement?.id === 'emoji-search'`)
 		alice.do(chromedp.SendKeys(chromedp.CSS("#emoji-search"), kb.ArrowDown+kb.ArrowRight)) // ↓ →: row 2, column 2
 		alice.wait("moved", `document.querySelector('#emoji-search').getAttribute('aria-activedescendant') === 'emoji-opt-9'`)
+		// Keys work in the grid too, once it has focus.
+		alice.do(chromedp.Focus(chromedp.CSS("#emoji-grid")), chromedp.SendKeys(chromedp.CSS("#emoji-grid"), kb.ArrowLeft))
+		alice.wait("moved in the grid", `document.querySelector('#emoji-search').getAttribute('aria-activedescendant') === 'emoji-opt-8'`)
 		alice.click(`#emoji-grid [data-name="joy"]`)
 		alice.wait("joy inserted", `document.querySelector('#composer').value === '🎉 😂 '`)
+		// The button opens the picker and closes it again.
+		alice.click("#emoji-button")
+		alice.wait("picker open", `!!document.querySelector('#emoji-picker')`)
+		alice.click("#emoji-button")
+		alice.wait("picker closed by its button", `!document.querySelector('#emoji-picker') && document.activeElement?.id === 'emoji-button'`)
 		alice.typeSent("\r", "🎉 😂")
 	})
 

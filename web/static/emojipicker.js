@@ -14,13 +14,18 @@ let current = null; // the open picker: {close}
 /**
  * openEmojiPicker shows the picker next to anchor and calls onPick with
  * {emoji, name} when one is chosen; the picker then closes. Opening it
- * again (or another one) closes the one that was open.
+ * another one closes the one that was open; opening it again from the same
+ * anchor closes it (the button toggles it) and returns null.
  * @param {HTMLElement} anchor
  * @param {(e: {emoji: string, name: string}) => void} onPick
- * @returns {{close: () => void}}
+ * @returns {{close: () => void}|null}
  */
 export function openEmojiPicker(anchor, onPick) {
-  if (current) current.close();
+  if (current) {
+    const same = current.anchor === anchor;
+    current.close();
+    if (same) return null;
+  }
   const search = el('input.emoji-search', {
     type: 'search',
     id: 'emoji-search',
@@ -80,29 +85,36 @@ export function openEmojiPicker(anchor, onPick) {
     onPick({ emoji: e.emoji, name: e.name });
   }
 
-  function close() {
+  // close removes the picker; focus goes back to the anchor unless it
+  // already went elsewhere (refocus false).
+  function close(refocus = true) {
     if (current !== handle) return;
     current = null;
     box.remove();
     document.removeEventListener('mousedown', outside, true);
-    if (anchor.isConnected) anchor.focus();
+    if (refocus && anchor.isConnected) anchor.focus();
   }
 
   function outside(ev) {
-    if (!box.contains(ev.target) && !anchor.contains(ev.target)) close();
+    if (!box.contains(ev.target) && !anchor.contains(ev.target)) close(false);
   }
 
   let enter = false;
   search.addEventListener('input', fill);
-  search.addEventListener('keyup', (ev) => {
+  // Tabbing out of the picker closes it.
+  box.addEventListener('focusout', (ev) => {
+    if (ev.relatedTarget && !box.contains(ev.relatedTarget)) close(false);
+  });
+  // Keys work in the search box and in the grid alike.
+  box.addEventListener('keyup', (ev) => {
     if (ev.key === 'Enter' && enter) pick(active);
     enter = false;
   });
-  search.addEventListener('keydown', (ev) => {
+  box.addEventListener('keydown', (ev) => {
     const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: COLUMNS, ArrowUp: -COLUMNS };
     if (moves[ev.key] !== undefined && items.length) {
       // Left and right move the caret in the search text while there is one.
-      if ((ev.key === 'ArrowLeft' || ev.key === 'ArrowRight') && search.value) return;
+      if ((ev.key === 'ArrowLeft' || ev.key === 'ArrowRight') && ev.target === search && search.value) return;
       ev.preventDefault();
       active = Math.max(0, Math.min(items.length - 1, active + moves[ev.key]));
       mark();
@@ -118,7 +130,7 @@ export function openEmojiPicker(anchor, onPick) {
     }
   });
 
-  const handle = { close };
+  const handle = { close, anchor };
   current = handle;
   // In the open dialog (if any) so that it is above the backdrop and
   // reachable; else in the page.

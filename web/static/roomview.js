@@ -16,6 +16,7 @@ export function roomView(app) {
     $('#room-view').hidden = false;
     $('#app').classList.add('show-chat');
     if (changed) {
+      app.suggest.close();
       app.reading.clear();
       room.divider = room.unread() > 0 ? room.read : null;
       $('#messages').replaceChildren();
