@@ -70,7 +70,11 @@ func (p *tab) axe(screen string) {
 			return err
 		})
 	}
-	out := eval[string](p, `axe.run(document, {resultTypes: ['violations']}).then(r => JSON.stringify(r.violations))`)
+	// The experimental rules too: label-content-name-mismatch is one.
+	out := eval[string](p, `(() => {
+		axe.configure({rules: axe.getRules(['experimental']).map(r => ({id: r.ruleId, enabled: true}))});
+		return axe.run(document, {resultTypes: ['violations']}).then(r => JSON.stringify(r.violations));
+	})()`)
 	var vs []axeViolation
 	if err := json.Unmarshal([]byte(out), &vs); err != nil {
 		p.t.Fatalf("axe result: %v", err)
