@@ -185,7 +185,8 @@ func TestBrowserScreens(t *testing.T) {
 		alice.click("#emoji-button")
 		alice.wait("picker", `document.activeElement?.id === 'emoji-search'`)
 		check(t, "emoji-picker", func() {
-			alice.wait("picker", `!!document.querySelector('#emoji-picker')`)
+			alice.wait("picker on screen", `(() => { const r = document.querySelector('#emoji-picker').getBoundingClientRect();
+				return r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight; })()`)
 		})
 		alice.do(chromedp.SendKeys(chromedp.CSS("#emoji-search"), kb.Escape))
 		alice.wait("picker closed", `!document.querySelector('#emoji-picker')`)

@@ -92,6 +92,7 @@ export function openEmojiPicker(anchor, onPick) {
     current = null;
     box.remove();
     document.removeEventListener('mousedown', outside, true);
+    window.removeEventListener('resize', reposition);
     if (refocus && anchor.isConnected) anchor.focus();
   }
 
@@ -136,7 +137,10 @@ export function openEmojiPicker(anchor, onPick) {
   // reachable; else in the page.
   (anchor.closest('dialog') || document.body).append(box);
   fill();
-  place(box, anchor);
+  const reposition = () => place(box, anchor);
+  reposition();
+  // A turned phone or a resized window: stay by the anchor, on screen.
+  window.addEventListener('resize', reposition);
   document.addEventListener('mousedown', outside, true);
   search.focus();
   return handle;
