@@ -32,8 +32,8 @@ export function suggestions(token, { users = [], me = '', limit = 8 } = {}) {
   const names = [...new Set(users)].filter((u) => u !== me);
   const starts = names.filter((u) => u.toLowerCase().startsWith(q)).sort();
   const inside = q ? names.filter((u) => !u.toLowerCase().startsWith(q) && u.toLowerCase().includes(q)).sort() : [];
-  const out = [...starts, ...inside].slice(0, limit).map((u) => ({ key: u, label: u, insert: '@' + u }));
-  if ('room'.startsWith(q) && out.length < limit) out.push({ key: '@room', label: 'room', insert: '@room', note: 'everyone in the room' });
+  const out = [...starts, ...inside].slice(0, limit).map((u) => ({ key: u, label: u, insert: '@' + u, user: u }));
+  if ('room'.startsWith(q) && out.length < limit) out.push({ key: '@room', label: '@room', insert: '@room', note: 'everyone in the room' });
   return out;
 }
 

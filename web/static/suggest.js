@@ -3,7 +3,7 @@
 // :shortcodes: (the emoji table), chosen with ↑/↓ and Enter or Tab (Escape
 // closes it), and the emoji button that opens the picker and inserts its
 // emoji at the caret. What to suggest is completion.js.
-import { $, el, icon } from './dom.js';
+import { $, el, icon, userAvatar } from './dom.js';
 import { tokenAt, suggestions, complete } from './completion.js';
 import { openEmojiPicker } from './emojipicker.js';
 
@@ -54,6 +54,7 @@ export function suggest(app) {
             onclick: () => choose(i),
           },
           s.emoji ? el('span.emoji', { 'aria-hidden': 'true', text: s.emoji }) : null,
+          s.user ? userAvatar(s.user) : null,
           el('span.suggestion-label', { text: s.label }),
           s.note ? el('span.small', { text: s.note }) : null,
         ),

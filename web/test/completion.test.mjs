@@ -23,8 +23,8 @@ test('suggestions: members by prefix then by substring, @room last; emoji by nam
   const labels = (q) => suggestions({ kind: 'mention', query: q }, { users, me: 'me' }).map((s) => s.label);
   assert.deepEqual(labels('bo'), ['bob', 'bobby']);
   assert.deepEqual(labels('ob'), ['bob', 'bobby', 'rob']);
-  assert.deepEqual(labels(''), ['alice', 'bob', 'bobby', 'rob', 'room']);
-  assert.deepEqual(labels('ro'), ['rob', 'room']);
+  assert.deepEqual(labels(''), ['alice', 'bob', 'bobby', 'rob', '@room']);
+  assert.deepEqual(labels('ro'), ['rob', '@room']);
   assert.deepEqual(labels('zz'), []);
   assert.deepEqual(labels('me'), []);
   const e = suggestions({ kind: 'emoji', query: 'tada' }, {});
