@@ -58,6 +58,7 @@ func (c *conn) store(ctx context.Context, req request, d broker.Draft, after fun
 	start := time.Now()
 	rid, room, cid := req.RID, req.Room, req.CID
 	fail := func(err error) {
+		c.e.m.PublishErrors.WithLabelValues(natter.ErrorCode(err)).Inc()
 		ev := errEvent(rid, room, err)
 		ev.CID = cid
 		c.send(ev)
@@ -71,6 +72,9 @@ func (c *conn) store(ctx context.Context, req request, d broker.Draft, after fun
 		}
 		c.send(event{Type: evAck, RID: rid, Room: room, CID: cid, Seq: a.Seq, Epoch: a.Epoch, Dup: a.Duplicate})
 	}
+	// Every record of the room expires with the room's retention, changes
+	// as messages.
+	d.TTL = c.e.rules.retention(room)
 	ctx, span := c.e.cfg.Tracer.Send(ctx, string(room), string(c.user))
 	err := c.e.b.Publish(ctx, d, func(a broker.Ack, err error) {
 		span.End(a.Seq, err)
@@ -92,6 +96,7 @@ func (c *conn) store(ctx context.Context, req request, d broker.Draft, after fun
 		}
 	})
 	if err != nil {
+		c.e.m.PublishErrors.WithLabelValues(natter.ErrorCode(err)).Inc()
 		span.End(0, err) // not sent: done is not called
 	}
 	return err

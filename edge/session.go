@@ -120,7 +120,7 @@ func (c *conn) run(req request) error {
 		err = c.cursor(ctx, req)
 	case opTyping:
 		err = c.typing(req)
-	case opKick, opBan, opUnban, opMute, opUnmute, opRole, opSlowMode:
+	case opKick, opBan, opUnban, opMute, opUnmute, opRole, opSlowMode, opRetention:
 		err = c.moderate(ctx, req)
 	case opInvitations:
 		err = c.listInvitations(ctx, req)
@@ -311,7 +311,7 @@ func (c *conn) join(ctx context.Context, req request) error {
 	after = min(after, last)
 	return c.e.join(c, req.Room, after, adm, func(online []natter.UserID) []byte {
 		return textFrame(encode(event{Type: evJoined, RID: req.RID, Room: r.ID, Kind: r.Kind, Owner: r.Owner, Users: r.Users,
-			Epoch: epoch, After: u64(after), Last: u64(last), Reset: reset, Online: online,
+			Epoch: epoch, After: u64(after), Last: u64(last), Reset: reset, Online: online, Retention: c.e.rules.retentionSeconds(r.ID),
 			Topic: nonEmpty(r.Topic), Name: nonEmpty(r.Name)}))
 	})
 }
