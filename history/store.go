@@ -143,6 +143,7 @@ func (s *Store) write(ctx context.Context, what string, msgs []natter.Message, m
 		return done, fmt.Errorf("history: %s: %w", what, err)
 	}
 	defer func() {
+		done.close()
 		if err != nil {
 			tx.Rollback()
 		}
