@@ -34,6 +34,9 @@ type applied struct {
 	stmts map[string]*sql.Stmt
 
 	inserted int // records not stored before
+	// ahead: the records are in order and after every stored one
+	// (Store.write), so nothing stored refers to a new message.
+	ahead bool
 	// unseen counts tombstones whose target the archive never stored: the
 	// deletion erased it from the stream before the archive read it.
 	unseen int
@@ -156,7 +159,9 @@ func (p projector) deletedBy(seq int64) (string, error) {
 func (p projector) message(m *natter.Message) error {
 	seq := int64(m.Seq)
 	var changes, replies int
-	if err := p.queryRow(`SELECT
+	if p.out.ahead {
+		// Nothing to look up.
+	} else if err := p.queryRow(`SELECT
 			(SELECT COUNT(*) FROM messages WHERE room = ?1 AND target > 0 AND target = ?2),
 			(SELECT COUNT(*) FROM messages WHERE room = ?1 AND thread > 0 AND thread = ?2)`,
 		[]any{p.room, seq}, &changes, &replies); err != nil {
