@@ -113,7 +113,7 @@ func BenchmarkSearchArchive(b *testing.B) {
 // benchMessages makes n messages spread over rooms: a third English, a
 // third Chinese, a third Japanese, words drawn with a skew so that some
 // are common and some rare; "zanzibar" and "富士山頂" are in about one
-// message in 50,000.
+// message in 5,000.
 func benchMessages(n, rooms int) []natter.Message {
 	en := strings.Fields("the a to and of we is it for on meeting deploy deployment release notes server " +
 		"build test review lunch today tomorrow please thanks bug fix issue merge branch ticket customer " +
@@ -146,7 +146,7 @@ func benchMessages(n, rooms int) []natter.Message {
 			}
 			b.WriteString(pick(words))
 		}
-		if rng.IntN(50_000) == 0 {
+		if rng.IntN(5_000) == 0 {
 			b.WriteString(" zanzibar 富士山頂")
 		}
 		msgs[i] = natter.Message{
