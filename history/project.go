@@ -54,9 +54,13 @@ func (s *Store) project(ctx context.Context, tx *sql.Tx, m *natter.Message, out 
 		}
 		mentions = string(b)
 	}
+	text := m.Text
+	if m.Kind == natter.KindDelete {
+		text = "" // a tombstone carries no text, whatever a record says
+	}
 	p := projector{s: s, ctx: ctx, tx: tx, room: string(m.Room), out: out}
 	res, err := p.exec(insertRecord, string(m.Room), int64(m.Seq), int64(m.Prev),
-		m.Epoch, string(m.From), m.Text, m.ClientID, unixNano(m.Time),
+		m.Epoch, string(m.From), text, m.ClientID, unixNano(m.Time),
 		m.Kind, int64(m.Target), int64(m.ReplyTo), int64(m.Thread), m.AlsoRoom, mentions,
 		m.Emoji, m.Remove, m.Topic, m.Name)
 	if err != nil {

@@ -201,7 +201,8 @@ func validate(msgs []natter.Message) error {
 		}
 		// Seq 0 means "before the first message" in queries and cannot be
 		// a message; SQLite integers are signed 64-bit.
-		if m.Seq == 0 || m.Seq > math.MaxInt64 || m.Prev > math.MaxInt64 {
+		if m.Seq == 0 || m.Seq > math.MaxInt64 || m.Prev > math.MaxInt64 ||
+			m.Target > math.MaxInt64 || m.ReplyTo > math.MaxInt64 || m.Thread > math.MaxInt64 {
 			return natter.Errorf(natter.EINVALID, "message %s/%d: sequence out of range", m.Room, m.Seq)
 		}
 	}
