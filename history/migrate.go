@@ -63,16 +63,17 @@ var migrations = []migration{
 		// that plain messages cost nothing.
 		`CREATE INDEX messages_target ON messages (room, target, seq) WHERE target > 0`,
 		`CREATE INDEX messages_thread ON messages (room, thread, seq) WHERE thread > 0`,
-		// Reactions: each (message, emoji, user)'s state is that of its
-		// latest react record (seq), so records applied out of order (an
-		// audit's repair) end in the same state.
+		// Reactions present on each message: user's emoji since seq (the
+		// react record), and since, the record that began the emoji's
+		// present run (its place among the message's emoji): the order a
+		// client applying the records in stream order shows.
 		`CREATE TABLE reactions (
 			room    TEXT    NOT NULL,
 			target  INTEGER NOT NULL,
 			emoji   TEXT    NOT NULL,
 			user    TEXT    NOT NULL,
 			seq     INTEGER NOT NULL,
-			present INTEGER NOT NULL,
+			since   INTEGER NOT NULL,
 			PRIMARY KEY (room, target, emoji, user)
 		) WITHOUT ROWID`,
 		// Mentions of users in messages that are not deleted, for unread

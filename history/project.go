@@ -192,7 +192,8 @@ func (p projector) message(m *natter.Message) error {
 			return err
 		}
 	}
-	if by == "" {
+	if by == "" && changes == 0 && len(m.Mentions) > 0 {
+		// (refreshText set them from the latest edit otherwise.)
 		for _, u := range m.Mentions {
 			if _, err := p.exec(`INSERT OR IGNORE INTO mentions (user, room, seq) VALUES (?, ?, ?)`,
 				string(u), p.room, seq); err != nil {
@@ -226,17 +227,36 @@ func (p projector) edit(m *natter.Message) error {
 	return p.refreshText(int64(m.Target), false)
 }
 
-// refreshText sets message seq's current text and edit time from its
-// latest edit (by seq), and its index entry from that text. fresh says the
-// message was just stored, with no index entry yet.
+// refreshText sets message seq's current text, edit time and mentions
+// from its latest edit (by seq: an edit carries the mentions of its new
+// text), the mentions table from those, and its index entry from that
+// text. fresh says the message was just stored, with no index entry yet.
 func (p projector) refreshText(seq int64, fresh bool) error {
-	if _, err := p.exec(`UPDATE messages SET (cur_text, edited) =
-			(SELECT e.text, e.ts FROM messages e
+	var before string
+	err := p.queryRow(`SELECT mentions FROM messages WHERE room = ? AND seq = ? AND kind = '' AND deleted_by IS NULL`,
+		[]any{p.room, seq}, &before)
+	if err == sql.ErrNoRows {
+		return nil // not stored (yet), or deleted
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := p.exec(`UPDATE messages SET (cur_text, edited, mentions) =
+			(SELECT e.text, e.ts, e.mentions FROM messages e
 			 WHERE e.room = ?1 AND e.target > 0 AND e.target = ?2 AND e.kind = 'edit' ORDER BY e.seq DESC LIMIT 1)
-		WHERE room = ?1 AND seq = ?2 AND kind = '' AND deleted_by IS NULL
+		WHERE room = ?1 AND seq = ?2
 		  AND EXISTS (SELECT 1 FROM messages e WHERE e.room = ?1 AND e.target > 0 AND e.target = ?2 AND e.kind = 'edit')`,
 		p.room, seq); err != nil {
 		return err
+	}
+	var after string
+	if err := p.queryRow(`SELECT mentions FROM messages WHERE room = ? AND seq = ?`, []any{p.room, seq}, &after); err != nil {
+		return err
+	}
+	if fresh || after != before {
+		if err := p.setMentions(seq, before, after); err != nil {
+			return err
+		}
 	}
 	if p.s.noSearch {
 		return nil
@@ -246,11 +266,37 @@ func (p projector) refreshText(seq int64, fresh bool) error {
 			return err
 		}
 	}
-	_, err := p.exec(`INSERT INTO search (rowid, text)
+	_, err = p.exec(`INSERT INTO search (rowid, text)
 		SELECT seq, COALESCE(cur_text, text) FROM messages
-		WHERE room = ? AND seq = ? AND kind = '' AND deleted_by IS NULL AND COALESCE(cur_text, text) <> ''`,
+		WHERE room = ? AND seq = ? AND COALESCE(cur_text, text) <> ''`,
 		p.room, seq)
 	return err
+}
+
+// setMentions replaces message seq's rows in the mentions table: those
+// of the JSON list before by those of after.
+func (p projector) setMentions(seq int64, before, after string) error {
+	for _, list := range []struct {
+		users string
+		stmt  string
+	}{
+		{before, `DELETE FROM mentions WHERE user = ? AND room = ? AND seq = ?`},
+		{after, `INSERT OR IGNORE INTO mentions (user, room, seq) VALUES (?, ?, ?)`},
+	} {
+		if list.users == "" {
+			continue
+		}
+		var users []string
+		if err := json.Unmarshal([]byte(list.users), &users); err != nil {
+			return err
+		}
+		for _, u := range users {
+			if _, err := p.exec(list.stmt, u, p.room, seq); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // erase applies a deletion of message seq by by: the message and the texts
@@ -273,16 +319,8 @@ func (p projector) erase(seq int64, by string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if mentions != "" {
-		var users []string
-		if err := json.Unmarshal([]byte(mentions), &users); err != nil {
-			return false, err
-		}
-		for _, u := range users {
-			if _, err := p.exec(`DELETE FROM mentions WHERE user = ? AND room = ? AND seq = ?`, u, p.room, seq); err != nil {
-				return false, err
-			}
-		}
+	if err := p.setMentions(seq, mentions, ""); err != nil {
+		return false, err
 	}
 	for _, stmt := range []string{
 		`UPDATE messages SET text = '', cur_text = NULL, edited = 0, mentions = '', erased = 1,
@@ -321,19 +359,74 @@ func (p projector) refreshThread(root int64) error {
 	return err
 }
 
-// react records the latest reaction record of (target, emoji, user);
-// reactions to a deleted message are dropped.
+// react applies a reaction record; reactions to a deleted message are
+// dropped. In stream order (a batch ahead of the archive) it changes the
+// message's reactions as a client does; otherwise it rebuilds them from
+// the message's react records in seq order, which gives the same.
 func (p projector) react(m *natter.Message) error {
-	by, err := p.deletedBy(int64(m.Target))
+	target := int64(m.Target)
+	by, err := p.deletedBy(target)
 	if err != nil || by != "" {
 		return err
 	}
-	_, err = p.exec(`INSERT INTO reactions (room, target, emoji, user, seq, present)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (room, target, emoji, user) DO UPDATE
-		SET seq = excluded.seq, present = excluded.present WHERE excluded.seq > reactions.seq`,
-		p.room, int64(m.Target), m.Emoji, string(m.From), int64(m.Seq), !m.Remove)
+	if !p.out.ahead {
+		return p.rebuildReactions(target)
+	}
+	return p.applyReaction(target, m.Emoji, string(m.From), int64(m.Seq), m.Remove)
+}
+
+// applyReaction adds (or removes) user's emoji on target, by record seq.
+func (p projector) applyReaction(target int64, emoji, user string, seq int64, remove bool) error {
+	if remove {
+		_, err := p.exec(`DELETE FROM reactions WHERE room = ? AND target = ? AND emoji = ? AND user = ?`,
+			p.room, target, emoji, user)
+		return err
+	}
+	_, err := p.exec(`INSERT OR IGNORE INTO reactions (room, target, emoji, user, seq, since)
+		VALUES (?1, ?2, ?3, ?4, ?5, COALESCE(
+			(SELECT since FROM reactions WHERE room = ?1 AND target = ?2 AND emoji = ?3 LIMIT 1), ?5))`,
+		p.room, target, emoji, user, seq)
 	return err
+}
+
+// rebuildReactions recomputes target's reactions from its react records.
+func (p projector) rebuildReactions(target int64) error {
+	if _, err := p.exec(`DELETE FROM reactions WHERE room = ? AND target = ?`, p.room, target); err != nil {
+		return err
+	}
+	st, err := p.stmt(`SELECT emoji, from_user, remove, seq FROM messages
+		WHERE room = ? AND target > 0 AND target = ? AND kind = 'react' ORDER BY seq`)
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(p.ctx, p.room, target)
+	if err != nil {
+		return err
+	}
+	type rec struct {
+		emoji, user string
+		remove      bool
+		seq         int64
+	}
+	var recs []rec
+	for rows.Next() {
+		var r rec
+		if err := rows.Scan(&r.emoji, &r.user, &r.remove, &r.seq); err != nil {
+			rows.Close()
+			return err
+		}
+		recs = append(recs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if err := p.applyReaction(target, r.emoji, r.user, r.seq, r.remove); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // topic records a room's topic and name, each from its latest record.

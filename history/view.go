@@ -148,12 +148,12 @@ func (s *Store) decorate(ctx context.Context, room natter.RoomID, msgs []Message
 	return nil
 }
 
-// reactions aggregates a message's reactions: emoji in the order of their
-// first present reaction, users in the order they reacted.
+// reactions aggregates a message's reactions: emoji in the order their
+// present run began (an emoji all users took back and one added again goes
+// last), users in the order they reacted.
 func (s *Store) reactions(ctx context.Context, room natter.RoomID, seq uint64) ([]Reaction, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT emoji, user FROM reactions
-		WHERE room = ? AND target = ? AND present = 1
-		ORDER BY MIN(seq) OVER (PARTITION BY emoji), seq`, string(room), int64(seq))
+		WHERE room = ? AND target = ? ORDER BY since, seq`, string(room), int64(seq))
 	if err != nil {
 		return nil, err
 	}
