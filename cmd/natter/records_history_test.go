@@ -39,6 +39,12 @@ func TestHistoryProjectsRecords(t *testing.T) {
 	must(alice.Edit(ctx, "proj", root, "a2", "hello @bob, deploy to 大阪 today"))
 	must(bob.React(ctx, "proj", root, "b3", "👍", false))
 	secret := alice.send(ctx, "proj", "a3", "the launch code is xyzzy-plugh").Seq
+	// Archived before it is deleted, so that history shows it deleted
+	// (erased before the archive read it, it would not be there at all:
+	// history's TestArchiverDeletionsAreNotLosses).
+	waitFor(t, ctx, func() bool {
+		return s.getJSON(ctx, "bob", fmt.Sprintf("/api/rooms/proj/messages/%d", secret), nil) == 200
+	})
 	must(alice.Delete(ctx, "proj", secret, "a4"))
 	topic := "Project room"
 	must(alice.SetTopic(ctx, "proj", "a5", &topic, nil))
