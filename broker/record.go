@@ -71,34 +71,37 @@ func (b *Broker) HasRecords(ctx context.Context, room natter.RoomID, after, upTo
 	return m != nil && m.Seq <= upTo, nil
 }
 
-// lastMessageWindows are the spans of stream sequences LastMessage reads
-// backwards from the room's end, each four times the one before, before it
-// reads the room from its start.
-var lastMessageWindows = []uint64{64, 256, 1024, 4096, 16384}
+// lastMessageWindow is the span of stream sequences LastMessage reads
+// first; each further read covers the span before the previous one, four
+// times as long.
+const lastMessageWindow = 64
 
 // LastMessage returns the seq of room's newest record of kind message at or
 // before upTo (0 if it has none): what a version 1 connection, which is
 // sent no change records, is told is the room's end. Direct gets only read
-// forward, so it reads growing windows before upTo; changes that follow the
-// last message are few, and one window nearly always finds it.
+// forward, so it reads disjoint, growing spans backwards from upTo until
+// one holds a message: what it reads is bounded by a few times the records
+// after the last message, which are few.
 func (b *Broker) LastMessage(ctx context.Context, room natter.RoomID, upTo uint64) (uint64, error) {
-	var after uint64
-	for i := 0; ; i++ {
-		after = 0
-		if i < len(lastMessageWindows) && upTo > lastMessageWindows[i] {
-			after = upTo - lastMessageWindows[i]
+	hi := upTo
+	for w := uint64(lastMessageWindow); hi > 0; w *= 4 {
+		lo := uint64(0)
+		if hi > w {
+			lo = hi - w
 		}
 		var found uint64
-		_, err := b.ReadRoom(ctx, room, after, upTo, func(m natter.Message) error {
+		_, err := b.ReadRoom(ctx, room, lo, hi, func(m natter.Message) error {
 			if m.Kind == natter.KindMessage {
 				found = m.Seq
 			}
 			return nil
 		})
-		if err != nil || found > 0 || after == 0 {
+		if err != nil || found > 0 {
 			return found, err
 		}
+		hi = lo
 	}
+	return 0, nil
 }
 
 // eraseDeleted is the archive's backstop for erasing: the edge that stored

@@ -119,6 +119,17 @@ func TestLastMessage(t *testing.T) {
 	if err != nil || seq != m.Seq {
 		t.Errorf("LastMessage = %d, %v; want %d", seq, err, m.Seq)
 	}
+	// Other rooms' traffic between the message and the changes.
+	for i := 0; i < 300; i++ {
+		say(t, b.Broker, "other", "x")
+	}
+	late := publish(t, b.Broker, Draft{Room: "r", From: "u", ClientID: "late", Record: Record{Kind: natter.KindReact, Target: m.Seq, Emoji: "👀"}})
+	if seq, err := b.LastMessage(testCtx(t), "r", late.Seq); err != nil || seq != m.Seq {
+		t.Errorf("LastMessage past other rooms' traffic = %d, %v; want %d", seq, err, m.Seq)
+	}
+	if seq, err := b.LastMessage(testCtx(t), "other", late.Seq); err != nil || seq != late.Seq-1 {
+		t.Errorf("LastMessage of other = %d, %v; want %d", seq, err, late.Seq-1)
+	}
 }
 
 // The message state is filled from the stream on first use, refuses change

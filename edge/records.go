@@ -71,7 +71,9 @@ func (c *conn) store(ctx context.Context, req request, d broker.Draft, after fun
 		}
 		c.send(event{Type: evAck, RID: rid, Room: room, CID: cid, Seq: a.Seq, Epoch: a.Epoch, Dup: a.Duplicate})
 	}
-	return c.e.b.Publish(ctx, d, func(a broker.Ack, err error) {
+	ctx, span := c.e.cfg.Tracer.Send(ctx, string(room), string(c.user))
+	err := c.e.b.Publish(ctx, d, func(a broker.Ack, err error) {
+		span.End(a.Seq, err)
 		switch {
 		case err != nil:
 			fail(err)
@@ -89,6 +91,10 @@ func (c *conn) store(ctx context.Context, req request, d broker.Draft, after fun
 			}()
 		}
 	})
+	if err != nil {
+		span.End(0, err) // not sent: done is not called
+	}
+	return err
 }
 
 // notFound is the answer for a target that is not a message of the room,

@@ -311,8 +311,17 @@ func (c *conn) join(ctx context.Context, req request) error {
 	after = min(after, last)
 	return c.e.join(c, req.Room, after, adm, func(online []natter.UserID) []byte {
 		return textFrame(encode(event{Type: evJoined, RID: req.RID, Room: r.ID, Kind: r.Kind, Owner: r.Owner, Users: r.Users,
-			Epoch: epoch, After: u64(after), Last: u64(last), Reset: reset, Online: online}))
+			Epoch: epoch, After: u64(after), Last: u64(last), Reset: reset, Online: online,
+			Topic: nonEmpty(r.Topic), Name: nonEmpty(r.Name)}))
 	})
+}
+
+// nonEmpty is s as an optional field: nil (omitted) if empty.
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // leave unsubscribes this connection from id (membership is kept) and

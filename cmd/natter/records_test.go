@@ -114,6 +114,12 @@ func TestRecordOpsAuthorised(t *testing.T) {
 	if err != nil || r.Topic != topic || r.Name != name {
 		t.Errorf("directory entry %+v %v, want topic and name", r, err)
 	}
+	if j := carol.join(ctx, "lobby", -1, ""); j.Topic != nil || j.Name != nil {
+		t.Errorf("joined of a room without a topic: %+v", j)
+	}
+	if j := s.connect(ctx, "dave").join(ctx, "club", -1, ""); j.Topic == nil || *j.Topic != topic || *j.Name != name {
+		t.Errorf("joined carries topic %v name %v, want %q %q", j.Topic, j.Name, topic, name)
+	}
 
 	// Both version 2 members end with the same projection.
 	last := tp.Seq
