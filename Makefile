@@ -90,7 +90,7 @@ CHAOS_DURATION ?= 150s
 PARTITION_DURATION ?= 50s
 test-cluster: build
 	$(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2
-	$(GO) run ./cmd/natter-chaos --natter bin/natter --nats-server bin/nats-server --duration $(CHAOS_DURATION)
+	$(GO) run ./cmd/natter-chaos --natter bin/natter --nats-server bin/nats-server --duration $(CHAOS_DURATION) --history-projection
 	$(GO) run ./cmd/natter-chaos --natter bin/natter --nats-server bin/nats-server --scenario partition --duration $(PARTITION_DURATION)
 
 # Load tests (cmd/natter-bench; method and latest figures in

@@ -280,9 +280,12 @@ func (a *archiveFeed) add(batch *archiveBatch, room natter.RoomID, seq uint64, t
 	}
 }
 
-// skipped records sequences the stream no longer holds.
+// skipped records sequences the stream no longer holds. Those a deletion
+// erased are no loss: the tombstone, later in the stream, tells the
+// archive, which counts them in natter_archive_erased_unseen_total
+// (history.Archiver; docs/RELIABILITY.md).
 func (a *archiveFeed) skipped(from, to uint64) {
-	a.b.log.Warn("history archive: the stream no longer holds these messages (retention limits or deletion); skipping them",
+	a.b.log.Warn("history archive: the stream no longer holds these messages (retention limits, or erased by a deletion: not a loss then, see natter_archive_erased_unseen_total); skipping them",
 		"from_seq", from, "to_seq", to)
 	a.b.metrics.ArchiveSkipped.Add(float64(to - from + 1))
 }
