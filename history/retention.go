@@ -11,22 +11,44 @@ import (
 	"github.com/natter-chat/natter/metrics"
 )
 
-// Prune deletes the archived messages of room older than before (of every
-// room if room is ""), and returns how many it deleted.
+// Prune deletes the archived records of room older than before (of every
+// room if room is ""), with what the projection derived from them (search
+// index entries, mentions, reactions on them), and returns how many records
+// it deleted. The room's topic and name stay: they describe the room, not
+// an old message.
 func (s *Store) Prune(ctx context.Context, room natter.RoomID, before time.Time) (int64, error) {
 	cut := before.UnixNano()
 	if before.IsZero() || cut <= 0 {
 		return 0, nil
 	}
-	q, args := `DELETE FROM messages WHERE ts > 0 AND ts < ?`, []any{cut}
+	// where selects the pruned records of messages; inner the same inside
+	// a correlated subquery on messages m.
+	where, inner, args := `ts > 0 AND ts < ?`, `m.ts > 0 AND m.ts < ?`, []any{cut}
 	if room != "" {
-		q, args = `DELETE FROM messages WHERE room = ? AND ts > 0 AND ts < ?`, []any{string(room), cut}
+		where, inner, args = `room = ? AND `+where, `m.room = ? AND `+inner, []any{string(room), cut}
 	}
-	res, err := s.w.ExecContext(ctx, q, args...)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("history: prune: %w", err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{
+		`DELETE FROM search WHERE rowid IN (SELECT seq FROM messages WHERE ` + where + `)`,
+		`DELETE FROM mentions WHERE EXISTS (SELECT 1 FROM messages m WHERE m.room = mentions.room AND m.seq = mentions.seq AND ` + inner + `)`,
+		`DELETE FROM reactions WHERE EXISTS (SELECT 1 FROM messages m WHERE m.room = reactions.room AND m.seq = reactions.target AND ` + inner + `)`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return 0, fmt.Errorf("history: prune: %w", err)
+		}
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE `+where, args...)
 	if err != nil {
 		return 0, fmt.Errorf("history: prune: %w", err)
 	}
 	n, _ := res.RowsAffected()
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("history: prune: %w", err)
+	}
 	return n, nil
 }
 
