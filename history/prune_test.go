@@ -2,6 +2,7 @@ package history_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,7 +16,8 @@ import (
 // count, and the reactions on it are gone, while newer ones stay.
 func TestPruneTakesTheProjection(t *testing.T) {
 	ctx := context.Background()
-	s, err := history.Open(filepath.Join(t.TempDir(), "history.db"))
+	path := filepath.Join(t.TempDir(), "history.db")
+	s, err := history.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +64,24 @@ func TestPruneTakesTheProjection(t *testing.T) {
 	}
 	if a.Mentions != 1 {
 		t.Errorf("bob's unread mentions after the prune = %d, want 1 (the old one pruned)", a.Mentions)
+	}
+	// Nothing of the pruned records is left in the file's tables, even
+	// where queries would not show it (the index holds their trigrams).
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for q, want := range map[string]int{
+		`SELECT count(*) FROM search WHERE rowid < 3`:     0,
+		`SELECT count(*) FROM mentions WHERE seq < 3`:     0,
+		`SELECT count(*) FROM reactions WHERE target < 3`: 0,
+		`SELECT count(*) FROM reactions`:                  1,
+	} {
+		var n int
+		if err := db.QueryRow(q).Scan(&n); err != nil || n != want {
+			t.Errorf("%s = %d, %v; want %d", q, n, err, want)
+		}
 	}
 	m, _, err := s.Get(ctx, "r", 3)
 	if err != nil {
