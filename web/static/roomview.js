@@ -16,6 +16,8 @@ export function roomView(app) {
     $('#room-view').hidden = false;
     $('#app').classList.add('show-chat');
     if (changed) {
+      app.editing.cancel({ focus: false });
+      app.thread.roomChanged();
       app.reading.clear();
       room.divider = room.unread() > 0 ? room.read : null;
       $('#messages').replaceChildren();
@@ -34,6 +36,7 @@ export function roomView(app) {
 
   function close() {
     app.current = null;
+    app.thread.roomChanged();
     $('#room-view').hidden = true;
     $('#welcome').hidden = false;
     $('#app').classList.remove('show-chat');
@@ -49,6 +52,7 @@ export function roomView(app) {
     $('#room-title').textContent = room.kind === 'dm' ? room.name : `#${room.name}`;
     $('#room-subtitle').textContent = roomSubtitle(room);
     $('#members-button').hidden = false;
+    app.topic.render(room);
   }
 
   function renderTyping() {

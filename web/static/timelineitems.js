@@ -14,9 +14,10 @@ import { layout, listNames } from './format.js';
  * @param {number|null} o.divider the read cursor when the room was opened
  * @param {(seq: number) => string[]} o.seenBy who has read up to seq
  * @param {{key: string, ts: number, text: string}[]} o.system moderation lines, by ts
+ * @param {(m: object) => string} [o.sig] what else of a message makes its node change (edits, reactions…)
  * @param {Date} [o.now]
  */
-export function timelineItems({ msgs, pending, me, divider, seenBy, system, now = new Date() }) {
+export function timelineItems({ msgs, pending, me, divider, seenBy, system, sig = () => '', now = new Date() }) {
   const pend = pending.map((p) => ({ ...p, from: me, pending: true }));
   const laid = layout([...msgs, ...pend], now);
   const mine = [...msgs].reverse().find((m) => m.from === me);
@@ -34,7 +35,7 @@ export function timelineItems({ msgs, pending, me, divider, seenBy, system, now 
       out.push({ kind: 'divider', key: 'divider', sig: '' });
     }
     if (m.pending) out.push({ kind: 'pending', key: 'p-' + m.cid, sig: `${it.head}|${m.status}|${m.error || ''}`, msg: m, head: it.head });
-    else out.push({ kind: 'message', key: 'm-' + m.seq, sig: String(it.head), msg: m, head: it.head });
+    else out.push({ kind: 'message', key: 'm-' + m.seq, sig: `${it.head}|${sig(m)}`, msg: m, head: it.head });
     if (latestIsMine && m === mine) {
       const seen = seenBy(mine.seq);
       const text = seen.length ? `Seen by ${listNames(seen.sort())}` : 'Sent';
