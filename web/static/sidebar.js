@@ -6,6 +6,7 @@
 import * as fmt from './format.js';
 import { $, el, roomAvatar } from './dom.js';
 import { coalesced } from './coalesce.js';
+import { readable } from './richtext.js';
 
 /** byActivity orders rooms newest activity first, then by name. */
 export const byActivity = (a, b) => b.activity() - a.activity() || a.name.localeCompare(b.name);
@@ -20,7 +21,7 @@ export function roomLabel(room, unread) {
 export function roomPreview(room, me) {
   const last = room.lastMsg;
   if (!last) return room.kind === 'dm' ? 'Say hello' : 'No messages yet';
-  return `${last.from === me ? 'You' : last.from}: ${fmt.preview(last.text)}`;
+  return `${last.from === me ? 'You' : last.from}: ${fmt.preview(readable(last.text))}`;
 }
 
 /** nextRoom is the room after (or, up, before) current in ids, round. */

@@ -8,6 +8,7 @@ import * as fmt from './format.js';
 import { State } from './natter.js';
 import { $, el, reconcile, userAvatar } from './dom.js';
 import { timelineItems } from './timelineitems.js';
+import { renderText } from './richtext.js';
 
 export function atBottom(sc = $('#scroller')) {
   return sc.scrollHeight - sc.scrollTop - sc.clientHeight < 80;
@@ -84,9 +85,7 @@ export function timeline(app) {
     return c.node;
   }
 
-  function textNodes(text) {
-    return fmt.linkify(text).map((p) => (p.href ? el('a', { href: p.href, target: '_blank', rel: 'noopener noreferrer nofollow', text: p.text }) : document.createTextNode(p.text)));
-  }
+  const textNodes = (text) => renderText(text, { me: session.user });
 
   function messageNode(room, m, head) {
     const li = messageItem(room, m, head);
