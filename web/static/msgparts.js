@@ -7,6 +7,7 @@
 // only ever becomes text nodes.
 import * as fmt from './format.js';
 import { el, userAvatar } from './dom.js';
+import { readable } from './richtext.js';
 
 // How much of the quoted message a reply shows.
 const QUOTE_CHARS = 200;
@@ -18,7 +19,7 @@ export function msgParts(app) {
   function quote(room, m) {
     const q = room.quote(m);
     if (!q) return null;
-    const text = q.deleted ? 'message deleted' : q.missing ? 'a message not loaded yet' : fmt.preview(q.text, QUOTE_CHARS);
+    const text = q.deleted ? 'message deleted' : q.missing ? 'a message not loaded yet' : fmt.preview(readable(q.text), QUOTE_CHARS);
     return el(
       'button.reply-quote',
       {
@@ -42,7 +43,9 @@ export function msgParts(app) {
     if (m.saving !== undefined) return el('div.msg-text.saving', {}, render(m.saving), ' ', el('span.edited', { text: '(saving…)' }));
     const box = el('div.msg-text', {}, render(m.text));
     if (m.edited) {
-      box.append(' ', el('span.edited', { title: `edited ${new Date(m.edited).toLocaleString()}`, text: '(edited)' }));
+      // At the end of the last paragraph, not on a line of its own.
+      const last = box.lastElementChild && box.lastElementChild.tagName === 'P' && box.lastChild === box.lastElementChild ? box.lastElementChild : box;
+      last.append(' ', el('span.edited', { title: `edited ${new Date(m.edited).toLocaleString()}`, text: '(edited)' }));
     }
     return box;
   }

@@ -21,7 +21,7 @@ export function roomLabel(room, unread) {
 export function roomPreview(room, me) {
   const last = room.lastMsg;
   if (!last) return room.kind === 'dm' ? 'Say hello' : 'No messages yet';
-  return `${last.from === me ? 'You' : last.from}: ${fmt.preview(readable(last.text))}`;
+  return `${last.from === me ? 'You' : last.from}: ${last.deleted ? 'message deleted' : fmt.preview(readable(last.text))}`;
 }
 
 /** nextRoom is the room after (or, up, before) current in ids, round. */
