@@ -19,6 +19,7 @@ export function msgParts(app) {
   function quote(room, m) {
     const q = room.quote(m);
     if (!q) return null;
+    if (q.missing) fetchQuoted(room, q.seq);
     const text = q.deleted ? 'message deleted' : q.missing ? 'a message not loaded yet' : fmt.preview(readable(q.text), QUOTE_CHARS);
     return el(
       'button.reply-quote',
@@ -33,6 +34,22 @@ export function msgParts(app) {
       },
       q.from ? el('span.reply-from', { text: q.from }) : null,
       el(`span.reply-text${q.deleted || q.missing ? '.gone' : ''}`, { text }),
+    );
+  }
+
+  // fetchQuoted loads a quoted message that is not loaded (a live reply to
+  // an old message), once, for its quote.
+  function fetchQuoted(room, seq) {
+    if (room.quoted.has(seq)) return;
+    room.quoted.set(seq, { seq });
+    app.api.message(room.id, seq).then(
+      (o) => {
+        room.quoted.set(seq, { seq, from: o.from, text: o.text || '', deleted: !!o.deleted, thread: o.thread || 0 });
+        for (const r of room.msgs.values()) if (r.reply_to === seq) r.rev = (r.rev || 0) + 1;
+        if (app.current === room.id) app.timeline.render();
+        app.thread.render();
+      },
+      () => room.quoted.set(seq, { seq, from: '', text: '', deleted: true }),
     );
   }
 

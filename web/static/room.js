@@ -25,6 +25,7 @@ export class Room {
     this.displayName = ''; // likewise; shown instead of the id when set
     this.users = []; // the two users of a DM
     this.early = new Map(); // target seq -> change records for a message not loaded yet
+    this.quoted = new Map(); // seq -> a quoted message not loaded, as fetched for its quote
     this.earlyCount = 0;
     this.threadNew = new Set(); // thread roots with replies I have not seen
     this.msgs = new Map(); // seq -> message
@@ -103,6 +104,8 @@ export class Room {
    */
   apply(rec) {
     const m = this.msgs.get(rec.target);
+    const q = !m && this.quoted.get(rec.target);
+    if (q) applyChange(q, rec); // a quote of it shows the change
     if (!m) {
       if (this.earlyCount >= MAX_EARLY_CHANGES) return null;
       if (!this.early.has(rec.target)) this.early.set(rec.target, []);
@@ -148,6 +151,8 @@ export class Room {
     if (!m.reply_to) return null;
     const o = this.msgs.get(m.reply_to);
     if (o) return { seq: o.seq, from: o.from, text: o.text, deleted: !!o.deleted, thread: o.thread || 0 };
+    const f = this.quoted.get(m.reply_to);
+    if (f && f.from) return { seq: f.seq, from: f.from, text: f.text, deleted: !!f.deleted, thread: f.thread || 0 };
     if (m.reply) return { seq: m.reply_to, from: m.reply.from, text: m.reply.text, deleted: !!m.reply.deleted, thread: m.reply.thread || 0 };
     return { seq: m.reply_to, from: '', text: '', deleted: false, missing: true };
   }
@@ -171,6 +176,7 @@ export class Room {
     this.lastMsg = null;
     this.members = null;
     this.early.clear();
+    this.quoted.clear();
     this.earlyCount = 0;
     this.threadNew.clear();
   }
