@@ -64,6 +64,12 @@ type Room struct {
 	Owner   UserID    `json:"owner,omitempty"`
 	Users   []UserID  `json:"users,omitempty"` // the two users of a DM
 	Created time.Time `json:"created"`
+	// Topic and Name are set by topic records (the latest wins); TopicSeq
+	// is that record's seq, so that a late or repeated update of the
+	// directory never replaces a newer one.
+	Topic    string `json:"topic,omitempty"`
+	Name     string `json:"name,omitempty"`
+	TopicSeq uint64 `json:"topic_seq,omitempty"`
 }
 
 // Cursor is what a user has been delivered and has read in one room.

@@ -79,6 +79,7 @@ type Broker struct {
 	stream  jetstream.Stream
 	dir     jetstream.KeyValue
 	cursors jetstream.KeyValue
+	msgs    jetstream.KeyValue // authorisation state of changed messages (msgstate.go)
 	epoch   string
 
 	// pending routes asynchronous publish acks back to their callers; the
@@ -262,7 +263,13 @@ func (b *Broker) ensure(ctx context.Context) error {
 	if b.dir, err = b.createBucket(ctx, dirBucket, "rooms and memberships"); err != nil {
 		return err
 	}
-	b.cursors, err = b.createBucket(ctx, cursorsBucket, "per-user per-room delivered/read cursors")
+	if b.cursors, err = b.createBucket(ctx, cursorsBucket, "per-user per-room delivered/read cursors"); err != nil {
+		return err
+	}
+	// A message's state is kept as long as the stream may keep the message:
+	// keys are written after their message, so they expire after it.
+	b.msgs, err = b.createBucketWith(ctx, jetstream.KeyValueConfig{Bucket: msgsBucket,
+		Description: "authors, deletions, edits and reactions of changed messages", TTL: b.cfg.MaxAge})
 	return err
 }
 

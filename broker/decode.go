@@ -29,8 +29,11 @@ func decodeBody(room natter.RoomID, seq, prev uint64, ts time.Time, epoch string
 	if err := json.Unmarshal(data, &b); err != nil {
 		return natter.Message{}, fmt.Errorf("broker: message %d: %w", seq, err)
 	}
+	r := b.Record
 	return natter.Message{
 		Room: room, Seq: seq, Prev: prev, Epoch: epoch,
 		From: b.From, Text: b.Text, ClientID: b.ClientID, Time: ts.UTC(),
+		Kind: r.Kind, Target: r.Target, ReplyTo: r.ReplyTo, Thread: r.Thread, AlsoRoom: r.AlsoRoom,
+		Mentions: r.Mentions, Emoji: r.Emoji, Remove: r.Remove, Topic: r.Topic, Name: r.Name,
 	}, nil
 }

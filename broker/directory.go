@@ -178,3 +178,42 @@ func listKeysOf(ctx context.Context, kv jetstream.KeyValue, prefix string) ([]st
 func unavailable(what string, err error) error {
 	return natter.Errorf(natter.EUNAVAILABLE, "%s: %v", what, err)
 }
+
+// SetRoomInfo writes the topic and name of the topic record at seq into
+// room's directory entry (a nil field is unchanged), unless the entry
+// already reflects that record or a later one. Compare-and-swap, so a
+// racing update of the entry is not lost.
+func (b *Broker) SetRoomInfo(ctx context.Context, id natter.RoomID, seq uint64, topic, name *string) error {
+	for attempt := 0; attempt < casAttempts; attempt++ {
+		e, err := b.dir.Get(ctx, roomKey(id))
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return natter.Errorf(natter.ENOTFOUND, "no room %s", id)
+		}
+		if err != nil {
+			return unavailable("get room", err)
+		}
+		var r natter.Room
+		if err := json.Unmarshal(e.Value(), &r); err != nil {
+			return fmt.Errorf("broker: room %s: %w", id, err)
+		}
+		if r.TopicSeq >= seq {
+			return nil
+		}
+		if topic != nil {
+			r.Topic = *topic
+		}
+		if name != nil {
+			r.Name = *name
+		}
+		r.TopicSeq = seq
+		data, _ := json.Marshal(r)
+		_, err = b.dir.Update(ctx, roomKey(id), data, e.Revision())
+		if err == nil {
+			return nil
+		}
+		if !isWrongSequence(err) {
+			return unavailable("set room topic", err)
+		}
+	}
+	return natter.Errorf(natter.EUNAVAILABLE, "room entry contention on %s", id)
+}

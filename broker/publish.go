@@ -12,12 +12,32 @@ import (
 	"github.com/natter-chat/natter"
 )
 
-// Draft is a message a user asks to send.
+// Draft is a record a user asks to store: a message, or a change to one
+// (Record.Kind, see natter's record.go).
 type Draft struct {
 	Room     natter.RoomID
 	From     natter.UserID
 	ClientID string
 	Text     string
+	Record
+}
+
+// Record is what a stored record carries beyond its sender, text and
+// client id. The JSON tags are natter.Message's: the stream body, the wire
+// event and the history API use one set of names. A body without kind is
+// a message, so every stream written before records had kinds reads
+// unchanged.
+type Record struct {
+	Kind     string          `json:"kind,omitempty"`
+	Target   uint64          `json:"target,omitempty"`
+	ReplyTo  uint64          `json:"reply_to,omitempty"`
+	Thread   uint64          `json:"thread,omitempty"`
+	AlsoRoom bool            `json:"also_room,omitempty"`
+	Mentions []natter.UserID `json:"mentions,omitempty"`
+	Emoji    string          `json:"emoji,omitempty"`
+	Remove   bool            `json:"remove,omitempty"`
+	Topic    *string         `json:"topic,omitempty"`
+	Name     *string         `json:"name,omitempty"`
 }
 
 // Ack is JetStream's acknowledgement of a stored Draft.
@@ -28,10 +48,12 @@ type Ack struct {
 }
 
 // body is the stored payload. Sequence, Prev and time come from the stream.
+// Text is omitted when empty (tombstones and reactions have none).
 type body struct {
 	From     natter.UserID `json:"from"`
-	Text     string        `json:"text"`
+	Text     string        `json:"text,omitempty"`
 	ClientID string        `json:"cid"`
+	Record
 }
 
 // MsgID is the JetStream de-duplication id of a draft. Users and rooms
@@ -49,7 +71,7 @@ func (b *Broker) Publish(ctx context.Context, d Draft, done func(Ack, error)) er
 	if err := b.storeFault(true); err != nil {
 		return err
 	}
-	data, err := json.Marshal(body{From: d.From, Text: d.Text, ClientID: d.ClientID})
+	data, err := json.Marshal(body{From: d.From, Text: d.Text, ClientID: d.ClientID, Record: d.Record})
 	if err != nil {
 		return err
 	}

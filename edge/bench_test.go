@@ -26,7 +26,8 @@ var benchMsg = natter.Message{Room: "lobby", Seq: 123456, Prev: 123455, Epoch: "
 func BenchmarkEncodeMessage(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = msgFrame(benchMsg)
+		fa := newFrameAt(benchMsg)
+		_ = fa.frame(protoV2)
 	}
 }
 

@@ -3,10 +3,12 @@ package edge
 import (
 	"fmt"
 	"testing"
+
+	"github.com/natter-chat/natter"
 )
 
 func fa(seq, prev uint64) frameAt {
-	return frameAt{seq: seq, prev: prev, frame: []byte(fmt.Sprintf("%010d", seq))} // 10 bytes each
+	return frameAt{seq: seq, prev: prev, msg: &natter.Message{Seq: seq, Prev: prev}, size: 10} // 10 bytes each
 }
 
 func seqs(fas []frameAt) []uint64 {
@@ -64,12 +66,12 @@ func TestRoomCachePrependKeepsTheNewest(t *testing.T) {
 	rc.add(fa(101, 100))
 	rc.add(fa(102, 101))
 	// Not ending where the cache starts: ignored.
-	rc.prepend([]frameAt{fa(98, 97), fa(99, 98)})
+	rc.prepend([]frameAt{fa(98, 97), fa(99, 98)}, 97, 99)
 	if rc.from != 100 {
 		t.Fatalf("from = %d after a non-adjacent prepend", rc.from)
 	}
 	read := []frameAt{fa(95, 90), fa(96, 95), fa(97, 96), fa(98, 97), fa(99, 98), fa(100, 99)}
-	rc.prepend(read)
+	rc.prepend(read, 90, 100)
 	// Room for three more: 98, 99, 100, so the cache covers (97, 102].
 	got, ok := rc.since(97)
 	if !ok || fmt.Sprint(seqs(got)) != "[98 99 100 101 102]" || rc.bytes != 50 {
@@ -95,5 +97,71 @@ func TestRoomCacheDisabledStillTracksPosition(t *testing.T) {
 	}
 	if _, ok := rc.since(6); ok {
 		t.Fatal("a disabled cache must not claim to cover 6")
+	}
+}
+
+// rec is a record of kind (target for changes) at seq after prev.
+func rec(seq, prev uint64, kind string, target uint64) frameAt {
+	return frameAt{seq: seq, prev: prev, msg: &natter.Message{Seq: seq, Prev: prev, Kind: kind, Target: target}, size: 10}
+}
+
+// A tombstone drops its message and the message's edits from the cache;
+// what stays is chained again, for both versions, so that no frame names
+// an erased record as its prev.
+func TestRoomCacheTombstoneErases(t *testing.T) {
+	var rc roomCache
+	rc.limit = 1000
+	rc.reset(10)
+	rc.add(rec(11, 10, "", 0))
+	rc.add(rec(12, 11, "", 0))
+	rc.add(rec(13, 12, natter.KindEdit, 11))
+	rc.add(rec(14, 13, natter.KindReact, 12))
+	rc.add(rec(15, 14, "", 0))
+	rc.add(rec(16, 15, natter.KindDelete, 11))
+	got, ok := rc.since(10)
+	if !ok || fmt.Sprint(seqs(got)) != "[12 14 15 16]" {
+		t.Fatalf("after the tombstone the cache holds %v", seqs(got))
+	}
+	var chain2, chain1 []uint64
+	for _, fa := range got {
+		chain2 = append(chain2, fa.prev)
+		if fa.isMessage() {
+			chain1 = append(chain1, fa.prev1)
+		}
+	}
+	if fmt.Sprint(chain2) != "[10 12 14 15]" || fmt.Sprint(chain1) != "[10 12]" {
+		t.Errorf("prev chains %v (v2) %v (v1)", chain2, chain1)
+	}
+	// A stream read in front of the cache that still has the erased message
+	// (the erase had not happened yet) does not bring it back.
+	rc.reset(16)
+	rc.add(rec(17, 16, natter.KindDelete, 11))
+	rc.prepend([]frameAt{rec(11, 5, "", 0), rec(13, 11, natter.KindEdit, 11), rec(15, 13, "", 0), rec(16, 15, "", 0)}, 5, 16)
+	got, _ = rc.since(5)
+	if fmt.Sprint(seqs(got)) != "[15 16 17]" || got[0].prev != 5 || got[0].prev1 != 5 || got[1].prev1 != 15 {
+		t.Errorf("prepend kept %v", seqs(got))
+	}
+}
+
+// Version 1's chain passes over change records: a message's prev1 is the
+// message before it, and the first message of the cache has the cache's
+// start, which no member served from the cache is behind.
+func TestRoomCacheVersion1Chain(t *testing.T) {
+	var rc roomCache
+	rc.limit = 30 // three records
+	rc.reset(10)
+	for _, fa := range []frameAt{rec(11, 10, "", 0), rec(12, 11, natter.KindReact, 11), rec(13, 12, natter.KindEdit, 11), rec(14, 13, "", 0)} {
+		rc.add(fa)
+	}
+	got, _ := rc.since(11)
+	if fmt.Sprint(seqs(got)) != "[12 13 14]" || got[2].prev1 != 11 {
+		t.Fatalf("cache %v, prev1 of 14 = %d", seqs(got), got[2].prev1)
+	}
+	rc.add(rec(15, 14, natter.KindReact, 14))
+	rc.add(rec(16, 15, natter.KindReact, 14))
+	rc.add(rec(17, 16, "", 0))
+	got, _ = rc.since(14)
+	if fmt.Sprint(seqs(got)) != "[15 16 17]" || got[2].prev1 != 14 {
+		t.Errorf("cache %v, prev1 of 17 = %d, want 14 (the cache's start)", seqs(got), got[2].prev1)
 	}
 }

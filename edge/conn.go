@@ -23,6 +23,7 @@ type conn struct {
 	e       *Edge
 	nc      net.Conn
 	user    natter.UserID
+	v       int // protocol version, set at auth (protoV1, protoV2)
 	limiter *rate.Limiter
 	strikes int
 	frames  frameReader

@@ -8,10 +8,10 @@ import (
 	"github.com/natter-chat/natter"
 )
 
-// appendMsg appends the wire form of a room message (a msg event, fields
+// appendMsg appends the wire form of a room record (a msg event, fields
 // in the order of the event struct), without reflection; a test checks it
-// against encoding/json. A room message is encoded once per edge, but a
-// replay encodes every message it reads.
+// against encoding/json. A room record is encoded once per edge and
+// protocol version, but a replay encodes every record it reads.
 func appendMsg(b []byte, m natter.Message) []byte {
 	b = append(b, `{"type":"msg"`...)
 	b = appendField(b, "room", string(m.Room))
@@ -28,7 +28,48 @@ func appendMsg(b []byte, m natter.Message) []byte {
 	b = appendField(b, "cid", m.ClientID)
 	b = append(b, `,"ts":"`...)
 	b = m.Time.AppendFormat(b, time.RFC3339Nano)
-	return append(b, `"}`...)
+	b = append(b, '"')
+	b = appendField(b, "kind", m.Kind)
+	b = appendUint(b, "target", m.Target)
+	b = appendUint(b, "reply_to", m.ReplyTo)
+	b = appendUint(b, "thread", m.Thread)
+	if m.AlsoRoom {
+		b = append(b, `,"also_room":true`...)
+	}
+	if len(m.Mentions) > 0 {
+		b = append(b, `,"mentions":[`...)
+		for i, u := range m.Mentions {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, string(u))
+		}
+		b = append(b, ']')
+	}
+	b = appendField(b, "emoji", m.Emoji)
+	if m.Remove {
+		b = append(b, `,"remove":true`...)
+	}
+	if m.Topic != nil {
+		b = append(b, `,"topic":`...)
+		b = appendString(b, *m.Topic)
+	}
+	if m.Name != nil {
+		b = append(b, `,"name":`...)
+		b = appendString(b, *m.Name)
+	}
+	return append(b, '}')
+}
+
+// appendUint appends ,"key":v unless v is 0 (omitempty).
+func appendUint(b []byte, key string, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return strconv.AppendUint(b, v, 10)
 }
 
 // appendField appends ,"key":"v" unless v is empty (omitempty).
@@ -95,10 +136,4 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
-}
-
-// msgFrame is a room message framed for the wire, encoded once.
-func msgFrame(m natter.Message) frameAt {
-	payload := appendMsg(make([]byte, 0, 160+len(m.Text)), m)
-	return frameAt{seq: m.Seq, prev: m.Prev, frame: textFrame(payload)}
 }

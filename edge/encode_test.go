@@ -13,7 +13,30 @@ import (
 func msgEvent(m natter.Message) event {
 	text, ts := m.Text, m.Time
 	return event{Type: evMsg, Room: m.Room, Seq: m.Seq, Prev: u64(m.Prev), Epoch: m.Epoch,
-		From: m.From, Text: &text, CID: m.ClientID, TS: &ts}
+		From: m.From, Text: &text, CID: m.ClientID, TS: &ts, Kind: natter.RoomKind(m.Kind),
+		Target: m.Target, ReplyTo: m.ReplyTo, Thread: m.Thread, AlsoRoom: m.AlsoRoom, Mentions: m.Mentions,
+		Emoji: m.Emoji, Remove: m.Remove, Topic: m.Topic, Name: m.Name}
+}
+
+// Every record field is encoded as encoding/json encodes it.
+func TestAppendMsgRecordsMatchEncodingJSON(t *testing.T) {
+	topic, empty := "<b>plans</b> \u2028", ""
+	ts := time.Date(2026, 12, 4, 22, 0, 0, 5, time.UTC)
+	for i, m := range []natter.Message{
+		{ReplyTo: 3, Thread: 2, AlsoRoom: true, Mentions: []natter.UserID{"bob", natter.RoomMention}, Text: "hi @bob"},
+		{Kind: natter.KindEdit, Target: 7, Text: "new"},
+		{Kind: natter.KindDelete, Target: 7},
+		{Kind: natter.KindReact, Target: 7, Emoji: "👍🏽"},
+		{Kind: natter.KindReact, Target: 7, Emoji: ":tada:", Remove: true},
+		{Kind: natter.KindTopic, Topic: &topic, Name: &empty},
+		{Kind: natter.KindTopic, Name: &topic},
+	} {
+		m.Room, m.Seq, m.Prev, m.Epoch, m.From, m.ClientID, m.Time = "r", uint64(10+i), 9, "e", "alice", "c", ts
+		want := encode(msgEvent(m))
+		if got := appendMsg(nil, m); !bytes.Equal(got, want) {
+			t.Errorf("record %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
 }
 
 // appendMsg must produce exactly what the reflective encoder produces,

@@ -27,6 +27,15 @@ type request struct {
 	Secs  *int            `json:"seconds,omitempty"` // slowmode
 
 	AddPolicy string `json:"add_policy,omitempty"` // settings: who may add you to private rooms
+
+	V        *int    `json:"v,omitempty"`         // auth: protocol version (1 if absent)
+	ReplyTo  uint64  `json:"reply_to,omitempty"`  // send
+	Thread   uint64  `json:"thread,omitempty"`    // send
+	AlsoRoom bool    `json:"also_room,omitempty"` // send, with thread
+	Emoji    string  `json:"emoji,omitempty"`     // react
+	Remove   bool    `json:"remove,omitempty"`    // react
+	Topic    *string `json:"topic,omitempty"`     // topic
+	Name     *string `json:"name,omitempty"`      // topic
 }
 
 // Client operations.
@@ -57,6 +66,12 @@ const (
 	opAccept      = "accept"      // accept an invitation
 	opDecline     = "decline"     // decline an invitation
 	opSettings    = "settings"    // read or set your add policy
+
+	// Changes to messages and rooms (records.go), answered like send.
+	opEdit   = natter.KindEdit
+	opDelete = natter.KindDelete
+	opReact  = natter.KindReact
+	opTopic  = natter.KindTopic
 )
 
 // event is every server frame. Like request, one struct with omitempty
@@ -95,6 +110,21 @@ type event struct {
 	Invited     bool                `json:"invited,omitempty"`     // ok to add: the user was invited, not added
 	Invitations []broker.Invitation `json:"invitations,omitempty"` // reply to invitations
 	AddPolicy   string              `json:"add_policy,omitempty"`  // reply to settings
+
+	// Record fields of a msg event (version 2; natter.Message's names).
+	// The record's kind is Kind above, the same key as a room's kind.
+	Target   uint64          `json:"target,omitempty"`
+	ReplyTo  uint64          `json:"reply_to,omitempty"`
+	Thread   uint64          `json:"thread,omitempty"`
+	AlsoRoom bool            `json:"also_room,omitempty"`
+	Mentions []natter.UserID `json:"mentions,omitempty"`
+	Emoji    string          `json:"emoji,omitempty"`
+	Remove   bool            `json:"remove,omitempty"`
+	Topic    *string         `json:"topic,omitempty"`
+	Name     *string         `json:"name,omitempty"`
+
+	Noop bool `json:"noop,omitempty"` // ack of a react that changed nothing
+	V    int  `json:"v,omitempty"`    // ready: the protocol version in effect
 }
 
 // Server event types.

@@ -28,6 +28,17 @@ func parseRequest(payload []byte) (request, error) {
 	return req, nil
 }
 
+// version is the protocol version auth asks for: 1 if absent.
+func (req *request) version() (int, error) {
+	switch {
+	case req.V == nil:
+		return protoV1, nil
+	case *req.V == protoV1 || *req.V == protoV2:
+		return *req.V, nil
+	}
+	return 0, natter.Errorf(natter.EINVALID, "v must be 1 or 2")
+}
+
 // validate checks everything about req that needs no broker: a known op
 // has the fields it needs, in the formats they must have. It runs
 // before any op, so no malformed room id, user id, cid or text reaches a

@@ -52,18 +52,13 @@ type member struct {
 	owner natter.UserID // the room's owner, exempt from slow mode
 
 	// Guarded by room.mu.
-	last uint64 // highest seq queued to the client
+	last uint64 // highest seq queued to the client, or passed over (version 1)
+	sent uint64 // the seq of the last frame queued, or the start position: the client's last
 	live bool
 
 	// gone is set when the member leaves or is replaced by a re-join; a
 	// running replay checks it between messages, without the room lock.
 	gone atomic.Bool
-}
-
-// frameAt is a framed room message with its sequence numbers.
-type frameAt struct {
-	seq, prev uint64
-	frame     []byte
 }
 
 // join subscribes c to room id from position after and starts the replay.
@@ -95,7 +90,7 @@ func (e *Edge) join(c *conn, id natter.RoomID, after uint64, adm admission, join
 		} else {
 			r.users[c.user]++
 		}
-		m := &member{c: c, room: r, last: after, rev: adm.rev, owner: adm.owner}
+		m := &member{c: c, room: r, last: after, sent: after, rev: adm.rev, owner: adm.owner}
 		r.members[c] = m
 		first := r.users[c.user] == 1
 		var local []byte
@@ -202,10 +197,9 @@ func (r *room) remove(c *conn) {
 // the message once, keeps it in the cache and queues the same bytes to
 // every live member.
 func (r *room) Message(msg natter.Message) {
-	fa := msgFrame(msg)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.cache.add(fa)
+	fa := r.cache.add(newFrameAt(msg))
 	n := 0
 	for _, m := range r.members {
 		if !m.live || fa.seq <= m.last {
@@ -218,8 +212,7 @@ func (r *room) Message(msg natter.Message) {
 			go r.replay(m)
 			continue
 		}
-		if m.c.enqueue(fa.frame) {
-			m.last = fa.seq
+		if sent, ok := m.queue(fa); ok && sent {
 			n++
 		}
 	}
@@ -333,16 +326,18 @@ func (r *room) replayStream(m *member) (bool, error) {
 	r.mu.Unlock()
 	var fas []frameAt
 	r.e.m.ReplayReads.Inc()
-	_, err := r.e.b.ReadRoom(r.e.ctx, r.id, after, upTo, func(msg natter.Message) error {
+	read, err := r.e.b.ReadRoom(r.e.ctx, r.id, after, upTo, func(msg natter.Message) error {
 		if len(fas) == replayRound {
 			return errRoundFull
 		}
-		fas = append(fas, msgFrame(msg))
+		fas = append(fas, newFrameAt(msg))
 		return nil
 	})
+	complete := err == nil // every record of (after, upTo] is in fas
 	if errors.Is(err, errRoundFull) {
 		err = nil
 	}
+	chain(fas, after)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.filling, r.fillErr = nil, err
@@ -350,13 +345,24 @@ func (r *room) replayStream(m *member) (bool, error) {
 	if m.gone.Load() {
 		return false, errGone
 	}
-	r.cache.prepend(fas)
-	n, ok := m.queueFrames(fas)
+	// Erased records may still be read while their tombstone, already
+	// here, waits for the erase: they are never served.
+	fas = withoutErased(fas, after, r.cache.deleted)
+	before := m.last
+	n, ok := m.queueFrames(fas) // first, so the frames it encodes are cached
+	if complete {
+		r.cache.prepend(fas, after, upTo)
+		// Nothing of the room is left before upTo (erased records leave
+		// holes): the member is at upTo, where the cache starts.
+		m.last = max(m.last, upTo)
+	} else if err == nil {
+		m.last = max(m.last, min(read, upTo))
+	}
 	r.replayed(n)
 	if !ok {
 		return false, errGone
 	}
-	return n > 0, err
+	return m.last > before, err
 }
 
 // queueFrames queues to m, in order, the frames of fas it has not had yet.
@@ -364,17 +370,49 @@ func (r *room) replayStream(m *member) (bool, error) {
 // Called with room.mu held.
 func (m *member) queueFrames(fas []frameAt) (int, bool) {
 	n := 0
-	for _, fa := range fas {
-		if fa.seq <= m.last {
+	for i := range fas {
+		if fas[i].seq <= m.last {
 			continue
 		}
-		if !m.c.enqueue(fa.frame) {
+		sent, ok := m.queue(&fas[i])
+		if !ok {
 			return n, false
 		}
-		m.last = fa.seq
-		n++
+		if sent {
+			n++
+		}
 	}
 	return n, true
+}
+
+// queue queues fa to m in the member's protocol version, or passes over
+// it (a change record for version 1). It reports whether a frame was
+// queued, and false if the connection is closing. Called with room.mu held.
+func (m *member) queue(fa *frameAt) (sent, ok bool) {
+	if m.c.v == protoV1 && !fa.isMessage() {
+		m.last = fa.seq
+		return false, true
+	}
+	v, prev := protoV2, fa.prev
+	if m.c.v == protoV1 {
+		v, prev = protoV1, fa.prev1
+	}
+	var frame []byte
+	if prev > m.sent {
+		// The chain this frame was cut from starts after what this member
+		// was sent (its join position is below a cache's start, or the
+		// record there was erased): encode its prev for it alone rather
+		// than show it a gap that is not one. m.last, not this, guards
+		// against real gaps.
+		frame = fa.frameWith(m.sent)
+	} else {
+		frame = fa.frame(v)
+	}
+	if !m.c.enqueue(frame) {
+		return false, false
+	}
+	m.last, m.sent = fa.seq, fa.seq
+	return true, true
 }
 
 // replayed counts n messages sent to a member by a replay.

@@ -129,6 +129,13 @@ func (c *conn) run(req request) error {
 }
 
 func (c *conn) auth(req request) error {
+	v, err := req.version()
+	if err != nil {
+		c.send(errEvent(req.RID, "", err))
+		c.closeWith(CloseAuthRequired, "authenticate first")
+		return errClose
+	}
+	c.v = v
 	claims, err := c.e.cfg.Tokens.Verify(req.Token)
 	if err != nil {
 		c.send(errEvent(req.RID, "", err))
@@ -157,7 +164,7 @@ func (c *conn) auth(req request) error {
 	c.limiter = rate.NewLimiter(rate.Limit(c.e.cfg.Rate), c.e.cfg.Burst)
 	c.e.m.Connections.Inc()
 	cfg := c.e.cfg
-	c.send(event{Type: evReady, RID: req.RID, User: user, Epoch: c.e.b.Epoch(),
+	c.send(event{Type: evReady, RID: req.RID, User: user, Epoch: c.e.b.Epoch(), V: c.v,
 		Limits: &limitsInfo{MaxFrame: cfg.MaxFrame, MaxText: cfg.MaxText, Rate: cfg.Rate, Burst: cfg.Burst,
 			Queue: cfg.QueueLen, IdleTimeout: int(cfg.IdleTimeout / time.Second)}})
 	return nil
@@ -174,6 +181,9 @@ func (c *conn) reauth(req request) error {
 	}
 	if claims.User != c.user {
 		return natter.Errorf(natter.EFORBIDDEN, "token is for another user")
+	}
+	if v, err := req.version(); err != nil || v != c.v && req.V != nil {
+		return natter.Errorf(natter.EINVALID, "v cannot change on a connection (it speaks version %d)", c.v)
 	}
 	c.setClaims(claims)
 	c.send(event{Type: evOK, RID: req.RID})
@@ -280,6 +290,13 @@ func (c *conn) join(ctx context.Context, req request) error {
 	last, err := b.LastSeq(ctx, req.Room)
 	if err != nil {
 		return err
+	}
+	if c.v == protoV1 {
+		// Version 1 is sent messages only: its end of the room is the last
+		// message, and a position past it is the same position to it.
+		if last, err = b.LastMessage(ctx, req.Room, last); err != nil {
+			return err
+		}
 	}
 	// A position past the room's end cannot be real (same epoch): trusting
 	// it would silently skip the next live messages.

@@ -57,6 +57,21 @@ type Event struct {
 	Invited     bool         `json:"invited,omitempty"`
 	Invitations []Invitation `json:"invitations,omitempty"`
 	AddPolicy   string       `json:"add_policy,omitempty"`
+
+	// Record fields of a msg event (protocol version 2); Kind above is the
+	// record's kind ("" for a message).
+	Target   uint64   `json:"target,omitempty"`
+	ReplyTo  uint64   `json:"reply_to,omitempty"`
+	Thread   uint64   `json:"thread,omitempty"`
+	AlsoRoom bool     `json:"also_room,omitempty"`
+	Mentions []string `json:"mentions,omitempty"`
+	Emoji    string   `json:"emoji,omitempty"`
+	Remove   bool     `json:"remove,omitempty"`
+	Topic    *string  `json:"topic,omitempty"`
+	Name     *string  `json:"name,omitempty"`
+
+	Noop bool `json:"noop,omitempty"` // ack of a react that changed nothing
+	V    int  `json:"v,omitempty"`    // ready: the protocol version in effect
 }
 
 // Invitation is one entry of the invitations event.
