@@ -48,6 +48,16 @@ const DefaultAuditInterval = 5 * time.Minute
 // what is missing (natter_archive_repairs_total, one log line per room).
 // Messages the stream no longer holds cannot be restored; the audit does
 // not count them as missing.
+//
+// Deletions: a tombstone's target and the target's edits are erased from
+// the stream once the tombstone is stored. The archive keeps their rows in
+// the chain, with their text removed (erased), so the chain stays whole
+// and the audit compares only rows that are not erased with the stream.
+// If the archive reaches the target only after it was erased, the broker
+// finds the sequence missing and skips it (natter_archive_skipped_total,
+// "retention limits or deletion"); the tombstone that follows names the
+// target, and the archive counts it in natter_archive_erased_unseen_total:
+// a missing record whose tombstone the archive holds is not a loss.
 type Archiver struct {
 	Store   *Store
 	Source  Source
@@ -140,9 +150,13 @@ func (a *Archiver) store(ctx context.Context, after, last uint64, msgs []natter.
 			next[m.Room] = m.Seq
 		}
 	}
-	if err := a.Store.AppendThrough(ctx, last, msgs); err != nil {
+	unseen, err := a.Store.AppendThrough(ctx, last, msgs)
+	if err != nil {
 		return err
 	}
+	// The broker skipped (and counted) these; their tombstones say they
+	// were deleted, not lost.
+	a.Metrics.ArchiveErased.Add(float64(unseen))
 	for r, seq := range next {
 		a.last[r] = seq
 	}

@@ -101,7 +101,9 @@ func archived(t *testing.T, s *history.Store) map[natter.RoomID][]natter.Message
 			if len(page) == 0 {
 				break
 			}
-			out[r] = append(out[r], page...)
+			for _, m := range page {
+				out[r] = append(out[r], m.Message)
+			}
 			after = page[len(page)-1].Seq
 		}
 	}

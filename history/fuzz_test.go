@@ -47,7 +47,7 @@ func FuzzQuery(f *testing.F) {
 		if q.Limit < 1 || q.Limit > MaxPageSize || (q.Before > 0 && q.After > 0) {
 			t.Fatalf("query %+v", q)
 		}
-		msgs, more, err := s.page(context.Background(), "lobby", q)
+		msgs, more, err := s.page(context.Background(), "lobby", 0, q)
 		if err != nil {
 			t.Fatalf("page %+v: %v", q, err)
 		}
@@ -68,7 +68,7 @@ func FuzzQuery(f *testing.F) {
 				want = side[:q.Limit]
 			}
 		}
-		if !equalMessages(msgs, want) || more != wantMore {
+		if !equalMessages(records(msgs), want) || more != wantMore {
 			t.Fatalf("page %+v = %d messages (more %v), want %d (more %v)", q, len(msgs), more, len(want), wantMore)
 		}
 	})

@@ -37,6 +37,8 @@ func NewHandler(store *Store, dir natter.Directory, tokens natter.TokenVerifier,
 		r.Use(httpapi.NoStore, h.authenticate)
 		r.Get("/rooms", h.rooms)
 		r.Get("/rooms/{room}/messages", h.messages)
+		r.Get("/rooms/{room}/messages/{seq}", h.message)
+		r.Get("/rooms/{room}/threads/{seq}", h.thread)
 		r.Get("/rooms/{room}/members", h.members)
 		r.Get("/rooms/{room}/moderation", h.moderation)
 		r.Post("/rooms/{room}/moderation", h.moderate)

@@ -346,7 +346,7 @@ func TestPaginationWalk(t *testing.T) {
 				query := fmt.Sprintf("?limit=%d", limit) // no cursor: the latest page
 				for {
 					p := f.page(t, room, query)
-					backward = append(append([]natter.Message(nil), p.Messages...), backward...)
+					backward = append(records(p.Messages), backward...)
 					if !p.HasMore {
 						break
 					}
@@ -363,7 +363,7 @@ func TestPaginationWalk(t *testing.T) {
 				query = fmt.Sprintf("?after=0&limit=%d", limit)
 				for {
 					p := f.page(t, room, query)
-					forward = append(forward, p.Messages...)
+					forward = append(forward, records(p.Messages)...)
 					if !p.HasMore {
 						break
 					}
@@ -462,10 +462,10 @@ func TestRooms(t *testing.T) {
 
 	g, s, d := f.msgs["general"], f.msgs["secret"], f.msgs[dmRoom]
 	want := []roomSummary{ // sorted by id; "ghost" is gone from the directory
-		{ID: dmRoom, Kind: natter.Direct, LastSeq: d[len(d)-1].Seq, Unread: len(d)}, // old-epoch cursor: all unread
+		{ID: dmRoom, Kind: natter.Direct, LastSeq: d[len(d)-1].Seq, Unread: len(d), LastTime: &d[len(d)-1].Time}, // old-epoch cursor: all unread
 		{ID: "empty", Kind: natter.Private},
-		{ID: "general", Kind: natter.Public, LastSeq: g[len(g)-1].Seq, Read: g[9].Seq, Delivered: g[20].Seq, Unread: len(g) - 10},
-		{ID: "secret", Kind: natter.Private, LastSeq: s[len(s)-1].Seq, Read: s[len(s)-1].Seq, Delivered: s[len(s)-1].Seq},
+		{ID: "general", Kind: natter.Public, LastSeq: g[len(g)-1].Seq, Read: g[9].Seq, Delivered: g[20].Seq, Unread: len(g) - 10, LastTime: &g[len(g)-1].Time},
+		{ID: "secret", Kind: natter.Private, LastSeq: s[len(s)-1].Seq, Read: s[len(s)-1].Seq, Delivered: s[len(s)-1].Seq, LastTime: &s[len(s)-1].Time},
 	}
 	if !reflect.DeepEqual(got.Rooms, want) {
 		t.Fatalf("rooms:\n got %+v\nwant %+v", got.Rooms, want)

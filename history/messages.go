@@ -15,8 +15,8 @@ import (
 
 // messagePage is the body of GET /api/rooms/{room}/messages.
 type messagePage struct {
-	Room     natter.RoomID    `json:"room"`
-	Messages []natter.Message `json:"messages"`
+	Room     natter.RoomID `json:"room"`
+	Messages []Message     `json:"messages"`
 	// HasMore says whether another page exists further in the requested
 	// direction: older messages for before (or no cursor), newer for after.
 	HasMore bool `json:"has_more"`
@@ -34,7 +34,7 @@ func (h *handler) messages(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, h.log, err)
 		return
 	}
-	msgs, more, err := h.store.page(r.Context(), room, q)
+	msgs, more, err := h.store.page(r.Context(), room, 0, q)
 	if err != nil {
 		httpapi.WriteError(w, r, h.log, err)
 		return

@@ -45,69 +45,74 @@ func (q Query) normalize() (Query, error) {
 }
 
 // Page returns one page of room's archived history; see Query.
-func (s *Store) Page(ctx context.Context, room natter.RoomID, q Query) ([]natter.Message, error) {
+func (s *Store) Page(ctx context.Context, room natter.RoomID, q Query) ([]Message, error) {
 	q, err := q.normalize()
 	if err != nil {
 		return nil, err
 	}
-	msgs, _, err := s.page(ctx, room, q)
+	msgs, _, err := s.page(ctx, room, 0, q)
 	return msgs, err
 }
 
-// page runs a normalized q and also reports whether another page exists in
-// the same direction. It fetches one row more than asked for to know that
-// without a second query. The result is never nil, so it encodes as [].
-func (s *Store) page(ctx context.Context, room natter.RoomID, q Query) (msgs []natter.Message, more bool, err error) {
+// ThreadPage returns one page of the replies in room's thread root; see
+// Query.
+func (s *Store) ThreadPage(ctx context.Context, room natter.RoomID, root uint64, q Query) ([]Message, bool, error) {
+	q, err := q.normalize()
+	if err != nil {
+		return nil, false, err
+	}
+	if root == 0 || root > math.MaxInt64 {
+		return []Message{}, false, nil
+	}
+	return s.page(ctx, room, root, q)
+}
+
+// page runs a normalized q over room's timeline (root 0: messages that are
+// not thread replies, or are also sent to the room) or over the replies of
+// thread root, and also reports whether another page exists in the same
+// direction. It fetches one row more than asked for to know that without a
+// second query. The result is never nil, so it encodes as []. Change
+// records are never in pages: they are applied to the messages.
+func (s *Store) page(ctx context.Context, room natter.RoomID, root uint64, q Query) (msgs []Message, more bool, err error) {
 	if err := room.Validate(); err != nil {
 		return nil, false, err
 	}
 	backward := q.Before > 0
-	var query string
 	var bound int64
+	cmp, order := "seq > ?", "ASC"
 	if backward {
 		// seq <= Before-1 rather than seq < Before, because Before may
 		// exceed what a signed 64-bit SQLite integer can hold.
 		bound = int64(min(q.Before-1, math.MaxInt64))
-		query = `SELECT room, seq, prev, epoch, from_user, text, cid, ts FROM messages
-			WHERE room = ? AND seq <= ? ORDER BY seq DESC LIMIT ?`
+		cmp, order = "seq <= ?", "DESC"
 	} else {
 		if q.After >= math.MaxInt64 {
-			return []natter.Message{}, false, nil
+			return []Message{}, false, nil
 		}
 		bound = int64(q.After)
-		query = `SELECT room, seq, prev, epoch, from_user, text, cid, ts FROM messages
-			WHERE room = ? AND seq > ? ORDER BY seq ASC LIMIT ?`
 	}
-
-	rows, err := s.r.QueryContext(ctx, query, string(room), bound, q.Limit+1)
+	scope, args := `kind = '' AND (thread = 0 OR also_room = 1)`, []any{string(room), bound}
+	if root > 0 {
+		scope, args = `thread > 0 AND thread = ? AND kind = ''`, []any{string(room), bound, int64(root)}
+	}
+	args = append(args, q.Limit+1)
+	msgs, err = s.queryMessages(ctx, `SELECT `+messageColumns+` FROM messages
+		WHERE room = ? AND `+cmp+` AND `+scope+` ORDER BY seq `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("history: page %s: %w", room, err)
 	}
-	defer rows.Close()
-	msgs = make([]natter.Message, 0, q.Limit+1)
-	for rows.Next() {
-		var (
-			m             natter.Message
-			seq, prev, ts int64
-			roomID, from  string
-		)
-		if err := rows.Scan(&roomID, &seq, &prev, &m.Epoch, &from, &m.Text, &m.ClientID, &ts); err != nil {
-			return nil, false, fmt.Errorf("history: page %s: %w", room, err)
-		}
-		m.Room, m.From = natter.RoomID(roomID), natter.UserID(from)
-		m.Seq, m.Prev, m.Time = uint64(seq), uint64(prev), fromUnixNano(ts)
-		msgs = append(msgs, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("history: page %s: %w", room, err)
-	}
-
 	if len(msgs) > q.Limit {
 		// The extra row is the farthest one in the walking direction.
 		msgs, more = msgs[:q.Limit], true
 	}
+	if msgs == nil {
+		msgs = []Message{}
+	}
 	if backward {
 		slices.Reverse(msgs)
+	}
+	if err := s.decorate(ctx, room, msgs); err != nil {
+		return nil, false, fmt.Errorf("history: page %s: %w", room, err)
 	}
 	return msgs, more, nil
 }
@@ -162,14 +167,16 @@ func (s *Store) CountAfter(ctx context.Context, room natter.RoomID, seq uint64) 
 }
 
 // Unread counts the messages in room after the read cursor seq that user
-// did not send: one's own messages are never unread.
+// did not send: one's own messages are never unread, nor are change
+// records, deleted messages, or thread replies not also sent to the room.
 func (s *Store) Unread(ctx context.Context, room natter.RoomID, seq uint64, user natter.UserID) (int, error) {
 	if seq >= math.MaxInt64 {
 		return 0, nil
 	}
 	var n int
 	err := s.r.QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM messages WHERE room = ? AND seq > ? AND from_user <> ?`,
+		`SELECT COUNT(*) FROM messages WHERE room = ? AND seq > ? AND from_user <> ?
+			AND kind = '' AND (thread = 0 OR also_room = 1) AND deleted_by IS NULL`,
 		string(room), int64(seq), string(user)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("history: unread %s: %w", room, err)

@@ -37,60 +37,54 @@ func (s *Store) Position(ctx context.Context) (uint64, error) {
 
 // AppendThrough archives msgs and records position (see Position) in the
 // same transaction: the archive never claims a stretch of the stream it
-// has not stored.
-func (s *Store) AppendThrough(ctx context.Context, position uint64, msgs []natter.Message) error {
+// has not stored. It returns how many of msgs were tombstones of messages
+// the archive never stored (see Archiver).
+func (s *Store) AppendThrough(ctx context.Context, position uint64, msgs []natter.Message) (unseen int, err error) {
 	if position > math.MaxInt64 {
-		return natter.Errorf(natter.EINVALID, "position %d out of range", position)
+		return 0, natter.Errorf(natter.EINVALID, "position %d out of range", position)
 	}
-	return s.write(ctx, "append", msgs, func(tx *sql.Tx) error {
+	done, err := s.write(ctx, "append", msgs, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, positionKey, strconv.FormatUint(position, 10))
 		return err
 	})
+	return done.unseen, err
 }
 
-// Repair stores msgs, a stretch of one room's chain as the stream has it
-// (each Prev the one before), inserting those the archive lacks and
-// correcting the Prev of those it has, and of the room's first row after
-// the stretch. It returns how many messages it inserted and how many
-// Prevs it corrected.
+// Repair stores msgs, a stretch of one room's chain as the stream has it,
+// inserting (and applying) those the archive lacks. It then sets the Prev
+// of every archived record of the stretch, and of the room's first record
+// after it, to the archived record before it, and returns how many
+// records it inserted and how many Prevs that corrected.
+//
+// The Prevs come from the archive, not from msgs: a deletion erases
+// records from the stream that the archive keeps (without their text), so
+// the stream's chain skips records that the archive's chain holds.
 func (s *Store) Repair(ctx context.Context, msgs []natter.Message) (inserted, corrected int, err error) {
 	if len(msgs) == 0 {
 		return 0, 0, nil
 	}
-	if err := validate(msgs); err != nil {
-		return 0, 0, err
-	}
-	// Inserted one by one, to count what was missing.
-	err = s.write(ctx, "repair", nil, func(tx *sql.Tx) error {
-		for _, m := range msgs {
-			res, err := tx.ExecContext(ctx, insertMessage, string(m.Room), int64(m.Seq), int64(m.Prev),
-				m.Epoch, string(m.From), m.Text, m.ClientID, unixNano(m.Time))
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				inserted++
-				continue
-			}
-			res, err = tx.ExecContext(ctx, `UPDATE messages SET prev = ? WHERE room = ? AND seq = ? AND prev <> ?`,
-				int64(m.Prev), string(m.Room), int64(m.Seq), int64(m.Prev))
-			if err != nil {
-				return err
-			}
-			n, _ := res.RowsAffected()
-			corrected += int(n)
+	done, err := s.write(ctx, "repair", msgs, func(tx *sql.Tx) error {
+		first, last := msgs[0], msgs[len(msgs)-1]
+		res, err := tx.ExecContext(ctx, `UPDATE messages AS m SET prev = p.before
+			FROM (SELECT seq, COALESCE(LAG(seq) OVER (ORDER BY seq),
+					(SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ?1 AND seq < ?2)) AS before
+				FROM messages
+				WHERE room = ?1 AND seq >= ?2 AND seq <= COALESCE(
+					(SELECT MIN(seq) FROM messages WHERE room = ?1 AND seq > ?3), ?3)) AS p
+			WHERE m.room = ?1 AND m.seq = p.seq AND m.prev <> p.before`,
+			string(first.Room), int64(first.Seq), int64(last.Seq))
+		if err != nil {
+			return err
 		}
-		last := msgs[len(msgs)-1]
-		_, err := tx.ExecContext(ctx, `UPDATE messages SET prev = ?1
-			WHERE room = ?2 AND seq = (SELECT MIN(seq) FROM messages WHERE room = ?2 AND seq > ?1)`,
-			int64(last.Seq), string(last.Room))
-		return err
+		n, _ := res.RowsAffected()
+		corrected = int(n)
+		return nil
 	})
 	if err != nil {
 		return 0, 0, err
 	}
-	return inserted, corrected, nil
+	return done.inserted, corrected, nil
 }
 
 // BrokenChains returns the rooms whose archived messages with seq >= from
@@ -120,10 +114,11 @@ func (s *Store) BrokenChains(ctx context.Context, from uint64) (map[natter.RoomI
 	return broken, nil
 }
 
-// RoomCounts returns how many messages each room has in the archive with
-// from <= seq <= to.
+// RoomCounts returns how many records each room has in the archive with
+// from <= seq <= to, not counting those a deletion erased (the stream has
+// erased them too).
 func (s *Store) RoomCounts(ctx context.Context, from, to uint64) (map[natter.RoomID]uint64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT room, COUNT(*) FROM messages WHERE seq BETWEEN ? AND ? GROUP BY room`,
+	rows, err := s.r.QueryContext(ctx, `SELECT room, COUNT(*) FROM messages WHERE seq BETWEEN ? AND ? AND erased = 0 GROUP BY room`,
 		int64(min(from, math.MaxInt64)), int64(min(to, math.MaxInt64)))
 	if err != nil {
 		return nil, fmt.Errorf("history: room counts: %w", err)

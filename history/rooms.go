@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/natter-chat/natter"
 	"github.com/natter-chat/natter/httpapi"
@@ -18,6 +19,14 @@ type roomSummary struct {
 	Read      uint64          `json:"read"`
 	Delivered uint64          `json:"delivered"`
 	Unread    int             `json:"unread"`
+	// Mentions counts the unread messages that mention the caller or
+	// @room (after Read, by others, not deleted).
+	Mentions int    `json:"mentions"`
+	Topic    string `json:"topic,omitempty"`
+	Name     string `json:"name,omitempty"`
+	// LastTime is the time of the room's last message (omitted if none),
+	// for ordering rooms by activity.
+	LastTime *time.Time `json:"last_ts,omitempty"`
 }
 
 // rooms serves GET /api/rooms: the caller's rooms with their last archived
@@ -61,9 +70,15 @@ func (h *handler) rooms(w http.ResponseWriter, r *http.Request) {
 			httpapi.WriteError(w, r, h.log, err)
 			return
 		}
+		act, err := h.store.Activity(ctx, id, cur.Read, user)
+		if err != nil {
+			httpapi.WriteError(w, r, h.log, err)
+			return
+		}
 		out = append(out, roomSummary{
 			ID: id, Kind: room.Kind, LastSeq: last,
 			Read: cur.Read, Delivered: cur.Delivered, Unread: unread,
+			Mentions: act.Mentions, Topic: act.Topic, Name: act.Name, LastTime: act.LastTime,
 		})
 	}
 	slices.SortStableFunc(out, func(a, b roomSummary) int { return cmp.Compare(a.ID, b.ID) })

@@ -27,32 +27,14 @@ import (
 type Store struct {
 	w *sql.DB
 	r *sql.DB
+	// noSearch leaves the full-text index alone: only for the benchmark
+	// that measures what the index costs.
+	noSearch bool
 }
 
 // busyTimeoutMS bounds how long a connection waits for a lock held by another
 // connection (e.g. a WAL checkpoint) before failing with SQLITE_BUSY.
 const busyTimeoutMS = 5000
-
-// schema is applied on every Open; IF NOT EXISTS makes that idempotent.
-// messages is WITHOUT ROWID because every query is a range scan on its primary
-// key (room, seq): the table then is the index, with no second B-tree.
-var schema = []string{
-	`CREATE TABLE IF NOT EXISTS messages (
-		room      TEXT    NOT NULL,
-		seq       INTEGER NOT NULL,
-		prev      INTEGER NOT NULL,
-		epoch     TEXT    NOT NULL,
-		from_user TEXT    NOT NULL,
-		text      TEXT    NOT NULL,
-		cid       TEXT    NOT NULL,
-		ts        INTEGER NOT NULL, -- unix nanoseconds; 0 for the zero time
-		PRIMARY KEY (room, seq)
-	) WITHOUT ROWID`,
-	`CREATE TABLE IF NOT EXISTS meta (
-		key   TEXT PRIMARY KEY,
-		value TEXT NOT NULL
-	)`,
-}
 
 // Open opens the archive at path, creating the file and schema if missing.
 // path must be a file path: ":memory:" would give each pool its own empty
@@ -71,20 +53,24 @@ func Open(path string) (*Store, error) {
 	// is enough; synchronous=NORMAL is safe under WAL (a power loss may drop
 	// the last commits, never corrupt), and the archive can be refilled from
 	// the stream. _txlock=immediate takes the write lock at BEGIN, so a
-	// transaction never fails halfway on lock upgrade.
+	// transaction never fails halfway on lock upgrade. secure_delete
+	// overwrites what a deletion removes, in the file's free pages too: a
+	// deleted message's text must be gone, not merely unlinked.
 	w, err := sql.Open("sqlite", fmt.Sprintf(
-		"%s?_pragma=busy_timeout(%d)&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate",
+		"%s?_pragma=busy_timeout(%d)&_pragma=secure_delete(1)&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate",
 		path, busyTimeoutMS))
 	if err != nil {
 		return nil, fmt.Errorf("history: open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
-	for _, stmt := range schema {
-		if _, err := w.Exec(stmt); err != nil {
-			w.Close()
-			return nil, fmt.Errorf("history: create schema in %s: %w", path, err)
-		}
+	if err := migrate(context.Background(), w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("history: %s: %w", path, err)
+	}
+	if err := ensureSearch(context.Background(), w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("history: %s: %w", path, err)
 	}
 
 	// The read pool is opened only after the writer has switched the file to
@@ -131,58 +117,59 @@ func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
-// Append archives msgs in one transaction. It is idempotent on (room, seq):
-// the archiver may redeliver after a crash, and a message archived twice is
-// stored once (the first copy wins).
+// Append archives msgs in one transaction and applies them to the
+// projection (project.go). It is idempotent on (room, seq): the archiver
+// may redeliver after a crash, and a record archived twice is stored and
+// applied once (the first copy wins).
 //
 // Call SetEpoch before appending messages of a new stream epoch; otherwise a
 // new message could be ignored as a duplicate of an old-epoch row.
 func (s *Store) Append(ctx context.Context, msgs []natter.Message) error {
-	return s.write(ctx, "append", msgs, func(*sql.Tx) error { return nil })
+	_, err := s.write(ctx, "append", msgs, func(*sql.Tx) error { return nil })
+	return err
 }
 
-// write validates msgs and inserts them (ignoring rows already stored) in
-// one transaction with whatever more does.
-func (s *Store) write(ctx context.Context, what string, msgs []natter.Message, more func(*sql.Tx) error) (err error) {
+// write validates msgs and stores and applies them (ignoring rows already
+// stored) in one transaction with whatever more does.
+func (s *Store) write(ctx context.Context, what string, msgs []natter.Message, more func(*sql.Tx) error) (done applied, err error) {
 	if err := validate(msgs); err != nil {
-		return err
+		return done, err
 	}
 
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("history: %s: %w", what, err)
+		return done, fmt.Errorf("history: %s: %w", what, err)
 	}
 	defer func() {
 		if err != nil {
 			tx.Rollback()
 		}
 	}()
-	if len(msgs) > 0 {
-		stmt, err := tx.PrepareContext(ctx, insertMessage)
-		if err != nil {
-			return fmt.Errorf("history: %s: %w", what, err)
-		}
-		defer stmt.Close()
-		for _, m := range msgs {
-			if _, err = stmt.ExecContext(ctx, string(m.Room), int64(m.Seq), int64(m.Prev),
-				m.Epoch, string(m.From), m.Text, m.ClientID, unixNano(m.Time)); err != nil {
-				return fmt.Errorf("history: %s %s/%d: %w", what, m.Room, m.Seq, err)
-			}
+	for i := range msgs {
+		if err = s.project(ctx, tx, &msgs[i], &done); err != nil {
+			return done, fmt.Errorf("history: %s %w", what, err)
 		}
 	}
 	if err = more(tx); err != nil {
-		return fmt.Errorf("history: %s: %w", what, err)
+		return done, fmt.Errorf("history: %s: %w", what, err)
 	}
 	if err = tx.Commit(); err != nil {
-		return fmt.Errorf("history: %s: %w", what, err)
+		return done, fmt.Errorf("history: %s: %w", what, err)
 	}
-	return nil
+	if done.erased {
+		s.dropWAL(ctx)
+	}
+	return done, nil
 }
 
-// insertMessage stores a message unless (room, seq) is already stored.
-const insertMessage = `INSERT OR IGNORE INTO messages
-	(room, seq, prev, epoch, from_user, text, cid, ts)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+// dropWAL checkpoints the WAL and truncates it after a deletion: the WAL
+// holds earlier images of the pages the deleted text was on, until
+// overwritten. Best effort: a reader holding an old snapshot makes the
+// checkpoint stop short, and then the WAL's frames are overwritten by later
+// writes (docs/SECURITY.md says so).
+func (s *Store) dropWAL(ctx context.Context) {
+	_, _ = s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+}
 
 func validate(msgs []natter.Message) error {
 	for _, m := range msgs {
@@ -242,6 +229,9 @@ func (s *Store) SetEpoch(ctx context.Context, epoch string) (err error) {
 		return tx.Rollback()
 	}
 	if _, err = tx.ExecContext(ctx, `DELETE FROM messages WHERE epoch <> ?`, epoch); err != nil {
+		return fmt.Errorf("history: set epoch: %w", err)
+	}
+	if err = dropProjection(ctx, tx); err != nil {
 		return fmt.Errorf("history: set epoch: %w", err)
 	}
 	// The position was in the old stream.

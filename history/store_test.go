@@ -75,7 +75,7 @@ func all(t *testing.T, s *Store, room natter.RoomID) []natter.Message {
 		if len(page) == 0 {
 			return out
 		}
-		out = append(out, page...)
+		out = append(out, records(page)...)
 		after = page[len(page)-1].Seq
 	}
 }
@@ -168,7 +168,7 @@ func TestPageWalk(t *testing.T) {
 					if len(page) > size || (len(page) < size && len(backward)+len(page) != len(want)) {
 						t.Fatalf("page %d has %d messages, page size %d", i, len(page), size)
 					}
-					backward = append(append([]natter.Message(nil), page...), backward...)
+					backward = append(records(page), backward...)
 					before = page[0].Seq
 				}
 				if !reflect.DeepEqual(backward, want) {
@@ -185,7 +185,7 @@ func TestPageWalk(t *testing.T) {
 					if len(page) == 0 {
 						break
 					}
-					forward = append(forward, page...)
+					forward = append(forward, records(page)...)
 					after = page[len(page)-1].Seq
 				}
 				if !reflect.DeepEqual(forward, want) {
@@ -208,23 +208,32 @@ func TestPageFromMiddle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []uint64{5, 7, 8}; !reflect.DeepEqual(seqs(got), want) {
-		t.Errorf("before 9: seqs %v, want %v", seqs(got), want)
+	if want := []uint64{5, 7, 8}; !reflect.DeepEqual(seqs(records(got)), want) {
+		t.Errorf("before 9: seqs %v, want %v", seqs(records(got)), want)
 	}
 	got, err = s.Page(ctx, "a", Query{After: 6, Limit: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []uint64{7, 8, 10}; !reflect.DeepEqual(seqs(got), want) {
-		t.Errorf("after 6: seqs %v, want %v", seqs(got), want)
+	if want := []uint64{7, 8, 10}; !reflect.DeepEqual(seqs(records(got)), want) {
+		t.Errorf("after 6: seqs %v, want %v", seqs(records(got)), want)
 	}
 	// Past the end and before the start are empty, not errors.
 	for _, q := range []Query{{After: a[len(a)-1].Seq}, {Before: 1}, {After: math.MaxUint64}} {
 		got, err := s.Page(ctx, "a", q)
 		if err != nil || len(got) != 0 {
-			t.Errorf("Page(%+v) = %v, %v; want empty", q, seqs(got), err)
+			t.Errorf("Page(%+v) = %v, %v; want empty", q, seqs(records(got)), err)
 		}
 	}
+}
+
+// records returns the records of a page's messages.
+func records(msgs []Message) []natter.Message {
+	out := make([]natter.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Message
+	}
+	return out
 }
 
 func seqs(msgs []natter.Message) []uint64 {

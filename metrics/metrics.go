@@ -40,6 +40,7 @@ type Metrics struct {
 	ArchiveFilled    prometheus.Counter
 	ArchiveSkipped   prometheus.Counter
 	ArchiveRepairs   prometheus.Counter
+	ArchiveErased    prometheus.Counter
 	ArchiveLag       prometheus.Gauge
 	ArchiveLastAudit prometheus.Gauge
 }
@@ -71,6 +72,7 @@ func New() *Metrics {
 		ArchiveFilled:  f("archive_filled_total", "Messages the history archive read from the stream because its consumer did not deliver them in order."),
 		ArchiveSkipped: f("archive_skipped_total", "Stream sequences the history archive skipped because the stream no longer held them (retention limits, deletion)."),
 		ArchiveRepairs: f("archive_repairs_total", "Messages the history archive's audit found missing and restored from the stream."),
+		ArchiveErased:  f("archive_erased_unseen_total", "Deleted messages the history archive never stored because the deletion erased them from the stream first: skipped, but not lost (their tombstone is archived)."),
 	}
 	g := func(name, help string) prometheus.Gauge {
 		c := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "natter", Name: name, Help: help})
