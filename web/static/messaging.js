@@ -11,6 +11,7 @@ import { thread } from './thread.js';
 import { jump } from './jump.js';
 import { topic } from './topic.js';
 import { changes } from './changes.js';
+import { editHistory } from './edithistory.js';
 import { icon, $ } from './dom.js';
 
 export function messaging(app) {
@@ -21,6 +22,7 @@ export function messaging(app) {
   app.thread = thread(app);
   app.jump = jump(app);
   app.topic = topic(app);
+  app.edits = editHistory(app);
   $('#thread-close').append(icon('close'));
   $('#thread-send').append(icon('send'));
   $('#topic-button').append(icon('edit'));
@@ -29,5 +31,6 @@ export function messaging(app) {
   app.replying.wire();
   app.thread.wire();
   app.topic.wire();
+  app.edits.wire();
   changes(app);
 }

@@ -62,7 +62,18 @@ export function msgParts(app) {
     if (m.edited) {
       // At the end of the last paragraph, not on a line of its own.
       const last = box.lastElementChild && box.lastElementChild.tagName === 'P' && box.lastChild === box.lastElementChild ? box.lastElementChild : box;
-      last.append(' ', el('span.edited', { title: `edited ${new Date(m.edited).toLocaleString()}`, text: '(edited)' }));
+      last.append(
+        ' ',
+        el('button.edited', {
+          type: 'button',
+          title: `Edited ${new Date(m.edited).toLocaleString()}: show the edits`,
+          text: '(edited)',
+          onclick: (e) => {
+            e.stopPropagation();
+            app.edits.open(room, m);
+          },
+        }),
+      );
     }
     return box;
   }
