@@ -18,7 +18,7 @@ import "github.com/natter-chat/natter"
 type roomCache struct {
 	valid    bool // from and to are known
 	from, to uint64
-	lastMsg  uint64    // the last message in the cache, else from: the next message's prev1
+	lastMsg  uint64    // the room's last message as far as the cache knows: the next message's prev1
 	buf      []frameAt // buf[head:] are the cached records
 	head     int
 	bytes    int
@@ -36,19 +36,24 @@ func (rc *roomCache) reset(at uint64) {
 }
 
 // add appends the room's next record and returns it as the cache holds it
-// (a copy if it did not fit), to be encoded once for every member. A
-// record that does not continue the cache (the feed skipped a gap it could
-// not repair) starts it afresh. A tombstone drops what it erases.
+// (a copy if it did not fit), to be encoded once for every member; nil if
+// a tombstone already in the cache erases it (an edit that raced the
+// deletion), which is then served to no one. A record that does not
+// continue the cache (the feed skipped a gap it could not repair) starts
+// it afresh. A tombstone drops what it erases.
 func (rc *roomCache) add(fa frameAt) *frameAt {
 	if !rc.valid || fa.prev != rc.to {
 		rc.reset(fa.prev)
+	}
+	rc.to = fa.seq
+	if erasedBy(&fa, rc.deleted) {
+		return nil
 	}
 	if fa.isMessage() {
 		fa.prev1 = rc.lastMsg
 		rc.lastMsg = fa.seq
 	}
 	rc.buf = append(rc.buf, fa)
-	rc.to = fa.seq
 	rc.bytes += fa.size
 	for rc.bytes > rc.limit && rc.head < len(rc.buf) {
 		rc.drop()
@@ -59,7 +64,7 @@ func (rc *roomCache) add(fa frameAt) *frameAt {
 		rc.buf, rc.head = rc.buf[:n], 0
 	}
 	if m := fa.msg; m.Kind == natter.KindDelete {
-		rc.erase(m.Seq, m.Target)
+		rc.erase(m.Target)
 	}
 	if rc.head < len(rc.buf) && rc.buf[len(rc.buf)-1].seq == fa.seq {
 		return &rc.buf[len(rc.buf)-1]
@@ -67,18 +72,16 @@ func (rc *roomCache) add(fa frameAt) *frameAt {
 	return &fa
 }
 
-// erase drops the records the tombstone at seq erases (target and its
-// edits) and chains the rest again, so that no frame served later names an
-// erased record as its prev.
-func (rc *roomCache) erase(seq, target uint64) {
-	if rc.from < seq { // else the tombstone itself is no longer cached
-		if rc.deleted == nil {
-			rc.deleted = map[uint64]bool{}
-		}
-		rc.deleted[target] = true
+// erase drops the records the deletion of target erases (target and its
+// edits), and keeps later ones out (add, prepend). The records after them
+// keep the stream's prev, a hole that member.queue closes per member.
+func (rc *roomCache) erase(target uint64) {
+	if rc.deleted == nil {
+		rc.deleted = map[uint64]bool{}
 	}
+	rc.deleted[target] = true
 	cached := rc.buf[rc.head:]
-	kept := withoutErased(cached, rc.from, map[uint64]bool{target: true})
+	kept := withoutErased(cached, map[uint64]bool{target: true})
 	if len(kept) == len(cached) {
 		return
 	}
@@ -89,7 +92,6 @@ func (rc *roomCache) erase(seq, target uint64) {
 	n := copy(rc.buf, kept)
 	clear(rc.buf[n:])
 	rc.buf, rc.head = rc.buf[:n], 0
-	rc.lastMsg = chain(rc.buf, rc.from)
 }
 
 // drop forgets the oldest record.
@@ -108,14 +110,13 @@ func (rc *roomCache) drop() {
 }
 
 // prepend adds records read from the stream in front: fas must be every
-// record of the room in (after, upTo], erased ones left out, with
-// upTo where the cache begins. It keeps the newest that fit, and chains
-// what it holds again from its new start.
+// record of the room in (after, upTo], erased ones left out, with upTo
+// where the cache begins. It keeps the newest that fit.
 func (rc *roomCache) prepend(fas []frameAt, after, upTo uint64) {
 	if !rc.valid || upTo != rc.from || after >= upTo {
 		return
 	}
-	fas = withoutErased(fas, after, rc.deleted)
+	fas = withoutErased(fas, rc.deleted)
 	room := rc.limit - rc.bytes
 	i := len(fas)
 	for i > 0 && fas[i-1].size <= room {
@@ -133,7 +134,7 @@ func (rc *roomCache) prepend(fas []frameAt, after, upTo uint64) {
 	rc.head = 0
 	rc.from = from
 	rc.bytes = rc.limit - room
-	rc.lastMsg = chain(rc.buf, from)
+	rc.lastMsg = chain1(rc.buf, from)
 }
 
 // since returns the cached records after seq after, and whether the cache

@@ -16,9 +16,8 @@ const (
 type frameAt struct {
 	seq  uint64
 	prev uint64 // the record before it (version 2's chain)
-	// prev1 is the message before it (version 1's chain), or the position
-	// where the chain of what holds it starts, which no version 1 member
-	// served from there is behind (see member.queue). Messages only.
+	// prev1 is the message before it (version 1's chain) as far as what
+	// holds it knows. Messages only.
 	prev1 uint64
 	msg   *natter.Message
 	size  int // what it costs a cache
@@ -70,17 +69,15 @@ func (fa *frameAt) frameWith(prev uint64) []byte {
 	return textFrame(appendMsg(make([]byte, 0, 192+len(m.Text)), m))
 }
 
-// chain sets the prev and prev1 of fas, in order, to follow one another
-// from position base: what a list of records that are all the room's
-// records after base (the erased ones left out) must carry. It returns the
-// last message's seq (base if none).
-func chain(fas []frameAt, base uint64) uint64 {
-	prev, lastMsg := base, base
+// chain1 sets the prev1 of the messages of fas, in order, to follow one
+// another from position base, and returns the last message's seq (base if
+// none). prev (version 2) is the stream's and is never rewritten: an
+// erased record leaves a hole in the chain, which member.queue closes for
+// each member.
+func chain1(fas []frameAt, base uint64) uint64 {
+	lastMsg := base
 	for i := range fas {
-		fa := &fas[i]
-		fa.prev = prev
-		prev = fa.seq
-		if fa.isMessage() {
+		if fa := &fas[i]; fa.isMessage() {
 			fa.prev1 = lastMsg
 			lastMsg = fa.seq
 		}
@@ -96,8 +93,8 @@ func erasedBy(fa *frameAt, deleted map[uint64]bool) bool {
 }
 
 // withoutErased returns fas without the records a tombstone in fas, or in
-// deleted, erases, chained again from base.
-func withoutErased(fas []frameAt, base uint64, deleted map[uint64]bool) []frameAt {
+// deleted, erases.
+func withoutErased(fas []frameAt, deleted map[uint64]bool) []frameAt {
 	var mine map[uint64]bool
 	for i := range fas {
 		if m := fas[i].msg; m.Kind == natter.KindDelete {
@@ -119,6 +116,5 @@ func withoutErased(fas []frameAt, base uint64, deleted map[uint64]bool) []frameA
 	if len(out) == len(fas) {
 		return fas
 	}
-	chain(out, base)
 	return out
 }

@@ -2,6 +2,9 @@ package edge
 
 import (
 	"encoding/json"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/natter-chat/natter"
 )
@@ -47,7 +50,10 @@ func (req *request) version() (int, error) {
 // another user for dm) the op checks itself.
 func (req *request) validate(maxText int) error {
 	switch req.Op {
-	case opAuth, opPing:
+	case opAuth:
+		_, err := req.version()
+		return err
+	case opPing:
 		return nil
 	case opJoin, opLeave, opTyping:
 		return validRoom(req.Room)
@@ -78,20 +84,27 @@ func (req *request) validate(maxText int) error {
 	case opDM:
 		return validUser(req.User)
 	case opSend:
-		if err := validRoom(req.Room); err != nil {
+		if err := validChange(req, false); err != nil {
 			return err
 		}
-		switch {
-		case req.CID == "":
-			return natter.Errorf(natter.EINVALID, "missing cid")
-		case len(req.CID) > 64:
-			return natter.Errorf(natter.EINVALID, "cid longer than 64 bytes")
-		case req.Text == nil || *req.Text == "":
-			return natter.Errorf(natter.EINVALID, "missing text")
-		case len(*req.Text) > maxText:
-			return natter.Errorf(natter.ETOOLARGE, "text longer than %d bytes", maxText)
+		if req.AlsoRoom && req.Thread == 0 {
+			return natter.Errorf(natter.EINVALID, "also_room needs thread")
 		}
-		return nil
+		return validText(req.Text, maxText)
+	case opEdit:
+		if err := validChange(req, true); err != nil {
+			return err
+		}
+		return validText(req.Text, maxText)
+	case opDelete:
+		return validChange(req, true)
+	case opReact:
+		if err := validChange(req, true); err != nil {
+			return err
+		}
+		return validEmoji(req.Emoji)
+	case opTopic:
+		return validTopic(req)
 	case opDelivered, opRead:
 		if err := validRoom(req.Room); err != nil {
 			return err
@@ -117,4 +130,76 @@ func validUser(id natter.UserID) error {
 		return natter.Errorf(natter.EINVALID, "missing user")
 	}
 	return id.Validate()
+}
+
+// validChange checks the room and cid of an op that stores a record, and
+// its target seq if it has one.
+func validChange(req *request, target bool) error {
+	if err := validRoom(req.Room); err != nil {
+		return err
+	}
+	switch {
+	case req.CID == "":
+		return natter.Errorf(natter.EINVALID, "missing cid")
+	case len(req.CID) > 64:
+		return natter.Errorf(natter.EINVALID, "cid longer than 64 bytes")
+	case target && req.Seq == 0:
+		return natter.Errorf(natter.EINVALID, "missing seq")
+	}
+	return nil
+}
+
+func validText(text *string, maxText int) error {
+	switch {
+	case text == nil || *text == "":
+		return natter.Errorf(natter.EINVALID, "missing text")
+	case len(*text) > maxText:
+		return natter.Errorf(natter.ETOOLARGE, "text longer than %d bytes", maxText)
+	}
+	return nil
+}
+
+// validEmoji accepts 1 to MaxEmojiBytes bytes of UTF-8 with no whitespace
+// and no control characters: an emoji sequence (joiners and variation
+// selectors included) or a :shortcode:. Which emoji exist is the clients'
+// business; the server only keeps the reaction a bounded, printable key.
+func validEmoji(e string) error {
+	switch {
+	case e == "":
+		return natter.Errorf(natter.EINVALID, "missing emoji")
+	case len(e) > natter.MaxEmojiBytes:
+		return natter.Errorf(natter.EINVALID, "emoji longer than %d bytes", natter.MaxEmojiBytes)
+	case !utf8.ValidString(e):
+		return natter.Errorf(natter.EINVALID, "emoji is not UTF-8")
+	}
+	for _, r := range e {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return natter.Errorf(natter.EINVALID, "emoji has whitespace or control characters")
+		}
+	}
+	return nil
+}
+
+// validTopic checks a topic op: not in a DM, at least one of topic and
+// name, each within its limit, UTF-8, and a name on one line.
+func validTopic(req *request) error {
+	if err := validChange(req, false); err != nil {
+		return err
+	}
+	switch {
+	case req.Room.IsDM():
+		return natter.Errorf(natter.EINVALID, "direct conversations have no topic")
+	case req.Topic == nil && req.Name == nil:
+		return natter.Errorf(natter.EINVALID, "missing topic or name")
+	case req.Topic != nil && len(*req.Topic) > natter.MaxTopicBytes:
+		return natter.Errorf(natter.ETOOLARGE, "topic longer than %d bytes", natter.MaxTopicBytes)
+	case req.Name != nil && len(*req.Name) > natter.MaxNameBytes:
+		return natter.Errorf(natter.ETOOLARGE, "name longer than %d bytes", natter.MaxNameBytes)
+	case req.Topic != nil && !utf8.ValidString(*req.Topic), req.Name != nil && !utf8.ValidString(*req.Name):
+		return natter.Errorf(natter.EINVALID, "topic and name must be UTF-8")
+	}
+	if req.Name != nil && strings.IndexFunc(*req.Name, unicode.IsControl) >= 0 {
+		return natter.Errorf(natter.EINVALID, "name has control characters")
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/natter-chat/natter"
 )
@@ -45,6 +46,43 @@ func TestValidateRequest(t *testing.T) {
 		{`{"op":"read","room":"x"}`, natter.EINVALID},
 		{`{"op":"read","room":"x","seq":-1}`, natter.EINVALID},
 		{`{"op":"frobnicate"}`, ""}, // refused by the dispatch, not by validate
+		{`{"op":"auth","token":"t","v":2}`, ""},
+		{`{"op":"auth","token":"t","v":3}`, natter.EINVALID},
+		{`{"op":"auth","token":"t","v":"2"}`, natter.EINVALID},
+		{`{"op":"auth","token":"t","v":1.5}`, natter.EINVALID},
+		{`{"op":"send","room":"x","cid":"c","text":"hi","reply_to":3,"thread":2,"also_room":true}`, ""},
+		{`{"op":"send","room":"x","cid":"c","text":"hi","also_room":true}`, natter.EINVALID},
+		{`{"op":"send","room":"x","cid":"c","text":"hi","reply_to":-1}`, natter.EINVALID},
+		{`{"op":"send","room":"x","cid":"c","text":"hi","thread":"2"}`, natter.EINVALID},
+		{`{"op":"edit","room":"x","seq":3,"cid":"c","text":"new"}`, ""},
+		{`{"op":"edit","room":"x","cid":"c","text":"new"}`, natter.EINVALID},
+		{`{"op":"edit","room":"x","seq":3,"text":"new"}`, natter.EINVALID},
+		{`{"op":"edit","room":"x","seq":3,"cid":"c"}`, natter.EINVALID},
+		{`{"op":"edit","room":"x","seq":3,"cid":"c","text":""}`, natter.EINVALID},
+		{`{"op":"edit","room":"x","seq":3,"cid":"c","text":"` + long + `"}`, natter.ETOOLARGE},
+		{`{"op":"edit","room":"a.b","seq":3,"cid":"c","text":"x"}`, natter.EINVALID},
+		{`{"op":"delete","room":"x","seq":3,"cid":"c"}`, ""},
+		{`{"op":"delete","room":"x","cid":"c"}`, natter.EINVALID},
+		{`{"op":"delete","room":"x","seq":3}`, natter.EINVALID},
+		{`{"op":"delete","room":"x","seq":3,"cid":"` + long + `"}`, natter.EINVALID},
+		{`{"op":"react","room":"x","seq":3,"cid":"c","emoji":"👍🏽"}`, ""},
+		{`{"op":"react","room":"x","seq":3,"cid":"c","emoji":":tada:","remove":true}`, ""},
+		{`{"op":"react","room":"x","seq":3,"cid":"c","emoji":"👨‍👩‍👧"}`, ""},
+		{`{"op":"react","room":"x","seq":3,"cid":"c"}`, natter.EINVALID},
+		{`{"op":"react","room":"x","seq":3,"cid":"c","emoji":"a b"}`, natter.EINVALID},
+		{`{"op":"react","room":"x","seq":3,"cid":"c","emoji":"a\n"}`, natter.EINVALID},
+		{`{"op":"react","room":"x","seq":3,"cid":"c","emoji":"\u0000"}`, natter.EINVALID},
+		{`{"op":"react","room":"x","seq":3,"cid":"c","emoji":"` + strings.Repeat("x", 33) + `"}`, natter.EINVALID},
+		{`{"op":"react","room":"x","seq":3,"cid":"c","emoji":"x","remove":"yes"}`, natter.EINVALID},
+		{`{"op":"topic","room":"x","cid":"c","topic":"plans"}`, ""},
+		{`{"op":"topic","room":"x","cid":"c","name":""}`, ""},
+		{`{"op":"topic","room":"x","cid":"c"}`, natter.EINVALID},
+		{`{"op":"topic","room":"x","topic":"t"}`, natter.EINVALID},
+		{`{"op":"topic","room":"dm-0123","cid":"c","topic":"t"}`, natter.EINVALID},
+		{`{"op":"topic","room":"x","cid":"c","topic":"` + strings.Repeat("x", natter.MaxTopicBytes+1) + `"}`, natter.ETOOLARGE},
+		{`{"op":"topic","room":"x","cid":"c","name":"` + strings.Repeat("x", natter.MaxNameBytes+1) + `"}`, natter.ETOOLARGE},
+		{`{"op":"topic","room":"x","cid":"c","name":"two\nlines"}`, natter.EINVALID},
+		{`{"op":"topic","room":"x","cid":"c","topic":7}`, natter.EINVALID},
 	}
 	for _, tc := range cases {
 		req, err := parseRequest([]byte(tc.payload))
@@ -69,7 +107,17 @@ func codeOf(err error) string {
 // only with invalid or too_large, and whatever it accepts must be safe to
 // put into subjects, keys and the stream.
 func FuzzDecodeRequest(f *testing.F) {
-	f.Add([]byte(`{"op":"send","room":"lobby","cid":"a-1","text":"hello bob","rid":3}`))
+	for _, seed := range []string{
+		`{"op":"send","room":"lobby","cid":"a-1","text":"hello bob","rid":3}`,
+		`{"op":"auth","token":"t","v":2}`,
+		`{"op":"send","room":"x","cid":"c","text":"hi @bob","reply_to":3,"thread":2,"also_room":true}`,
+		`{"op":"edit","room":"x","seq":3,"cid":"c","text":"new"}`,
+		`{"op":"delete","room":"x","seq":3,"cid":"c"}`,
+		`{"op":"react","room":"x","seq":3,"cid":"c","emoji":"👍","remove":true}`,
+		`{"op":"topic","room":"x","cid":"c","topic":"t","name":"n"}`,
+	} {
+		f.Add([]byte(seed))
+	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		req, err := parseRequest(payload)
 		if err == nil {
@@ -86,7 +134,7 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatalf("accepted a rid of %d bytes", len(req.RID))
 		}
 		switch req.Op {
-		case opJoin, opLeave, opTyping, opPart, opCreate, opAdd, opRemove, opSend, opDelivered, opRead:
+		case opJoin, opLeave, opTyping, opPart, opCreate, opAdd, opRemove, opSend, opDelivered, opRead, opEdit, opDelete, opReact, opTopic:
 			if !safeID(string(req.Room)) {
 				t.Fatalf("%s accepted room %q", req.Op, req.Room)
 			}
@@ -107,6 +155,39 @@ func FuzzDecodeRequest(f *testing.F) {
 		case opDelivered, opRead:
 			if req.Seq == 0 {
 				t.Fatalf("%s accepted seq 0", req.Op)
+			}
+		case opAuth:
+			if req.V != nil && *req.V != 1 && *req.V != 2 {
+				t.Fatalf("auth accepted v %d", *req.V)
+			}
+		}
+		switch req.Op {
+		case opSend, opEdit, opDelete, opReact, opTopic:
+			if req.CID == "" || len(req.CID) > 64 {
+				t.Fatalf("%s accepted cid %q", req.Op, req.CID)
+			}
+		}
+		switch req.Op {
+		case opSend:
+			if req.AlsoRoom && req.Thread == 0 {
+				t.Fatal("send accepted also_room without thread")
+			}
+		case opEdit:
+			if req.Seq == 0 || req.Text == nil || *req.Text == "" || len(*req.Text) > fuzzMaxText {
+				t.Fatalf("edit accepted seq %d text %v", req.Seq, req.Text)
+			}
+		case opDelete:
+			if req.Seq == 0 {
+				t.Fatal("delete accepted seq 0")
+			}
+		case opReact:
+			if req.Seq == 0 || req.Emoji == "" || len(req.Emoji) > natter.MaxEmojiBytes || strings.IndexFunc(req.Emoji, unicode.IsSpace) >= 0 || strings.IndexFunc(req.Emoji, unicode.IsControl) >= 0 {
+				t.Fatalf("react accepted seq %d emoji %q", req.Seq, req.Emoji)
+			}
+		case opTopic:
+			if req.Room.IsDM() || (req.Topic == nil && req.Name == nil) ||
+				(req.Topic != nil && len(*req.Topic) > natter.MaxTopicBytes) || (req.Name != nil && len(*req.Name) > natter.MaxNameBytes) {
+				t.Fatalf("topic accepted room %q topic %v name %v", req.Room, req.Topic, req.Name)
 			}
 		}
 	})

@@ -202,14 +202,18 @@ func (r *room) Message(msg natter.Message) {
 	fa := r.cache.add(newFrameAt(msg))
 	n := 0
 	for _, m := range r.members {
-		if !m.live || fa.seq <= m.last {
+		if !m.live || msg.Seq <= m.last {
 			continue // a replay will take it from the cache
 		}
-		if fa.prev > m.last {
+		if msg.Prev > m.last {
 			// Cannot happen while the feed is contiguous; if it does, the
 			// member repairs from the stream rather than skip a message.
 			m.live = false
 			go r.replay(m)
+			continue
+		}
+		if fa == nil { // erased by a deletion it raced: served to no one
+			m.last = msg.Seq
 			continue
 		}
 		if sent, ok := m.queue(fa); ok && sent {
@@ -337,7 +341,7 @@ func (r *room) replayStream(m *member) (bool, error) {
 	if errors.Is(err, errRoundFull) {
 		err = nil
 	}
-	chain(fas, after)
+	chain1(fas, after)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.filling, r.fillErr = nil, err
@@ -347,7 +351,7 @@ func (r *room) replayStream(m *member) (bool, error) {
 	}
 	// Erased records may still be read while their tombstone, already
 	// here, waits for the erase: they are never served.
-	fas = withoutErased(fas, after, r.cache.deleted)
+	fas = withoutErased(fas, r.cache.deleted)
 	before := m.last
 	n, ok := m.queueFrames(fas) // first, so the frames it encodes are cached
 	if complete {
@@ -398,15 +402,15 @@ func (m *member) queue(fa *frameAt) (sent, ok bool) {
 		v, prev = protoV1, fa.prev1
 	}
 	var frame []byte
-	if prev > m.sent {
-		// The chain this frame was cut from starts after what this member
-		// was sent (its join position is below a cache's start, or the
-		// record there was erased): encode its prev for it alone rather
-		// than show it a gap that is not one. m.last, not this, guards
-		// against real gaps.
-		frame = fa.frameWith(m.sent)
-	} else {
+	if prev == m.sent {
 		frame = fa.frame(v)
+	} else {
+		// The record before it in its chain is not what this member was
+		// sent last: its join position, erased records (a hole), change
+		// records a version 1 member is not sent, or a cache's start.
+		// Encode its prev for this member alone, so that prev is always
+		// the seq sent before it. m.last, not this, guards against gaps.
+		frame = fa.frameWith(m.sent)
 	}
 	if !m.c.enqueue(frame) {
 		return false, false

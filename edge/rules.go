@@ -247,6 +247,13 @@ func (r *rules) pruneSends(now time.Time) {
 	r.sendsPruned = now
 }
 
+// admin reports whether user is an admin of room.
+func (r *rules) admin(room natter.RoomID, user natter.UserID) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.admins[roomUser{room, user}]
+}
+
 // muted reports whether user is muted in room.
 func (r *rules) muted(room natter.RoomID, user natter.UserID) bool {
 	r.mu.RLock()

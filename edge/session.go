@@ -108,6 +108,14 @@ func (c *conn) run(req request) error {
 		err = c.dm(ctx, req)
 	case opSend:
 		err = c.sendMsg(ctx, req)
+	case opEdit:
+		err = c.edit(ctx, req)
+	case opDelete:
+		err = c.deleteMsg(ctx, req)
+	case opReact:
+		err = c.react(ctx, req)
+	case opTopic:
+		err = c.topic(ctx, req)
 	case opDelivered, opRead:
 		err = c.cursor(ctx, req)
 	case opTyping:
@@ -469,23 +477,11 @@ func (c *conn) sendMsg(ctx context.Context, req request) error {
 	if err := c.allowSend(); err != nil {
 		return err
 	}
-	start := time.Now()
-	rid, room, cid := req.RID, req.Room, req.CID
-	return c.e.b.Publish(ctx, broker.Draft{Room: room, From: c.user, ClientID: cid, Text: *req.Text}, func(a broker.Ack, err error) {
-		if err != nil {
-			ev := errEvent(rid, room, err)
-			ev.CID = cid
-			c.send(ev)
-			return
-		}
-		c.e.m.PublishLatency.Observe(time.Since(start).Seconds())
-		if a.Duplicate {
-			c.e.m.Duplicates.Inc()
-		} else {
-			c.e.m.Published.Inc()
-		}
-		c.send(event{Type: evAck, RID: rid, Room: room, CID: cid, Seq: a.Seq, Epoch: a.Epoch, Dup: a.Duplicate})
-	})
+	rec, err := c.replyRecord(ctx, req)
+	if err != nil {
+		return err
+	}
+	return c.store(ctx, req, broker.Draft{Room: req.Room, From: c.user, ClientID: req.CID, Text: *req.Text, Record: rec}, nil)
 }
 
 func (c *conn) cursor(ctx context.Context, req request) error {

@@ -22,6 +22,7 @@ type Metrics struct {
 	Writes         prometheus.Counter
 	Published      prometheus.Counter
 	Duplicates     prometheus.Counter
+	Erased         prometheus.Counter // records erased from the stream by deletions
 	Delivered      prometheus.Counter
 	Replayed       prometheus.Counter
 	ReplayReads    prometheus.Counter
@@ -62,6 +63,7 @@ func New() *Metrics {
 		Writes:        f("socket_writes_total", "Socket writes to clients; frames_out_total / socket_writes_total is the frames carried per write."),
 		Published:     f("messages_published_total", "Client messages stored and acknowledged by JetStream."),
 		Duplicates:    f("messages_duplicate_total", "Resends recognised by client message id and not stored again."),
+		Erased:        f("records_erased_total", "Records (deleted messages and their edits) erased from the stream after their tombstone was stored."),
 		Delivered:     f("messages_delivered_total", "Room messages queued to local client connections (live and replayed)."),
 		Replayed:      f("messages_replayed_total", "Room messages sent to clients on join/resume, from the stream or the room cache."),
 		ReplayReads:   f("replay_stream_reads_total", "Stream reads made to catch joining members up (the rest came from the rooms' caches)."),
