@@ -42,8 +42,10 @@ func (s *Store) Activity(ctx context.Context, room natter.RoomID, read uint64, u
 	if read >= math.MaxInt64 {
 		return a, nil
 	}
+	// CROSS JOIN keeps mentions the outer loop: a room's few mentions,
+	// not its messages after the cursor.
 	err = s.r.QueryRowContext(ctx, `SELECT COUNT(DISTINCT n.seq) FROM mentions n
-		JOIN messages m ON m.room = n.room AND m.seq = n.seq
+		CROSS JOIN messages m ON m.room = n.room AND m.seq = n.seq
 		WHERE n.user IN (?1, ?2) AND n.room = ?3 AND n.seq > ?4 AND m.from_user <> ?1`,
 		string(user), string(natter.RoomMention), string(room), int64(read)).Scan(&a.Mentions)
 	if err != nil {

@@ -43,6 +43,7 @@ func NewHandler(store *Store, dir natter.Directory, tokens natter.TokenVerifier,
 		r.Get("/rooms/{room}/moderation", h.moderation)
 		r.Post("/rooms/{room}/moderation", h.moderate)
 		r.Get("/public-rooms", h.publicRooms)
+		r.Get("/search", h.search)
 	})
 	return r
 }

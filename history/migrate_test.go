@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -104,7 +105,8 @@ func dump(t *testing.T, path string) string {
 
 // A history.db written by the release before schema versions opens with
 // this code: it is migrated in place to the latest version, serves the
-// same messages (now with the projection's fields, all empty), and opening it again changes nothing.
+// same messages (now with the projection's fields, all empty), finds them
+// in search, and opening it again changes nothing.
 func TestMigrateFromUnversioned(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "history.db")
@@ -151,6 +153,10 @@ func TestMigrateFromUnversioned(t *testing.T) {
 	}
 	if epoch, err := s.Epoch(ctx); err != nil || epoch != "e1" {
 		t.Fatalf("epoch = %q, %v", epoch, err)
+	}
+	// The migration indexed the archived messages.
+	if got := searchSeqs(t, s, `"msg 77"`, "general", "random"); !slices.Equal(got, []uint64{77}) {
+		t.Fatalf("search after migration = %v, want [77]", got)
 	}
 	// New records apply to migrated messages.
 	edit := want["general"][0]

@@ -91,12 +91,14 @@ func (s *Store) page(ctx context.Context, room natter.RoomID, root uint64, q Que
 		}
 		bound = int64(q.After)
 	}
-	scope, args := `kind = '' AND (thread = 0 OR also_room = 1)`, []any{string(room), bound}
+	table, scope, args := "messages", `kind = '' AND (thread = 0 OR also_room = 1)`, []any{string(room), bound}
 	if root > 0 {
+		// Without the hint the planner walks the room's primary key.
+		table = "messages INDEXED BY messages_thread"
 		scope, args = `thread > 0 AND thread = ? AND kind = ''`, []any{string(room), bound, int64(root)}
 	}
 	args = append(args, q.Limit+1)
-	msgs, err = s.queryMessages(ctx, `SELECT `+messageColumns+` FROM messages
+	msgs, err = s.queryMessages(ctx, `SELECT `+messageColumns+` FROM `+table+`
 		WHERE room = ? AND `+cmp+` AND `+scope+` ORDER BY seq `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("history: page %s: %w", room, err)

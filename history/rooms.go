@@ -75,6 +75,11 @@ func (h *handler) rooms(w http.ResponseWriter, r *http.Request) {
 			httpapi.WriteError(w, r, h.log, err)
 			return
 		}
+		if room.TopicSeq > 0 {
+			// The directory has them as soon as they are accepted; the
+			// archive's copy may lag.
+			act.Topic, act.Name = room.Topic, room.Name
+		}
 		out = append(out, roomSummary{
 			ID: id, Kind: room.Kind, LastSeq: last,
 			Read: cur.Read, Delivered: cur.Delivered, Unread: unread,

@@ -30,6 +30,8 @@ type Store struct {
 	// noSearch leaves the full-text index alone: only for the benchmark
 	// that measures what the index costs.
 	noSearch bool
+	// scanWindow, if > 0, replaces defaultScanWindow (for tests).
+	scanWindow int
 }
 
 // busyTimeoutMS bounds how long a connection waits for a lock held by another
