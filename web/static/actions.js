@@ -27,6 +27,7 @@ export function actions(app) {
   const reactMenu = el('div.react-menu', { id: 'react-menu', role: 'group', 'aria-label': 'Pick a reaction', hidden: true });
   const busy = new Set(); // room/seq/emoji toggles in flight
   let deleting = null; // {room, m}
+  let keyboardAt = null; // the message the keyboard moved to: hovering others leaves the toolbar on it
 
   function target(li) {
     const room = app.rooms.get(li.dataset.room);
@@ -50,8 +51,8 @@ export function actions(app) {
     const buttons = [button('react', 'Add a reaction', 'smile', () => openReactions(li))];
     if (!inPanel) buttons.push(button('reply', 'Reply', 'reply', () => app.replying.start(room, m)));
     if (!inPanel && !m.thread) buttons.push(button('thread', 'Reply in thread', 'thread', () => app.thread.open(room, m.seq, { focus: true })));
-    if (mine && !m.local) buttons.push(button('edit', 'Edit', 'edit', () => app.editing.start(room, m)));
-    if (mayDelete(session.user, m, role, room.kind) && !m.local) buttons.push(button('delete', 'Delete', 'trash', () => askDelete(room, m)));
+    if (mine) buttons.push(button('edit', 'Edit', 'edit', () => app.editing.start(room, m)));
+    if (mayDelete(session.user, m, role, room.kind)) buttons.push(button('delete', 'Delete', 'trash', () => askDelete(room, m)));
     toolbar.replaceChildren(...buttons);
     closeReactions();
     li.append(toolbar);
@@ -151,18 +152,24 @@ export function actions(app) {
     if (!list) return;
     const all = [...list.querySelectorAll('li.msg[data-seq]')];
     const i = all.indexOf(from);
-    const next = all[i < 0 ? all.length - 1 : i + (up ? -1 : 1)];
-    if (next) {
-      next.focus();
-      next.scrollIntoView({ block: 'nearest' });
-    }
+    focusMsg(all[i < 0 ? all.length - 1 : i + (up ? -1 : 1)]);
+  }
+
+  function focusMsg(li) {
+    if (!li) return;
+    keyboardAt = li;
+    li.focus();
+    li.scrollIntoView({ block: 'nearest' });
   }
 
   function wireList(list, composer) {
     list.addEventListener('mouseover', (e) => {
       const li = e.target.closest('li.msg[data-seq]');
-      // Not while the keyboard works in the toolbar or the reactions.
-      if (li && reactMenu.hidden && !toolbar.contains(document.activeElement)) attach(li);
+      // Not while the keyboard works on a message, its toolbar or the
+      // reactions: the pointer passing by must not take them away.
+      if (!li || !reactMenu.hidden || toolbar.contains(document.activeElement)) return;
+      if (keyboardAt && keyboardAt.contains(document.activeElement)) return;
+      attach(li);
     });
     list.addEventListener('focusin', (e) => {
       const li = e.target.closest('li.msg[data-seq]');
@@ -199,14 +206,15 @@ export function actions(app) {
       const all = document.querySelectorAll('#messages li.msg[data-seq]');
       if (!all.length) return;
       e.preventDefault();
-      all[all.length - 1].focus();
+      focusMsg(all[all.length - 1]);
     });
     document.addEventListener('pointerdown', (e) => {
+      keyboardAt = null;
       if (!reactMenu.hidden && !reactMenu.contains(e.target)) closeReactions();
     });
     $('#delete-confirm').addEventListener('click', confirmDelete);
     for (const b of $('#delete-dialog').querySelectorAll('.cancel')) b.addEventListener('click', () => $('#delete-dialog').close());
   }
 
-  return { toggleReaction, askDelete, attach, detach, wire };
+  return { toggleReaction, askDelete, attach, detach, focusMsg, wire };
 }

@@ -31,7 +31,7 @@ export function editing(app) {
 
   /** start edits m, my message in room. */
   function start(room, m) {
-    if (!m || m.from !== session.user || m.deleted || m.local) return;
+    if (!m || m.from !== session.user || m.deleted) return;
     if (state) cancel({ focus: false });
     const box = el('textarea.edit-box', { rows: '1', 'aria-label': 'Edit your message', spellcheck: 'true' });
     box.value = m.text;

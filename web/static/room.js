@@ -160,7 +160,8 @@ export class Room {
   /** lastOwn is my newest message in the timeline that can be edited. */
   lastOwn() {
     const t = this.timeline();
-    for (let i = t.length - 1; i >= 0; i--) if (t[i].from === this.me && !t[i].deleted && !t[i].local) return t[i];
+    // One shown from its ack alone counts: its seq is the stored one's.
+    for (let i = t.length - 1; i >= 0; i--) if (t[i].from === this.me && !t[i].deleted) return t[i];
     return null;
   }
 

@@ -38,7 +38,8 @@ export function sidebar(app) {
     const ul = $('#rooms');
     const filter = $('#room-filter').value.trim().toLowerCase();
     const sorted = [...app.rooms.values()].sort(byActivity);
-    const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.room : null;
+    // A room button that had the focus keeps it (not a message, which has a data-room too).
+    const focused = document.activeElement && document.activeElement.closest?.('#rooms') ? document.activeElement.dataset.room : null;
     const items = [];
     let total = 0;
     for (const room of sorted) {
