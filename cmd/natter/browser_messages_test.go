@@ -68,7 +68,9 @@ func TestBrowserMessages(t *testing.T) {
 		// Archived first: a message erased before the archive read it
 		// leaves no "message deleted" in history pages (the report says).
 		api := &server{t: t, m: srv.m, dir: srv.dir, keys: srv.keys}
-		waitFor(t, ctx, func() bool { return api.getJSON(ctx, "alice", fmt.Sprintf("/api/rooms/team/messages/%d", seq), nil) == 200 })
+		waitFor(t, ctx, func() bool {
+			return api.getJSON(ctx, "alice", fmt.Sprintf("/api/rooms/team/messages/%d", seq), nil) == 200
+		})
 		alice.hover(msgCSS(seq))
 		alice.click(msgCSS(seq) + ` #msg-actions [data-action="delete"]`)
 		alice.wait("confirmation", `document.querySelector('#delete-dialog').open && document.querySelector('#delete-preview').textContent.includes('secret launch date')`)
