@@ -182,6 +182,11 @@ func TestBrowserMessages(t *testing.T) {
 		bob.wait("2 replies after a reload", fmt.Sprintf(`document.querySelector('%s .thread-count')?.textContent === '2 replies'`, msgCSS(root)))
 		bob.click(msgCSS(root) + " .thread-summary")
 		bob.wait("thread from history", `[...document.querySelectorAll('#thread-messages .msg-text')].map(e => e.textContent).join('|') === 'thread: release checklist|docs are done|ship it on Friday'`)
+		// On a phone the thread covers the room.
+		bob.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
+		bob.wait("thread over the room", `(() => { const r = document.querySelector('#thread-panel').getBoundingClientRect(); return r.left === 0 && r.width === innerWidth; })()`)
+		bob.shot("msg-08-thread-phone")
+		bob.do(chromedp.EmulateViewport(1280, 800))
 		bob.click("#thread-close")
 		bob.wait("panel closed", `document.querySelector('#thread-panel').hidden`)
 	})

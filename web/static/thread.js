@@ -207,6 +207,7 @@ export function thread(app) {
           render({ follow: true });
         }
         if (app.current === room.id) app.timeline.render({ follow: p.also });
+        app.list.render();
       },
       (err) => {
         p.status = 'failed';
@@ -216,14 +217,28 @@ export function thread(app) {
     );
   }
 
+  function autosize(box) {
+    box.style.height = 'auto';
+    box.style.height = Math.min(box.scrollHeight, window.innerHeight * 0.3) + 'px';
+  }
+
   function wire() {
     const box = $('#thread-composer');
+    let enter = false;
     box.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      enter = e.key === 'Enter' && !e.shiftKey && !e.isComposing;
+      if (enter) {
         e.preventDefault();
         send();
+        autosize(box);
       }
     });
+    // Enter's line break must not land in the next reply, even from input
+    // methods that insert it apart from the key event (as composer.js).
+    box.addEventListener('beforeinput', (e) => {
+      if (enter && (e.inputType === 'insertLineBreak' || e.inputType === 'insertParagraph')) e.preventDefault();
+    });
+    box.addEventListener('input', () => autosize(box));
     $('#thread-form').addEventListener('submit', (e) => {
       e.preventDefault();
       send();

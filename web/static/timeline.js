@@ -110,7 +110,7 @@ export function timeline(app) {
       li.append(el('span.msg-gutter', {}, el('time', { datetime: m.ts, title: full, text: fmt.timeLabel(d) })));
     }
     const p = app.parts;
-    li.append(...[p.inThreadNote(room, m), p.quote(room, m), app.editing.editor(room, m) || p.text(room, m, textNodes), p.reactions(room, m), p.threadSummary(room, m, { inPanel: inThread })].filter(Boolean));
+    li.append(...[inThread ? null : p.inThreadNote(room, m), p.quote(room, m), app.editing.editor(room, m) || p.text(room, m, textNodes), p.reactions(room, m), p.threadSummary(room, m, { inPanel: inThread })].filter(Boolean));
     return li;
   }
 
