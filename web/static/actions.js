@@ -10,6 +10,7 @@
 import { $, el, icon, toast } from './dom.js';
 import { human } from './human.js';
 import { openDialog } from './dialogs.js';
+import { openEmojiPicker } from './emojipicker.js';
 
 /** QUICK_REACTIONS are offered at once by the toolbar's React button. */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢', '👀', '✅'];
@@ -73,7 +74,6 @@ export function actions(app) {
   function openReactions(li) {
     const t = target(li);
     if (!t) return;
-    const picker = app.emojiPicker; // the full picker, once there is one
     reactMenu.replaceChildren(
       ...QUICK_REACTIONS.map((e) =>
         el('button.react-choice', {
@@ -88,16 +88,15 @@ export function actions(app) {
           },
         }),
       ),
-      picker
-        ? el('button.react-more', {
-            type: 'button',
-            text: 'More…',
-            onclick: () => {
-              closeReactions();
-              picker({ anchor: li, onPick: (e) => toggleReaction(t.room, t.m, e) });
-            },
-          })
-        : null,
+      el('button.react-more', {
+        type: 'button',
+        text: 'More…',
+        'aria-label': 'More emoji',
+        onclick: () => {
+          closeReactions();
+          openEmojiPicker(li, ({ emoji }) => toggleReaction(t.room, t.m, emoji));
+        },
+      }),
     );
     reactMenu.hidden = false;
     li.append(reactMenu);

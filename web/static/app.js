@@ -26,6 +26,7 @@ import { composer } from './composer.js';
 import { dialogs, openDialog } from './dialogs.js';
 import { members } from './members.js';
 import { messaging } from './messaging.js';
+import { suggest } from './suggest.js';
 
 const session = new Session();
 
@@ -78,6 +79,7 @@ function startApp({ fresh }) {
   app.reading = reading(app);
   app.composer = composer(app);
   app.members = members(app);
+  app.suggest = suggest(app);
   wireApp();
   messaging(app);
   $('#me-name').textContent = session.user;
@@ -153,6 +155,7 @@ function wireApp() {
   dialogs(app).wire();
   app.members.wire();
   app.composer.wire();
+  app.suggest.wire();
   app.timeline.wire();
   app.reading.wire();
 

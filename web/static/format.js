@@ -32,9 +32,10 @@ export function dayLabel(d, now = new Date(), locale = undefined) {
   return d.toLocaleDateString(locale, opts);
 }
 
-/** timeLabel is the clock time of d (e.g. 14:05 or 2:05 PM by locale). */
+/** timeLabel is the clock time of d (e.g. 14:05 or 2:05 PM by locale):
+ * the hour as the locale writes it, not padded to "02:05 PM". */
 export function timeLabel(d, locale = undefined) {
-  return d.toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
+  return d.toLocaleTimeString(locale, { hour: 'numeric', minute: '2-digit' });
 }
 
 /** shortWhen is the compact time of the room list: a time today, a

@@ -52,6 +52,8 @@ function node(doc, n, ctx) {
       const c = e('code');
       c.textContent = n.text;
       if (n.lang) pre.dataset.lang = n.lang;
+      // A long block scrolls (style.css): the keyboard must reach it.
+      pre.setAttribute('tabindex', '0');
       pre.append(c);
       return pre;
     }

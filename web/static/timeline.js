@@ -63,15 +63,19 @@ export function timeline(app) {
       case 'system':
         return el('li.system', { text: it.text });
       case 'day':
-        return el('li.day', { role: 'separator', text: it.text });
+        return el('li.day', { text: it.text });
       case 'divider':
-        return el('li.divider', { role: 'separator', id: 'new-divider', text: 'New messages' });
+        return el('li.divider', { id: 'new-divider', text: 'New messages' });
       case 'pending':
         return pendingNode(room, it.msg, it.head);
       case 'receipt':
         return el('li.receipt', { text: it.text });
-      default:
-        return messageNode(room, it.msg, it.head);
+      default: {
+        const li = messageNode(room, it.msg, it.head);
+        // A message that mentions the reader stands out.
+        if (room.mentionsMe(it.msg)) li.classList.add('mentions-me');
+        return li;
+      }
     }
   }
 

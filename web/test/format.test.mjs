@@ -5,6 +5,13 @@ import { load } from './fake.mjs';
 
 const f = await load('format.js');
 
+test('timeLabel writes the hour as the locale does, not zero-padded', () => {
+  const d = new Date(2026, 0, 1, 3, 8);
+  assert.equal(f.timeLabel(d, 'en-US').replace(/\s/g, ' '), '3:08 AM');
+  assert.equal(f.timeLabel(d, 'de-DE'), '3:08');
+  assert.equal(f.timeLabel(new Date(2026, 0, 1, 15, 30), 'en-GB'), '15:30');
+});
+
 test('safeHref refuses other schemes', () => {
   assert.equal(f.safeHref('javascript:alert(1)'), null);
   assert.equal(f.safeHref('data:text/html,x'), null);

@@ -13,7 +13,7 @@ const REL = 'rel="noopener noreferrer nofollow" target="_blank"';
 test('each construct becomes its element', () => {
   assert.equal(h('hi'), '<p>hi</p>');
   assert.equal(h('**b** *i* ~~s~~ `c`'), '<p><strong>b</strong> <em>i</em> <del>s</del> <code>c</code></p>');
-  assert.equal(h('```go\nfmt.Println("<hi>")\n```'), '<pre data-lang="go"><code>fmt.Println(&quot;&lt;hi&gt;&quot;)</code></pre>');
+  assert.equal(h('```go\nfmt.Println("<hi>")\n```'), '<pre tabindex="0" data-lang="go"><code>fmt.Println(&quot;&lt;hi&gt;&quot;)</code></pre>');
   assert.equal(h('> q'), '<blockquote><p>q</p></blockquote>');
   assert.equal(h('- a\n- b'), '<ul><li>a</li><li>b</li></ul>');
   assert.equal(h('2. a\n3. b'), '<ol start="2"><li>a</li><li>b</li></ol>');
@@ -50,7 +50,7 @@ test('XSS: HTML, script URLs and attribute breaks stay text; only checked links 
     for (const e of elements(frag)) {
       assert.ok(['P', 'A', 'CODE', 'PRE', 'BLOCKQUOTE', 'UL', 'OL', 'LI', 'STRONG', 'EM', 'DEL', 'SPAN'].includes(e.tagName), `${s}: made <${e.tagName}>`);
       for (const [k, v] of e.attributes) {
-        assert.ok(['href', 'target', 'rel', 'class', 'title', 'start'].includes(k), `${s}: attribute ${k}`);
+        assert.ok(['href', 'target', 'rel', 'class', 'title', 'start', 'tabindex'].includes(k), `${s}: attribute ${k}`);
         if (k === 'href') assert.match(v, /^(https?:\/\/|mailto:)/, s);
       }
     }
@@ -73,5 +73,38 @@ test('a huge code block is one element with all of its text', () => {
 test('plain text reads back as it was typed', () => {
   for (const s of ['hello there', 'a < b > c & d', 'docs at https://example.com/natter?a=1&b=<2> and javascript:alert(2)', 'two\nlines']) {
     assert.equal(renderText(s, { doc: fakeDocument }).textContent, s);
+  }
+});
+
+test('random markup: never throws, stays fast, makes only the allowed elements, attributes and links', () => {
+  // A fixed seed: the same inputs every run (a failure can be replayed).
+  let seed = 0x2545f491;
+  const rand = (n) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const pieces = ['*', '**', '_', '__', '~~', '`', '```', '\n', '\n\n', '> ', '- ', '1. ', '  ', '[', ']', '(', ')', '](', '\\', '@bob', '@me', ':tada:', ':', 'https://a.org/x', 'www.b.org', 'javascript:alert(1)', 'mailto:a@b.org', '<img src=x onerror=alert(1)>', '"', "'", '<', '>', '&', 'word', ' ', 'é', '🎉'];
+  const TAGS = new Set(['P', 'A', 'CODE', 'PRE', 'BLOCKQUOTE', 'UL', 'OL', 'LI', 'STRONG', 'EM', 'DEL', 'SPAN']);
+  const ATTRS = new Set(['href', 'target', 'rel', 'class', 'title', 'start', 'tabindex']);
+  for (let n = 0; n < 3000; n++) {
+    let s = '';
+    for (let k = rand(40); k >= 0; k--) s += pieces[rand(pieces.length)];
+    const frag = renderText(s, { me: 'me', doc: fakeDocument });
+    for (const e of elements(frag)) {
+      assert.ok(TAGS.has(e.tagName), `${JSON.stringify(s)}: <${e.tagName}>`);
+      for (const [k, v] of e.attributes) {
+        assert.ok(ATTRS.has(k), `${JSON.stringify(s)}: ${k}`);
+        if (k === 'href') assert.match(v, /^(https?:\/\/[^/]|mailto:[^/])/, JSON.stringify(s));
+      }
+    }
+  }
+  // Text without markup characters (a > only inside a line) reads back
+  // exactly.
+  for (let n = 0; n < 500; n++) {
+    let s = '';
+    for (let k = rand(20); k >= 0; k--) s += ['word', ' ', 'é', '🎉', '<', '&', '"', "'", '.', ',', '!', '?', '#', '%', 'x>y'][rand(15)];
+    if (s.trim()) assert.equal(renderText(s, { doc: fakeDocument }).textContent, s, JSON.stringify(s));
   }
 });
