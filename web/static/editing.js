@@ -129,7 +129,7 @@ export function editing(app) {
 
   function wire() {
     $('#composer').addEventListener('keydown', (e) => {
-      if (e.key !== 'ArrowUp' || e.shiftKey || e.altKey || e.ctrlKey || e.metaKey || e.isComposing) return;
+      if (e.key !== 'ArrowUp' || e.shiftKey || e.altKey || e.ctrlKey || e.metaKey || e.isComposing || e.defaultPrevented) return;
       if (e.target.value !== '') return;
       if (editLast()) e.preventDefault();
     });

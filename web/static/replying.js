@@ -60,7 +60,8 @@ export function replying(app) {
 
   function wire() {
     $('#composer').addEventListener('keydown', (e) => {
-      if (e.key === 'Escape' && !e.isComposing && cancel()) e.preventDefault();
+      // After the suggestion list's own Escape (suggest.js) has closed it.
+      if (e.key === 'Escape' && !e.isComposing && !e.defaultPrevented && cancel()) e.preventDefault();
     });
   }
 
