@@ -39,12 +39,21 @@ func TestBrowserMessages(t *testing.T) {
 		seq := alice.waitSeqOf("teh plan is ready")
 		alice.hover(msgCSS(seq))
 		alice.shot("msg-01-hover-menu")
+		alice.axe("the message toolbar")
 		alice.click(msgCSS(seq) + ` #msg-actions [data-action="edit"]`)
 		alice.replaceEdit("the plan is ready\r")
 		alice.waitShown("the plan is ready (edited)")
 		bob.waitShown("the plan is ready (edited)")
 		bob.reload("team")
 		bob.waitShown("the plan is ready (edited)")
+		// Its "(edited)" shows the edits.
+		bob.click(msgCSS(seq) + " button.edited")
+		bob.wait("edit history", `document.querySelector('#edits-dialog').open &&
+			[...document.querySelectorAll('#edits-list .edit-version')].map(e => e.textContent).join('|') === 'teh plan is ready|the plan is ready'`)
+		bob.shot("msg-02-edit-history")
+		bob.axe("the edit history")
+		bob.click("#edits-dialog .cancel")
+		bob.wait("closed", `!document.querySelector('#edits-dialog').open`)
 	})
 
 	t.Run("↑ in an empty composer edits the last own message; Escape cancels", func(t *testing.T) {
@@ -74,6 +83,7 @@ func TestBrowserMessages(t *testing.T) {
 		alice.hover(msgCSS(seq))
 		alice.click(msgCSS(seq) + ` #msg-actions [data-action="delete"]`)
 		alice.wait("confirmation", `document.querySelector('#delete-dialog').open && document.querySelector('#delete-preview').textContent.includes('secret launch date')`)
+		alice.axe("the delete confirmation")
 		alice.click("#delete-confirm")
 		for _, p := range []*tab{alice, bob} {
 			p.wait("message deleted in place", fmt.Sprintf(`document.querySelector('%s .msg-text.deleted')?.textContent === 'message deleted'`, msgCSS(seq)))
@@ -96,6 +106,8 @@ func TestBrowserMessages(t *testing.T) {
 		seq := alice.waitSeqOf("the plan is ready (edited)")
 		bob.hover(msgCSS(seq))
 		bob.click(msgCSS(seq) + ` #msg-actions [data-action="react"]`)
+		bob.wait("quick reactions", `!!document.querySelector('#react-menu [data-emoji="👍"]')`)
+		bob.axe("the quick reactions")
 		bob.click(`#react-menu [data-emoji="👍"]`)
 		reaction := msgCSS(seq) + ` .reaction[data-emoji="👍"]`
 		count := func(p *tab, n int, mine bool) {
@@ -145,7 +157,7 @@ func TestBrowserMessages(t *testing.T) {
 		}
 		reply := bob.waitSeqOf("about 40k")
 		quote := msgCSS(reply) + " .reply-quote"
-		bob.wait("quote above the reply", fmt.Sprintf(`document.querySelector('%s')?.textContent === 'bobwhat is the budget?'`, quote))
+		bob.wait("quote above the reply", fmt.Sprintf(`(() => { const q = document.querySelector('%s'); return q && q.querySelector('.reply-from').textContent === 'bob' && q.querySelector('.reply-text').textContent === 'what is the budget?'; })()`, quote))
 		bob.shot("msg-04-reply-quote")
 		bob.click(quote)
 		bob.wait("jumped to the original", fmt.Sprintf(`(() => { const e = document.querySelector('%s'); if (!e) return false;
@@ -178,6 +190,11 @@ func TestBrowserMessages(t *testing.T) {
 		bob.wait("the also-room reply in the timeline", `[...document.querySelectorAll('#messages .msg')].some(e => e.querySelector('.msg-text')?.textContent === 'ship it on Friday' && e.querySelector('.in-thread'))`)
 		bob.wait("2 replies in bob's panel", `document.querySelectorAll('#thread-messages .msg[data-seq]').length === 3`)
 		alice.shot("msg-05-thread")
+		alice.axe("the thread panel")
+		alice.scheme(true)
+		alice.axe("the thread panel, dark")
+		alice.shot("msg-05-thread-dark")
+		alice.scheme(false)
 		bob.reload("team")
 		bob.wait("2 replies after a reload", fmt.Sprintf(`document.querySelector('%s .thread-count')?.textContent === '2 replies'`, msgCSS(root)))
 		bob.click(msgCSS(root) + " .thread-summary")
@@ -195,6 +212,8 @@ func TestBrowserMessages(t *testing.T) {
 		alice.t, bob.t = t, t
 		bob.wait("no topic button for bob", `document.querySelector('#topic-button').hidden`)
 		alice.click("#topic-button")
+		alice.wait("topic dialog", `document.querySelector('#topic-dialog').open`)
+		alice.axe("the topic dialog")
 		alice.do(chromedp.SendKeys(chromedp.CSS("#topic-name"), "Team room"))
 		alice.do(chromedp.SendKeys(chromedp.CSS("#topic-text"), "Ship 2.0 by Friday"))
 		alice.click(`#topic-form button[type="submit"]`)

@@ -26,12 +26,14 @@ export function msgParts(app) {
       {
         type: 'button',
         dataset: { target: q.seq },
-        'aria-label': `Go to the message ${q.from ? `from ${q.from} ` : ''}this replies to`,
+        title: 'Go to the original message',
         onclick: (e) => {
           e.stopPropagation();
           app.jump.to(room, q.seq);
         },
       },
+      // The name is the visible text, said as a reply.
+      el('span.visually-hidden', { text: 'In reply to ' }),
       q.from ? el('span.reply-from', { text: q.from }) : null,
       el(`span.reply-text${q.deleted || q.missing ? '.gone' : ''}`, { text }),
     );
@@ -123,7 +125,7 @@ export function msgParts(app) {
       {
         type: 'button',
         dataset: { root: m.seq },
-        'aria-label': `${label}${unseen ? ', new' : ''}, last ${last}. Open the thread`,
+        title: 'Open the thread',
         onclick: (e) => {
           e.stopPropagation();
           app.thread.open(room, m.seq);
@@ -133,6 +135,7 @@ export function msgParts(app) {
       el('span.thread-count', { text: label }),
       last ? el('span.thread-last', { text: `Last reply ${last}` }) : null,
       unseen ? el('span.thread-dot', { 'aria-hidden': 'true' }) : null,
+      unseen ? el('span.visually-hidden', { text: ', new replies' }) : null,
     );
   }
 

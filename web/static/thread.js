@@ -139,7 +139,7 @@ export function thread(app) {
       out.push(c.node);
     };
     if (root) put('root-' + root.seq, app.parts.sig(room, root), () => app.timeline.messageItem(room, root, true, { inThread: true }));
-    out.length && put('count', String(count), () => el('li.thread-count-line', { role: 'separator', text: `${count} ${count === 1 ? 'reply' : 'replies'}` }));
+    out.length && put('count', String(count), () => el('li.thread-count-line', { text: `${count} ${count === 1 ? 'reply' : 'replies'}` }));
     const pend = [...cur.pending.values()].map((p) => ({ ...p, from: session.user, pending: true }));
     for (const it of layout([...replies, ...pend])) {
       const m = it.msg;
