@@ -26,7 +26,7 @@ export function editHistory(app) {
         el(
           'li',
           {},
-          el('div.small', { text: `${i === 0 ? 'Sent' : 'Edited'} ${new Date(i === 0 ? got.ts : v.ts).toLocaleString()}${v.current ? ' · now' : ''}` }),
+          el('div.small', { text: `${i === 0 ? 'Sent' : 'Edited'} ${new Date(i === 0 ? got.ts : v.ts).toLocaleString()}${v.current && i > 0 ? ' · the text now' : ''}` }),
           el('div.edit-version', { text: got.deleted && v.current ? 'message deleted' : v.text }),
         ),
       ),

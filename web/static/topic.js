@@ -66,6 +66,7 @@ export function topic(app) {
   /** changed redraws what shows room's topic and name. */
   function changed(room) {
     app.list.render();
+    app.thread.render();
     if (app.current === room.id) {
       app.view.renderHeader();
       app.composer.show(room);
