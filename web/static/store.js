@@ -1,6 +1,6 @@
 // store.js: per-user browser storage. Drafts, unsent messages, the threads
-// seen and the last open room survive a reload, a crash and an expired session; logging out
-// removes them. Unit-tested in web/test/store.test.mjs.
+// seen and the last open room survive a reload, a crash and an expired
+// session; logging out removes them. Unit-tested in web/test/store.test.mjs.
 
 export class Store {
   /**
