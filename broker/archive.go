@@ -290,6 +290,7 @@ func (a *archiveFeed) deliver(ctx context.Context, batch archiveBatch, fetched [
 		err := a.fn(batch.After, batch.Last, batch.Msgs)
 		if err == nil {
 			a.b.metrics.Archived.Add(float64(len(batch.Msgs)))
+			a.b.eraseDeleted(ctx, batch.Msgs)
 			return nil
 		}
 		a.b.log.Warn("archiving batch failed; retrying", "messages", len(batch.Msgs), "err", err)

@@ -47,11 +47,28 @@ func (b *Broker) Erase(ctx context.Context, seqs ...uint64) error {
 }
 
 // isNotFoundAPIErr reports the server's answer to a delete of a sequence
-// the stream no longer holds. nats.go flattens it into a string
-// (ErrMsgDeleteUnsuccessful wrapping the API error's text), so the NATS
-// error code 10043 is matched there.
+// the stream no longer holds: NATS error 10043 ("sequence not found") from
+// a single server, 10057 ("no message found") from a clustered stream.
+// nats.go flattens it into a string (ErrMsgDeleteUnsuccessful wrapping the
+// API error's text), so the code is matched there.
 func isNotFoundAPIErr(err error) bool {
-	return errors.Is(err, jetstream.ErrMsgDeleteUnsuccessful) && strings.Contains(err.Error(), "err_code=10043")
+	if !errors.Is(err, jetstream.ErrMsgDeleteUnsuccessful) {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "err_code=10043") || strings.Contains(s, "err_code=10057")
+}
+
+// HasRecords reports, from the stream leader, whether room has a record
+// with after < seq <= upTo. A replay whose direct get (which any replica
+// may answer) ended before upTo asks it: a lagging replica lacks records
+// the leader has, while erased ones are gone from both.
+func (b *Broker) HasRecords(ctx context.Context, room natter.RoomID, after, upTo uint64) (bool, error) {
+	m, err := b.leaderGet(ctx, fmt.Sprintf("record of %s after %d", room, after), map[string]any{"seq": after + 1, "next_by_subj": roomSubject(room)})
+	if err != nil {
+		return false, err
+	}
+	return m != nil && m.Seq <= upTo, nil
 }
 
 // lastMessageWindows are the spans of stream sequences LastMessage reads
@@ -82,4 +99,50 @@ func (b *Broker) LastMessage(ctx context.Context, room natter.RoomID, upTo uint6
 			return found, err
 		}
 	}
+}
+
+// eraseDeleted is the archive's backstop for erasing: the edge that stored
+// a tombstone erases its message and edits once it is acked, but an edge
+// that dies in between leaves them, and an edit stored just after the
+// tombstone is erased by the edge that stored it, which may die too. Every
+// tombstone and every edit of a deleted message that the archive passes is
+// checked here, once per archiver; erasing again is harmless.
+func (b *Broker) eraseDeleted(ctx context.Context, msgs []natter.Message) {
+	for _, m := range msgs {
+		if m.Kind != natter.KindDelete && m.Kind != natter.KindEdit {
+			continue
+		}
+		st, err := b.MsgState(ctx, m.Room, m.Target)
+		if natter.ErrorCode(err) == natter.ENOTFOUND {
+			continue // erased, or never a message
+		}
+		if err != nil {
+			b.log.Warn("erase check failed", "room", m.Room, "seq", m.Target, "err", err)
+			continue
+		}
+		var seqs []uint64
+		switch {
+		case m.Kind == natter.KindEdit && st.Deleted:
+			seqs = []uint64{m.Seq}
+		case m.Kind == natter.KindDelete && !st.Erased:
+			seqs = append([]uint64{m.Target}, st.EditSeqs()...)
+		}
+		if err := b.Erase(ctx, seqs...); err != nil {
+			b.log.Warn("erase of a deleted message failed", "room", m.Room, "seq", m.Target, "err", err)
+		}
+	}
+}
+
+// StoreSizes returns the bytes the ROOMS stream and the message state
+// bucket hold (for measuring what records cost).
+func (b *Broker) StoreSizes(ctx context.Context) (stream, msgState uint64, err error) {
+	info, err := b.stream.Info(ctx)
+	if err != nil {
+		return 0, 0, unavailable("stream info", err)
+	}
+	st, err := b.msgs.Status(ctx)
+	if err != nil {
+		return 0, 0, unavailable("message state bucket", err)
+	}
+	return info.State.Bytes, st.Bytes(), nil
 }

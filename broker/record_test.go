@@ -94,6 +94,13 @@ func TestEraseRemovesRecord(t *testing.T) {
 			t.Errorf("erased text read back: %+v", m)
 		}
 	}
+	// The leader has nothing between a and c now, but has c.
+	if more, err := b.HasRecords(testCtx(t), "r", a.Seq, secret.Seq); err != nil || more {
+		t.Errorf("records in (%d, %d] after the erase: %v %v", a.Seq, secret.Seq, more, err)
+	}
+	if more, err := b.HasRecords(testCtx(t), "r", a.Seq, c.Seq); err != nil || !more {
+		t.Errorf("records in (%d, %d]: %v %v, want c", a.Seq, c.Seq, more, err)
+	}
 }
 
 // LastMessage skips the change records after a room's last message, also
@@ -156,5 +163,29 @@ func TestMsgStateCompareAndSwap(t *testing.T) {
 	}
 	if _, ok := st.Change("ub", "c"); !ok {
 		t.Error("a reaction change is not found by its client id")
+	}
+}
+
+// The archive's backstop erases what a tombstone's edge did not: the
+// message and its edits, and an edit stored after the tombstone.
+func TestEraseDeletedBackstop(t *testing.T) {
+	b := start(t)
+	ctx := testCtx(t)
+	m := say(t, b.Broker, "r", "secret")
+	e := publish(t, b.Broker, Draft{Room: "r", From: "u", ClientID: "e", Text: "secret 2", Record: Record{Kind: natter.KindEdit, Target: m.Seq}})
+	if _, err := b.ChangeMsg(ctx, "r", m.Seq, func(s *MsgState) error {
+		s.Deleted = true
+		s.AddChange(Change{Kind: natter.KindEdit, From: "u", CID: "e", Seq: e.Seq})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	d := publish(t, b.Broker, Draft{Room: "r", From: "u", ClientID: "d", Record: Record{Kind: natter.KindDelete, Target: m.Seq}})
+	late := publish(t, b.Broker, Draft{Room: "r", From: "u", ClientID: "late", Text: "secret 3", Record: Record{Kind: natter.KindEdit, Target: m.Seq}})
+	recs, _ := readAll(t, b.Broker, "r", 0, 0)
+	b.eraseDeleted(ctx, recs)
+	got, _ := readAll(t, b.Broker, "r", 0, 0)
+	if len(got) != 1 || got[0].Seq != d.Seq {
+		t.Errorf("after the backstop the room holds %+v, want only the tombstone %d (late edit %d)", got, d.Seq, late.Seq)
 	}
 }

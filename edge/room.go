@@ -337,7 +337,14 @@ func (r *room) replayStream(m *member) (bool, error) {
 		fas = append(fas, newFrameAt(msg))
 		return nil
 	})
-	complete := err == nil // every record of (after, upTo] is in fas
+	// complete: every record of (after, upTo] is in fas. A read that ended
+	// short of upTo is complete only if the leader has nothing more there
+	// (the rest was erased), not if a lagging replica answered it.
+	complete := err == nil
+	if complete && read < upTo {
+		more, lerr := r.e.b.HasRecords(r.e.ctx, r.id, read, upTo)
+		complete = lerr == nil && !more
+	}
 	if errors.Is(err, errRoundFull) {
 		err = nil
 	}

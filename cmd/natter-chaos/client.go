@@ -11,10 +11,11 @@ import (
 )
 
 // chatClient is one simulated user: a member of one room that sends at a
-// steady rate and records every ack and every message it receives. It
-// reconnects on its own, to the other edge if its own is gone, resumes from
-// its last seen sequence, and resends an unacknowledged message with the
-// same client id.
+// steady rate (messages, and edits, deletions and reactions: records.go)
+// and records every ack and every record it receives, which it applies to
+// its projection of the room. It speaks protocol version 2. It reconnects
+// on its own, to the other edge if its own is gone, resumes from its last
+// seen sequence, and resends an unacknowledged op with the same client id.
 type chatClient struct {
 	id    int
 	user  string
@@ -40,14 +41,19 @@ type chatClient struct {
 	lastAck    time.Time
 	stalls     []span        // intervals of at least stallMin between two acks
 	joined     chan struct{} // closed after the first successful join
-	pending    string        // cid of the send awaiting its ack, "" if none
+	pending    string        // cid of the op awaiting its ack, "" if none
+	op         op            // that op
+	changes    map[uint64]op // this client's acked changes, by seq
+	refused    int           // changes refused (their target deleted meanwhile)
+	proj       *wsclient.Room
 	nextCID    int
 	sendingEnd bool
 }
 
 func newClient(id int, user, room string, edges []string, token string, rate float64) *chatClient {
 	return &chatClient{id: id, user: user, room: room, edges: edges, token: token, rate: rate,
-		received: map[uint64]int{}, acked: map[uint64]string{}, joined: make(chan struct{})}
+		received: map[uint64]int{}, acked: map[uint64]string{}, changes: map[uint64]op{}, proj: wsclient.NewRoom(),
+		joined: make(chan struct{})}
 }
 
 // run keeps the client connected until ctx ends. Sending starts when send
@@ -86,7 +92,7 @@ func (c *chatClient) connect(ctx context.Context, attempt int) (*wsclient.Client
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ws.Auth(dctx, c.token); err != nil {
+	if _, err := ws.AuthV(dctx, c.token, 2); err != nil {
 		ws.Close()
 		return nil, err
 	}
@@ -143,42 +149,45 @@ func (c *chatClient) session(ctx context.Context, ws *wsclient.Client, send, sto
 			return
 		case <-tick.C:
 		}
-		cid, resend := c.nextSend(stopSend)
-		if cid == "" {
+		o, resend := c.nextSend(stopSend)
+		if o.cid == "" {
 			continue // done sending; keep receiving
 		}
 		actx, acancel := context.WithTimeout(sctx, 10*time.Second)
-		ack, err := ws.SendText(actx, c.room, cid, fmt.Sprintf("%s says %s", c.user, cid))
+		ack, err := o.do(actx, ws, c.room)
 		acancel()
 		var closed *wsclient.Closed
 		switch {
 		case err == nil:
-			c.ackd(cid, ack.Seq, resend)
+			c.ackd(o, ack.Seq, resend)
 		case errors.As(err, &closed):
 			cancel()
+		case refusal(err):
+			c.drop(o)
 		}
 		// Other errors (unavailable, timeout): the same cid goes again.
 	}
 }
 
-// nextSend returns the cid to send: the pending one again, or a new one.
-func (c *chatClient) nextSend(stopSend <-chan struct{}) (cid string, resend bool) {
+// nextSend returns the op to send: the pending one again, or a new one.
+func (c *chatClient) nextSend(stopSend <-chan struct{}) (o op, resend bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pending != "" {
 		c.resends++
-		return c.pending, true
+		return c.op, true
 	}
 	select {
 	case <-stopSend:
 		c.sendingEnd = true
-		return "", false
+		return op{}, false
 	default:
 	}
 	c.nextCID++
-	c.pending = fmt.Sprintf("c%d-%d", c.id, c.nextCID)
+	c.op = c.choose(fmt.Sprintf("c%d-%d", c.id, c.nextCID))
+	c.pending = c.op.cid
 	c.sent++
-	return c.pending, false
+	return c.op, false
 }
 
 // stallMin is the shortest time between two acks that counts as a time
@@ -189,13 +198,19 @@ const stallMin = time.Second
 // span is an interval of wall-clock time.
 type span struct{ from, to time.Time }
 
-func (c *chatClient) ackd(cid string, seq uint64, _ bool) {
+func (c *chatClient) ackd(o op, seq uint64, _ bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cid == c.pending {
+	if o.cid == c.pending {
 		c.pending = ""
 	}
-	c.acked[seq] = cid
+	if seq == 0 {
+		return // a reaction that changed nothing: no record
+	}
+	c.acked[seq] = o.cid
+	if o.kind != "" {
+		c.changes[seq] = o
+	}
 	now := time.Now()
 	if !c.lastAck.IsZero() && now.Sub(c.lastAck) >= stallMin {
 		c.stalls = append(c.stalls, span{c.lastAck, now})
@@ -218,6 +233,7 @@ func (c *chatClient) receive(ev wsclient.Event) {
 			c.gaps++
 		}
 		c.last = ev.Seq
+		c.proj.Apply(ev)
 	}
 }
 

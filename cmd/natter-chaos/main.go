@@ -39,6 +39,7 @@ type config struct {
 	basePort           int
 	scenario           string
 	inNetns            bool
+	historyProjection  bool
 }
 
 func main() {
@@ -53,6 +54,7 @@ func main() {
 	flag.BoolVar(&c.keep, "keep", false, "keep the work dir")
 	flag.IntVar(&c.basePort, "port", 24000, "first of the loopback ports used")
 	flag.StringVar(&c.scenario, "scenario", "faults", `"faults" (the schedule of process faults) or "partition" (a NATS node cut off by the network; needs root and ip, skipped otherwise)`)
+	flag.BoolVar(&c.historyProjection, "history-projection", false, "also compare each room's history (current text, edited, deleted, reactions of every message) with the members' projection (needs the history API of issue 11)")
 	flag.BoolVar(&c.inNetns, "in-netns", false, "internal: this is the partition scenario's run inside its network namespace")
 	flag.Parse()
 	if c.scenario != "faults" && c.scenario != "partition" {

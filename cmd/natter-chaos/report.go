@@ -26,10 +26,16 @@ type report struct {
 	Reconnects        int            `json:"reconnects"`
 	MaxOutage         string         `json:"max_outage"`
 	MaxNoAck          string         `json:"max_without_ack"`
+	Changes           int            `json:"changes_acked"`   // edits, deletions, reactions
+	Refused           int            `json:"changes_refused"` // their target deleted meanwhile
+	ProjectionsDiffer int            `json:"projections_differ"`
 	HistoryMissing    int            `json:"history_missing"`
 	HistoryDuplicated int            `json:"history_duplicated"`
 	HungNodeLeft      string         `json:"hung_node_left,omitempty"`
 	Faults            []*faultFigure `json:"faults"`
+
+	projectionExample string   // the first differing projection, for the log
+	lostExamples      []string // the first records found lost
 }
 
 // faultFigure is what one chaos step measured: the longest time any client
@@ -105,12 +111,25 @@ func (r *report) faultsTookEffect() error {
 }
 
 func (r *report) ok() bool {
-	return r.Lost == 0 && r.Duplicated == 0 && r.Reordered == 0 && r.Gaps == 0 &&
+	return r.Lost == 0 && r.Duplicated == 0 && r.Reordered == 0 && r.Gaps == 0 && r.ProjectionsDiffer == 0 &&
 		r.HistoryMissing == 0 && r.HistoryDuplicated == 0 && r.Acked > 0
 }
 
-// check compares, per room and member, what was acked with what arrived.
+// check compares, per room and member, what was acked with what arrived,
+// and the members' projections of each room. A record erased by a
+// deletion need not have arrived: a member away while it was live never
+// receives it.
 func check(clients []*chatClient) *report {
+	gone := erased(clients)
+	kinds := map[uint64]string{} // what each acked seq is, for the report
+	for _, c := range clients {
+		c.mu.Lock()
+		for seq, cid := range c.acked {
+			o := c.changes[seq]
+			kinds[seq] = fmt.Sprintf("%q by client %d (cid %s, target %d)", o.kind, c.id, cid, o.target)
+		}
+		c.mu.Unlock()
+	}
 	rep := &report{Clients: len(clients)}
 	acked := map[string][]uint64{}
 	rooms := map[string]bool{}
@@ -121,6 +140,8 @@ func check(clients []*chatClient) *report {
 		rep.Sent += c.sent
 		rep.Acked += len(c.acked)
 		rep.Resends += c.resends
+		rep.Changes += len(c.changes)
+		rep.Refused += c.refused
 		for seq := range c.acked {
 			acked[c.room] = append(acked[c.room], seq)
 		}
@@ -135,12 +156,16 @@ func check(clients []*chatClient) *report {
 	for _, c := range clients {
 		c.mu.Lock()
 		for _, seq := range acked[c.room] {
-			if seq <= c.start {
+			if seq <= c.start || gone[c.room][seq] && c.received[seq] == 0 {
 				continue
 			}
 			rep.Expected++
 			if c.received[seq] == 0 {
 				rep.Lost++
+				if len(rep.lostExamples) < 20 {
+					rep.lostExamples = append(rep.lostExamples, fmt.Sprintf("client %d (%s, start %d, last %d) lacks %d %s",
+						c.id, c.room, c.start, c.last, seq, kinds[seq]))
+				}
 			}
 		}
 		rep.Delivered += c.delivered
@@ -150,6 +175,7 @@ func check(clients []*chatClient) *report {
 		c.mu.Unlock()
 	}
 	rep.MaxOutage = maxOutage.Round(time.Millisecond).String()
+	rep.ProjectionsDiffer, rep.projectionExample = compareProjections(clients)
 	return rep
 }
 
@@ -159,6 +185,7 @@ func (r *report) print(w io.Writer) {
 		{"sent", r.Sent}, {"acked", r.Acked}, {"resends (same cid)", r.Resends},
 		{"expected deliveries", r.Expected}, {"delivered", r.Delivered},
 		{"lost", r.Lost}, {"duplicated", r.Duplicated}, {"reordered", r.Reordered}, {"prev gaps", r.Gaps},
+		{"changes acked", r.Changes}, {"changes refused", r.Refused}, {"projections differing", r.ProjectionsDiffer},
 		{"reconnects", r.Reconnects}, {"longest reconnect", r.MaxOutage},
 		{"longest without service", r.MaxNoAck},
 		{"history missing", r.HistoryMissing}, {"history duplicated", r.HistoryDuplicated},
@@ -175,6 +202,12 @@ func (r *report) print(w io.Writer) {
 		if f.Note != "" {
 			fmt.Fprintf(w, "  %39s %s\n", "", f.Note)
 		}
+	}
+	for _, l := range r.lostExamples {
+		fmt.Fprintf(w, "  lost: %s\n", l)
+	}
+	if r.projectionExample != "" {
+		fmt.Fprintf(w, "  first differing projection: %s\n", r.projectionExample)
 	}
 	verdict := "PASS"
 	if !r.ok() {

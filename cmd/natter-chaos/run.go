@@ -87,6 +87,11 @@ func run(ctx context.Context, c config, net nodeNet, log *slog.Logger) (*report,
 	if err := checkHistory(ctx, cl, clients, rep, 60*time.Second); err != nil {
 		return rep, err
 	}
+	if c.historyProjection {
+		if err := checkHistoryProjection(ctx, cl, clients, rep, 60*time.Second); err != nil {
+			return rep, err
+		}
+	}
 	if !rep.ok() {
 		return rep, fmt.Errorf("delivery contract violated")
 	}
@@ -135,8 +140,12 @@ func settle(ctx context.Context, clients []*chatClient, d time.Duration) error {
 }
 
 // checkHistory pages through each room's history over HTTP (waiting for the
-// archive to catch up) and compares it with the acked messages.
+// archive to catch up) and compares it with the acked messages: history
+// pages list messages, not the changes to them, and a deleted message may
+// be erased from the stream before the archive reads it. (Whether history
+// applied the changes is --history-projection's check.)
 func checkHistory(ctx context.Context, cl *cluster, clients []*chatClient, rep *report, d time.Duration) error {
+	gone := erased(clients)
 	acked := map[string]map[uint64]bool{}
 	token := map[string]string{}
 	for _, c := range clients {
@@ -146,7 +155,9 @@ func checkHistory(ctx context.Context, cl *cluster, clients []*chatClient, rep *
 		}
 		c.mu.Lock()
 		for seq := range c.acked {
-			acked[c.room][seq] = true
+			if _, change := c.changes[seq]; !change && !gone[c.room][seq] {
+				acked[c.room][seq] = true
+			}
 		}
 		c.mu.Unlock()
 	}

@@ -20,7 +20,7 @@ import (
 
 // server is a natter serve process run in-process on loopback.
 type server struct {
-	t    *testing.T
+	t    testing.TB
 	m    *Main
 	dir  string
 	keys *auth.Keys
@@ -28,7 +28,7 @@ type server struct {
 
 // startServer runs Main on a random loopback port with data in dir (a new
 // temp dir if empty). tweak may adjust the configuration.
-func startServer(t *testing.T, dir string, tweak ...func(*Main)) *server {
+func startServer(t testing.TB, dir string, tweak ...func(*Main)) *server {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -61,7 +61,7 @@ func startServer(t *testing.T, dir string, tweak ...func(*Main)) *server {
 	return s
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
@@ -135,7 +135,7 @@ func (s *server) getJSON(ctx context.Context, user, path string, v any) int {
 // tclient is a wsclient.Client whose helpers fail the test on error.
 type tclient struct {
 	*wsclient.Client
-	t    *testing.T
+	t    testing.TB
 	user string
 }
 

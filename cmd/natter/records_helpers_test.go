@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"slices"
-	"sort"
-	"strings"
 	"testing"
 
 	"github.com/natter-chat/natter/edge/wsclient"
@@ -49,99 +45,10 @@ func refused(t *testing.T, what string, ev wsclient.Event, err error, code strin
 	}
 }
 
-// projMsg is one message as a client shows it, built from the records it
-// received (a client-side projection).
-type projMsg struct {
-	From, Text      string
-	Edited, Deleted bool
-	ReplyTo, Thread uint64
-	Mentions        []string
-	Reactions       []projReaction
-}
+// projection is a client's view of a room, built from its records.
+type projection struct{ *wsclient.Room }
 
-type projReaction struct {
-	Emoji string
-	Users []string
-}
-
-// projection applies a room's records in order, as a client does: changes
-// to a message it does not have are ignored.
-type projection struct {
-	msgs  map[uint64]*projMsg
-	topic *string
-	name  *string
-	last  uint64
-}
-
-func newProjection() *projection { return &projection{msgs: map[uint64]*projMsg{}} }
-
-func (p *projection) apply(ev wsclient.Event) {
-	p.last = max(p.last, ev.Seq)
-	m := p.msgs[ev.Target]
-	switch ev.Kind {
-	case "":
-		p.msgs[ev.Seq] = &projMsg{From: ev.From, Text: ev.Text, ReplyTo: ev.ReplyTo, Thread: ev.Thread, Mentions: ev.Mentions}
-	case "edit":
-		if m != nil && !m.Deleted {
-			m.Text, m.Edited, m.Mentions = ev.Text, true, ev.Mentions
-		}
-	case "delete":
-		if m != nil {
-			m.Deleted, m.Text, m.Reactions = true, "", nil
-		}
-	case "react":
-		if m == nil || m.Deleted {
-			return
-		}
-		i := slices.IndexFunc(m.Reactions, func(r projReaction) bool { return r.Emoji == ev.Emoji })
-		switch {
-		case ev.Remove && i >= 0:
-			r := &m.Reactions[i]
-			r.Users = slices.DeleteFunc(r.Users, func(u string) bool { return u == ev.From })
-			if len(r.Users) == 0 {
-				m.Reactions = slices.Delete(m.Reactions, i, i+1)
-			}
-		case ev.Remove:
-		case i < 0:
-			m.Reactions = append(m.Reactions, projReaction{Emoji: ev.Emoji, Users: []string{ev.From}})
-		case !slices.Contains(m.Reactions[i].Users, ev.From):
-			m.Reactions[i].Users = append(m.Reactions[i].Users, ev.From)
-		}
-	case "topic":
-		if ev.Topic != nil {
-			p.topic = ev.Topic
-		}
-		if ev.Name != nil {
-			p.name = ev.Name
-		}
-	}
-}
-
-// view is what a user sees: the messages that are not deleted, in order,
-// and the room's topic and name. (A deleted message a client had shows as
-// "deleted"; one it never had, erased before it could, does not show: the
-// two are the same to a reader.)
-func (p *projection) view() string {
-	var seqs []uint64
-	for seq, m := range p.msgs {
-		if !m.Deleted {
-			seqs = append(seqs, seq)
-		}
-	}
-	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
-	var b strings.Builder
-	for _, seq := range seqs {
-		m := p.msgs[seq]
-		fmt.Fprintf(&b, "%d %s %q edited=%v reply=%d thread=%d mentions=%v reactions=%v\n", seq, m.From, m.Text, m.Edited, m.ReplyTo, m.Thread, m.Mentions, m.Reactions)
-	}
-	if p.topic != nil {
-		fmt.Fprintf(&b, "topic %q\n", *p.topic)
-	}
-	if p.name != nil {
-		fmt.Fprintf(&b, "name %q\n", *p.name)
-	}
-	return b.String()
-}
+func newProjection() *projection { return &projection{wsclient.NewRoom()} }
 
 // follow reads c's msg events of room until one with seq >= upTo, applying
 // each to p and checking the prev chain (each prev is exactly the seq
@@ -149,15 +56,15 @@ func (p *projection) view() string {
 func (p *projection) follow(t *testing.T, ctx context.Context, c *tclient, room string, upTo uint64) []wsclient.Event {
 	t.Helper()
 	var evs []wsclient.Event
-	for p.last < upTo {
+	for p.Last < upTo {
 		ev := c.messages(ctx, room, 1)[0]
-		if ev.Seq <= p.last {
+		if ev.Seq <= p.Last {
 			continue
 		}
-		if ev.Prev != p.last {
-			t.Fatalf("%s: msg %d has prev %d, last received %d", c.user, ev.Seq, ev.Prev, p.last)
+		if ev.Prev != p.Last {
+			t.Fatalf("%s: msg %d has prev %d, last received %d", c.user, ev.Seq, ev.Prev, p.Last)
 		}
-		p.apply(ev)
+		p.Apply(ev)
 		evs = append(evs, ev)
 	}
 	return evs

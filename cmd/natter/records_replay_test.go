@@ -58,9 +58,9 @@ func TestRecordReplayMatchesLive(t *testing.T) {
 	ctx := ctxFor(t, 90*time.Second)
 	alice, bob, carol := s.connectV2(ctx, "alice"), s.connectV2(ctx, "bob"), s.connectV2(ctx, "carol")
 	online, offline := newProjection(), newProjection()
-	online.last = alice.join(ctx, "lobby", 0, "").After
+	online.Last = alice.join(ctx, "lobby", 0, "").After
 	bob.join(ctx, "lobby", 0, "")
-	offline.last = carol.join(ctx, "lobby", 0, "").After
+	offline.Last = carol.join(ctx, "lobby", 0, "").After
 	v1 := s.connect(ctx, "dave") // protocol version 1 throughout
 	v1last := v1.join(ctx, "lobby", 0, "").After
 
@@ -75,7 +75,7 @@ func TestRecordReplayMatchesLive(t *testing.T) {
 	secrets = append(secrets, more...)
 	online.follow(t, ctx, alice, "lobby", last)
 	old := uint64(0)
-	for seq, m := range offline.msgs { // one she has, edited and deleted while she is away
+	for seq, m := range offline.Msgs { // one she has, edited and deleted while she is away
 		if m.From == "alice" && (old == 0 || seq < old) {
 			old = seq
 		}
@@ -85,19 +85,19 @@ func TestRecordReplayMatchesLive(t *testing.T) {
 	online.follow(t, ctx, alice, "lobby", last)
 
 	carol = s.connectV2(ctx, "carol")
-	if j := carol.join(ctx, "lobby", int64(offline.last), epoch); j.After != offline.last {
-		t.Fatalf("carol resumed at %d, want %d", j.After, offline.last)
+	if j := carol.join(ctx, "lobby", int64(offline.Last), epoch); j.After != offline.Last {
+		t.Fatalf("carol resumed at %d, want %d", j.After, offline.Last)
 	}
 	evs := offline.follow(t, ctx, carol, "lobby", last)
-	if online.view() != offline.view() {
-		t.Fatalf("resumed from the cache:\n%s\nstayed online:\n%s", offline.view(), online.view())
+	if online.View() != offline.View() {
+		t.Fatalf("resumed from the cache:\n%s\nstayed online:\n%s", offline.View(), online.View())
 	}
 	checkNoSecrets(t, "resume from the cache", evs, secrets)
 	fresh := newProjection()
 	dan := s.connectV2(ctx, "dan")
 	evs = fresh.follow(t, ctx, dan, "lobby", joinedAt(t, ctx, dan, "lobby", fresh, last))
-	if fresh.view() != online.view() {
-		t.Fatalf("replayed from 0:\n%s\nstayed online:\n%s", fresh.view(), online.view())
+	if fresh.View() != online.View() {
+		t.Fatalf("replayed from 0:\n%s\nstayed online:\n%s", fresh.View(), online.View())
 	}
 	checkNoSecrets(t, "replay from 0 (cache)", evs, secrets)
 	checkStreamHasNoSecrets(t, ctx, s, "lobby", secrets)
@@ -122,17 +122,17 @@ func TestRecordReplayMatchesLive(t *testing.T) {
 	s.stop()
 	s = startServer(t, dir, fastRecords)
 	carol = s.connectV2(ctx, "carol")
-	carol.join(ctx, "lobby", int64(offline.last), epoch)
+	carol.join(ctx, "lobby", int64(offline.Last), epoch)
 	evs = offline.follow(t, ctx, carol, "lobby", last)
-	if online.view() != offline.view() {
-		t.Fatalf("resumed after a restart:\n%s\nstayed online:\n%s", offline.view(), online.view())
+	if online.View() != offline.View() {
+		t.Fatalf("resumed after a restart:\n%s\nstayed online:\n%s", offline.View(), online.View())
 	}
 	checkNoSecrets(t, "resume after a restart", evs, secrets)
 	fresh = newProjection()
 	eve := s.connectV2(ctx, "eve")
 	evs = fresh.follow(t, ctx, eve, "lobby", joinedAt(t, ctx, eve, "lobby", fresh, last))
-	if fresh.view() != online.view() {
-		t.Fatalf("replayed from 0 after a restart:\n%s\nstayed online:\n%s", fresh.view(), online.view())
+	if fresh.View() != online.View() {
+		t.Fatalf("replayed from 0 after a restart:\n%s\nstayed online:\n%s", fresh.View(), online.View())
 	}
 	checkNoSecrets(t, "replay from 0 (stream)", evs, secrets)
 	checkStreamHasNoSecrets(t, ctx, s, "lobby", secrets)
@@ -167,7 +167,7 @@ func followV1(t *testing.T, ctx context.Context, c *tclient, room string, after 
 // joinedAt joins room from 0 for p and returns last, for follow.
 func joinedAt(t *testing.T, ctx context.Context, c *tclient, room string, p *projection, last uint64) uint64 {
 	t.Helper()
-	p.last = c.join(ctx, room, 0, "").After
+	p.Last = c.join(ctx, room, 0, "").After
 	return last
 }
 

@@ -22,17 +22,17 @@ func TestRecordOpsAuthorised(t *testing.T) {
 		alice.request(ctx, map[string]any{"op": "add", "room": "club", "user": u})
 	}
 	pa, pb := newProjection(), newProjection()
-	pa.last = alice.join(ctx, "club", 0, "").After
-	pb.last = bob.join(ctx, "club", 0, "").After
+	pa.Last = alice.join(ctx, "club", 0, "").After
+	pb.Last = bob.join(ctx, "club", 0, "").After
 	oldJoin := old.join(ctx, "club", 0, "")
 
 	m1 := alice.send(ctx, "club", "m1", "hello @bob and @room")
 	m2 := bob.send(ctx, "club", "m2", "hi @alice, @room")
 	pa.follow(t, ctx, alice, "club", m2.Seq)
-	if got := pa.msgs[m1.Seq].Mentions; len(got) != 2 || got[0] != "bob" || got[1] != "@room" {
+	if got := pa.Msgs[m1.Seq].Mentions; len(got) != 2 || got[0] != "bob" || got[1] != "@room" {
 		t.Errorf("owner's message mentions %v, want [bob @room]", got)
 	}
-	if got := pa.msgs[m2.Seq].Mentions; len(got) != 1 || got[0] != "alice" {
+	if got := pa.Msgs[m2.Seq].Mentions; len(got) != 1 || got[0] != "alice" {
 		t.Errorf("member's message mentions %v, want [alice]: @room is the owner's", got)
 	}
 
@@ -82,6 +82,9 @@ func TestRecordOpsAuthorised(t *testing.T) {
 
 	// send with reply_to and thread.
 	reply := alice.ok(alice.SendReply(ctx, "club", "rp1", "quoting", replyTo(m1.Seq, 0)))
+	if again := alice.ok(alice.SendReply(ctx, "club", "rp1", "quoting", replyTo(m1.Seq, 0))); !again.Dup || again.Seq != reply.Seq {
+		t.Errorf("reply resend acked %+v, want dup of %d", again, reply.Seq)
+	}
 	th := bob.ok(bob.SendReply(ctx, "club", "th1", "in thread", replyTo(0, m1.Seq)))
 	bob.ok(bob.SendReply(ctx, "club", "th2", "in thread, also room", wsclient.Reply{Thread: m1.Seq, AlsoRoom: true}))
 	ev, err = bob.SendReply(ctx, "club", "th3", "nested", replyTo(0, th.Seq))
@@ -116,15 +119,15 @@ func TestRecordOpsAuthorised(t *testing.T) {
 	last := tp.Seq
 	pa.follow(t, ctx, alice, "club", last)
 	pb.follow(t, ctx, bob, "club", last)
-	if pa.view() != pb.view() {
-		t.Errorf("projections differ:\nalice\n%s\nbob\n%s", pa.view(), pb.view())
+	if pa.View() != pb.View() {
+		t.Errorf("projections differ:\nalice\n%s\nbob\n%s", pa.View(), pb.View())
 	}
-	m := pa.msgs[m1.Seq]
+	m := pa.Msgs[m1.Seq]
 	if m.Text != "hello @bob (edited)" || !m.Edited || len(m.Reactions) != 1 || len(m.Reactions[0].Users) != 2 {
 		t.Errorf("m1 projected as %+v", m)
 	}
-	if !pa.msgs[m2.Seq].Deleted || pa.msgs[reply.Seq].ReplyTo != m1.Seq || pa.msgs[th.Seq].Thread != m1.Seq {
-		t.Errorf("projection:\n%s", pa.view())
+	if !pa.Msgs[m2.Seq].Deleted || pa.Msgs[reply.Seq].ReplyTo != m1.Seq || pa.Msgs[th.Seq].Thread != m1.Seq {
+		t.Errorf("projection:\n%s", pa.View())
 	}
 
 	// The version 1 member got the messages only, chained over them.
