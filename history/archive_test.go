@@ -301,3 +301,96 @@ func TestArchiverSkipsWhatTheStreamDropped(t *testing.T) {
 		t.Errorf("status %+v, want 0 repaired at position 15", st)
 	}
 }
+
+// publishRecord stores one record and returns its seq.
+func publishRecord(t *testing.T, b *broker.Broker, d broker.Draft) uint64 {
+	t.Helper()
+	acked := make(chan broker.Ack, 1)
+	errs := make(chan error, 1)
+	if err := b.Publish(context.Background(), d, func(a broker.Ack, err error) {
+		if err != nil {
+			errs <- err
+			return
+		}
+		acked <- a
+	}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case a := <-acked:
+		return a.Seq
+	case err := <-errs:
+		t.Fatal(err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("no ack")
+	}
+	return 0
+}
+
+// A deletion erases its target and the target's edits from the stream
+// after the tombstone is stored. An archive that held them keeps them in
+// its chain without their text, and its audit finds nothing to repair; an
+// archive that reaches them only after the erasure skips them and counts
+// the tombstone's target as erased, not lost.
+func TestArchiverDeletionsAreNotLosses(t *testing.T) {
+	m := metrics.New()
+	b := openBroker(t, broker.Config{Metrics: m})
+	ctx := context.Background()
+	running, err := history.Open(filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { running.Close() })
+	a := &history.Archiver{Store: running, Source: b, Durable: "h1", AuditInterval: 50 * time.Millisecond, Metrics: m}
+	runArchiver(t, a)
+
+	msg := publishRecord(t, b, broker.Draft{Room: "a", From: "u", ClientID: "m", Text: "erase me"})
+	edit := publishRecord(t, b, broker.Draft{Room: "a", From: "u", ClientID: "e", Text: "erase me too",
+		Record: broker.Record{Kind: natter.KindEdit, Target: msg}})
+	poll(t, "the archive to hold the edit", func() bool { return a.Status().Position >= edit })
+	publishRecord(t, b, broker.Draft{Room: "a", From: "u", ClientID: "d",
+		Record: broker.Record{Kind: natter.KindDelete, Target: msg}})
+	if err := b.Erase(ctx, msg, edit); err != nil {
+		t.Fatal(err)
+	}
+	after := publishRecord(t, b, broker.Draft{Room: "a", From: "u", ClientID: "n", Text: "after"})
+	poll(t, "the running archive", func() bool { return a.Status().Position >= after })
+	audited := a.Status().LastAudit
+	poll(t, "two more audits", func() bool {
+		st := a.Status()
+		return st.LastAudit.After(audited.Add(60 * time.Millisecond))
+	})
+	if st := a.Status(); st.Repaired != 0 {
+		t.Errorf("running archive: the audit repaired %d records after an erasure", st.Repaired)
+	}
+	got, _, err := running.Get(ctx, "a", msg)
+	if err != nil || !got.Deleted || got.Text != "" {
+		t.Fatalf("running archive: deleted message %+v, %v", got, err)
+	}
+
+	late, err := history.Open(filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { late.Close() })
+	skipped := testutil.ToFloat64(m.ArchiveSkipped)
+	a2 := &history.Archiver{Store: late, Source: b, Durable: "h2", AuditInterval: -1, Metrics: m}
+	runArchiver(t, a2)
+	poll(t, "the late archive's audit", func() bool { return !a2.Status().LastAudit.IsZero() && a2.Status().Position >= after })
+	if n := testutil.ToFloat64(m.ArchiveSkipped) - skipped; n != 2 {
+		t.Errorf("late archive skipped %v sequences, want 2 (the message and its edit)", n)
+	}
+	if n := testutil.ToFloat64(m.ArchiveErased); n != 1 {
+		t.Errorf("natter_archive_erased_unseen_total = %v, want 1", n)
+	}
+	if st := a2.Status(); st.Repaired != 0 {
+		t.Errorf("late archive repaired %d", st.Repaired)
+	}
+	page, err := late.Page(ctx, "a", history.Query{After: 0})
+	if err != nil || len(page) != 1 || page[0].Seq != after {
+		t.Fatalf("late archive's room page %+v, %v; want only %d", page, err, after)
+	}
+	if _, _, err := late.Get(ctx, "a", msg); natter.ErrorCode(err) != natter.ENOTFOUND {
+		t.Fatalf("late archive: the erased message: %v, want not found", err)
+	}
+}

@@ -27,9 +27,16 @@ const insertRecord = `INSERT OR IGNORE INTO messages
 	 kind, target, reply_to, thread, also_room, mentions, emoji, remove, topic, name)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// applied is what storing records did, beyond storing them.
+// applied is what storing records did, beyond storing them, and the
+// statements the transaction prepared (a batch runs the same few many
+// times).
 type applied struct {
+	stmts map[string]*sql.Stmt
+
 	inserted int // records not stored before
+	// ahead: the records are in order and after every stored one
+	// (Store.write), so nothing stored refers to a new message.
+	ahead bool
 	// unseen counts tombstones whose target the archive never stored: the
 	// deletion erased it from the stream before the archive read it.
 	unseen int
@@ -47,8 +54,13 @@ func (s *Store) project(ctx context.Context, tx *sql.Tx, m *natter.Message, out 
 		}
 		mentions = string(b)
 	}
-	res, err := tx.ExecContext(ctx, insertRecord, string(m.Room), int64(m.Seq), int64(m.Prev),
-		m.Epoch, string(m.From), m.Text, m.ClientID, unixNano(m.Time),
+	text := m.Text
+	if m.Kind == natter.KindDelete {
+		text = "" // a tombstone carries no text, whatever a record says
+	}
+	p := projector{s: s, ctx: ctx, tx: tx, room: string(m.Room), out: out}
+	res, err := p.exec(insertRecord, string(m.Room), int64(m.Seq), int64(m.Prev),
+		m.Epoch, string(m.From), text, m.ClientID, unixNano(m.Time),
 		m.Kind, int64(m.Target), int64(m.ReplyTo), int64(m.Thread), m.AlsoRoom, mentions,
 		m.Emoji, m.Remove, m.Topic, m.Name)
 	if err != nil {
@@ -58,7 +70,6 @@ func (s *Store) project(ctx context.Context, tx *sql.Tx, m *natter.Message, out 
 		return nil // stored before: applied then
 	}
 	out.inserted++
-	p := projector{s: s, ctx: ctx, tx: tx, room: string(m.Room), out: out}
 	switch m.Kind {
 	case natter.KindMessage:
 		err = p.message(m)
@@ -92,16 +103,53 @@ type projector struct {
 	out  *applied
 }
 
+// stmt returns query prepared in the transaction, once per transaction.
+func (p projector) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := p.out.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := p.tx.PrepareContext(p.ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if p.out.stmts == nil {
+		p.out.stmts = map[string]*sql.Stmt{}
+	}
+	p.out.stmts[query] = st
+	return st, nil
+}
+
 func (p projector) exec(query string, args ...any) (sql.Result, error) {
-	return p.tx.ExecContext(p.ctx, query, args...)
+	st, err := p.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(p.ctx, args...)
+}
+
+// queryRow scans the first row of query into dest (sql.ErrNoRows if none).
+func (p projector) queryRow(query string, args []any, dest ...any) error {
+	st, err := p.stmt(query)
+	if err != nil {
+		return err
+	}
+	return st.QueryRowContext(p.ctx, args...).Scan(dest...)
+}
+
+// close releases the statements a transaction prepared.
+func (a *applied) close() {
+	for _, st := range a.stmts {
+		st.Close()
+	}
+	a.stmts = nil
 }
 
 // deletedBy returns who deleted message seq ("" if nobody): its tombstone
 // decides, whether or not the message itself is stored.
 func (p projector) deletedBy(seq int64) (string, error) {
 	var by string
-	err := p.tx.QueryRowContext(p.ctx, `SELECT from_user FROM messages
-		WHERE room = ? AND target > 0 AND target = ? AND kind = 'delete' ORDER BY seq LIMIT 1`, p.room, seq).Scan(&by)
+	err := p.queryRow(`SELECT from_user FROM messages
+		WHERE room = ? AND target > 0 AND target = ? AND kind = 'delete' ORDER BY seq LIMIT 1`, []any{p.room, seq}, &by)
 	if err == sql.ErrNoRows {
 		return "", nil
 	}
@@ -110,25 +158,46 @@ func (p projector) deletedBy(seq int64) (string, error) {
 
 // message applies a new message: its mentions, its index entry, any edits
 // or tombstone stored before it (out of order), and its thread's summary.
+// In stream order nothing refers to a new message yet, which one query
+// tells.
 func (p projector) message(m *natter.Message) error {
 	seq := int64(m.Seq)
-	by, err := p.deletedBy(seq)
-	if err != nil {
+	var changes, replies int
+	if p.out.ahead {
+		// Nothing to look up.
+	} else if err := p.queryRow(`SELECT
+			(SELECT COUNT(*) FROM messages WHERE room = ?1 AND target > 0 AND target = ?2),
+			(SELECT COUNT(*) FROM messages WHERE room = ?1 AND thread > 0 AND thread = ?2)`,
+		[]any{p.room, seq}, &changes, &replies); err != nil {
 		return err
 	}
-	if by != "" {
+	by := ""
+	if changes > 0 {
+		var err error
+		if by, err = p.deletedBy(seq); err != nil {
+			return err
+		}
+	}
+	switch {
+	case by != "":
 		if _, err := p.erase(seq, by); err != nil {
 			return err
 		}
-	} else {
+	case changes > 0:
+		if err := p.refreshText(seq, true); err != nil {
+			return err
+		}
+	case !p.s.noSearch && m.Text != "":
+		if _, err := p.exec(`INSERT INTO search (rowid, text) VALUES (?, ?)`, seq, m.Text); err != nil {
+			return err
+		}
+	}
+	if by == "" {
 		for _, u := range m.Mentions {
 			if _, err := p.exec(`INSERT OR IGNORE INTO mentions (user, room, seq) VALUES (?, ?, ?)`,
 				string(u), p.room, seq); err != nil {
 				return err
 			}
-		}
-		if err := p.refreshText(seq, true); err != nil {
-			return err
 		}
 	}
 	if m.Thread > 0 {
@@ -136,8 +205,11 @@ func (p projector) message(m *natter.Message) error {
 			return err
 		}
 	}
-	// A root stored after its replies (out of order) gets its summary.
-	return p.refreshThread(seq)
+	if replies > 0 {
+		// A root stored after its replies (out of order) gets its summary.
+		return p.refreshThread(seq)
+	}
+	return nil
 }
 
 // edit applies an edit record to its target; an edit of a deleted message
@@ -193,8 +265,8 @@ func (p projector) erase(seq int64, by string) (bool, error) {
 	}
 	var mentions string
 	var thread int64
-	err := p.tx.QueryRowContext(p.ctx, `SELECT mentions, thread FROM messages
-		WHERE room = ? AND seq = ? AND kind = ''`, p.room, seq).Scan(&mentions, &thread)
+	err := p.queryRow(`SELECT mentions, thread FROM messages
+		WHERE room = ? AND seq = ? AND kind = ''`, []any{p.room, seq}, &mentions, &thread)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}

@@ -258,3 +258,23 @@ func TestRepairKeepsErasedRecordsInChain(t *testing.T) {
 		t.Fatalf("broken chains %v, %v", broken, err)
 	}
 }
+
+// A deleted thread root keeps its thread: the replies and their summary.
+func TestDeletedRootKeepsThread(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	root, reply := rec(1, "alice", "", 0, "root"), rec(2, "bob", "", 0, "reply")
+	reply.Thread = 1
+	if err := s.Append(ctx, []natter.Message{root, reply, rec(3, "alice", natter.KindDelete, 1, "")}); err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := s.Get(ctx, "general", 1)
+	want := &ThreadSummary{Replies: 1, Last: at(2), Participants: []natter.UserID{"bob"}}
+	if err != nil || !m.Deleted || !reflect.DeepEqual(m.ThreadSummary, want) {
+		t.Fatalf("deleted root %+v, %v; want summary %+v", m, err, want)
+	}
+	replies, _, err := s.ThreadPage(ctx, "general", 1, Query{})
+	if err != nil || len(replies) != 1 || replies[0].Text != "reply" {
+		t.Fatalf("thread of the deleted root: %+v, %v", replies, err)
+	}
+}

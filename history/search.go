@@ -3,6 +3,8 @@ package history
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -87,7 +89,7 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) (SearchResult, error)
 	}
 	var long []string
 	for _, t := range q.Terms {
-		for _, w := range t.indexWords() {
+		if w, ok := t.indexTerm(); ok {
 			long = append(long, `"`+strings.ReplaceAll(w, `"`, `""`)+`"`)
 		}
 	}
@@ -161,20 +163,25 @@ func (s *Store) searchIndex(ctx context.Context, q SearchQuery, match string, cu
 // for queries the trigram index cannot narrow.
 func (s *Store) searchScan(ctx context.Context, q SearchQuery, cursor int64, res *SearchResult) error {
 	where, args := q.filters()
-	// The window's floor: the window-th record below the cursor in
-	// the searched rooms, found in the seq index alone.
-	window := int64(defaultScanWindow)
+	// The window's floor: the highest, over the searched rooms, of each
+	// room's k-th newest record below the cursor. Above it each room has
+	// at most k records, so the window holds at most about the scan
+	// window's worth, found in each room's primary key (a walk of the seq
+	// index would also step over every other room's records).
+	window := defaultScanWindow
 	if s.scanWindow > 0 {
-		window = int64(s.scanWindow)
+		window = s.scanWindow
 	}
-	var floor, n int64
-	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MIN(seq), 0), COUNT(*) FROM (
-			SELECT m.seq FROM messages m INDEXED BY messages_seq
-			WHERE m.seq < ? AND m.room IN (`+inList(len(q.Rooms))+`)
-			ORDER BY m.seq DESC LIMIT ?)`,
-		append(append([]any{cursor}, args[:len(q.Rooms)]...), window)...).Scan(&floor, &n)
-	if err != nil {
-		return err
+	k := max(window/len(q.Rooms), 20)
+	var floor int64
+	for _, room := range q.Rooms {
+		var seq int64
+		err := s.r.QueryRowContext(ctx, `SELECT seq FROM messages WHERE room = ? AND seq < ?
+			ORDER BY seq DESC LIMIT 1 OFFSET ?`, string(room), cursor, k-1).Scan(&seq)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		floor = max(floor, seq)
 	}
 	cands, err := s.candidates(ctx, `SELECT m.room, m.seq, m.from_user, COALESCE(m.cur_text, m.text), m.ts, m.thread
 		FROM messages m WHERE m.seq < ? AND m.seq >= ?`+where+` ORDER BY m.seq DESC`,
@@ -188,7 +195,7 @@ func (s *Store) searchScan(ctx context.Context, q SearchQuery, cursor int64, res
 			return nil
 		}
 	}
-	if n == window && floor > 1 {
+	if floor > 1 {
 		// The window ended, perhaps before the rooms' history did.
 		res.HasMore, res.Next = true, fmt.Sprint(floor)
 	}

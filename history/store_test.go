@@ -116,6 +116,9 @@ func TestAppendRejectsInvalid(t *testing.T) {
 		"bad room":  {Room: "a.b", Seq: 1},
 		"seq zero":  {Room: "a", Seq: 0},
 		"seq range": {Room: "a", Seq: math.MaxInt64 + 1},
+		"target":    {Room: "a", Seq: 8, Kind: natter.KindEdit, Target: math.MaxInt64 + 1},
+		"reply_to":  {Room: "a", Seq: 8, ReplyTo: math.MaxUint64},
+		"thread":    {Room: "a", Seq: 8, Thread: math.MaxInt64 + 1},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := s.Append(context.Background(), []natter.Message{{Room: "a", Seq: 7}, m})

@@ -126,20 +126,21 @@ func (s *Store) queryMessages(ctx context.Context, query string, args ...any) ([
 func (s *Store) decorate(ctx context.Context, room natter.RoomID, msgs []Message) error {
 	for i := range msgs {
 		m := &msgs[i]
+		var err error
+		// A deleted root keeps its thread.
+		if m.ThreadSummary != nil {
+			if m.ThreadSummary.Participants, err = s.participants(ctx, room, m.Seq); err != nil {
+				return err
+			}
+		}
 		if m.Deleted {
 			continue
 		}
-		var err error
 		if m.Reactions, err = s.reactions(ctx, room, m.Seq); err != nil {
 			return err
 		}
 		if m.ReplyTo > 0 {
 			if m.Reply, err = s.quote(ctx, room, m.ReplyTo); err != nil {
-				return err
-			}
-		}
-		if m.ThreadSummary != nil {
-			if m.ThreadSummary.Participants, err = s.participants(ctx, room, m.Seq); err != nil {
 				return err
 			}
 		}
