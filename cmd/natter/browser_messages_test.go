@@ -60,6 +60,7 @@ func TestBrowserMessages(t *testing.T) {
 		alice.t, bob.t = t, t
 		alice.say("lunch at 12")
 		bob.waitShown("the plan is ready (edited)", "lunch at 12")
+		alice.waitSeqOf("lunch at 12") // stored: while it is pending ↑ does nothing
 		alice.do(chromedp.Focus(chromedp.CSS("#composer")), chromedp.KeyEvent(kb.ArrowUp))
 		alice.wait("editing the last message", `document.querySelector('.edit-box')?.value === 'lunch at 12' && document.activeElement === document.querySelector('.edit-box')`)
 		alice.do(chromedp.KeyEvent(kb.Escape))
@@ -67,6 +68,22 @@ func TestBrowserMessages(t *testing.T) {
 		alice.do(chromedp.KeyEvent(kb.ArrowUp))
 		alice.replaceEdit("lunch at 1\r")
 		bob.waitShown("the plan is ready (edited)", "lunch at 1 (edited)")
+	})
+
+	t.Run("the keyboard: ↑/↓ between messages, Tab into the toolbar, Escape back", func(t *testing.T) {
+		alice.t, bob.t = t, t
+		last, first := alice.waitSeqOf("lunch at 1 (edited)"), alice.waitSeqOf("the plan is ready (edited)")
+		focused := func(what, css string) {
+			alice.wait(what, fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, css))
+		}
+		alice.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 5, 400), chromedp.Focus(chromedp.CSS("#scroller")), chromedp.KeyEvent(kb.ArrowUp))
+		focused("the newest message", msgCSS(last))
+		alice.do(chromedp.KeyEvent(kb.ArrowUp))
+		focused("the one before", msgCSS(first))
+		alice.do(chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.ArrowUp), chromedp.KeyEvent("\t"))
+		focused("its toolbar's first button", msgCSS(first)+` #msg-actions [data-action="react"]`)
+		alice.do(chromedp.KeyEvent(kb.Escape))
+		focused("the composer", "#composer")
 	})
 
 	t.Run("delete from the hover menu", func(t *testing.T) {

@@ -56,7 +56,9 @@ export function actions(app) {
     if (mayDelete(session.user, m, role, room.kind)) buttons.push(button('delete', 'Delete', 'trash', () => askDelete(room, m)));
     toolbar.replaceChildren(...buttons);
     closeReactions();
-    li.append(toolbar);
+    // First, so that Tab from the message reaches it before the links and
+    // buttons in the message (it is placed over the message's corner).
+    li.prepend(toolbar);
     tabbable(li.contains(document.activeElement));
   }
 

@@ -117,10 +117,12 @@ export function editing(app) {
     state.error.hidden = false;
   }
 
-  /** editLast edits my last message of the open room. */
+  /** editLast edits my last message of the open room; not while a send
+   * is pending (that one is the last, and has no seq to edit yet). */
   function editLast() {
     const room = app.rooms.get(app.current);
-    const m = room && room.lastOwn();
+    if (!room || room.pending.size) return false;
+    const m = room.lastOwn();
     if (!m) return false;
     start(room, m);
     document.querySelector(`#messages [data-seq="${m.seq}"]`)?.scrollIntoView({ block: 'nearest' });
