@@ -66,6 +66,22 @@ export class API {
     return this.get(`/api/rooms/${encodeURIComponent(room)}/messages`, { before, after, limit });
   }
 
+  /** message returns one message in its current state, with `history`
+   * (its earlier texts). */
+  message(room, seq) {
+    return this.get(`/api/rooms/${encodeURIComponent(room)}/messages/${seq}`).then((d) => d.message || d);
+  }
+
+  /** thread returns a page of a thread: {root, messages (its replies,
+   * ascending seq), has_more}. */
+  thread(room, seq, { before, after, limit = 100 } = {}) {
+    return this.get(`/api/rooms/${encodeURIComponent(room)}/threads/${seq}`, { before, after, limit }).then((d) => ({
+      root: d.root || null,
+      messages: d.messages || d.replies || [],
+      has_more: !!d.has_more,
+    }));
+  }
+
   members(room) {
     return this.get(`/api/rooms/${encodeURIComponent(room)}/members`).then((d) => d.members || []);
   }

@@ -25,6 +25,7 @@ import { reading } from './reading.js';
 import { composer } from './composer.js';
 import { dialogs, openDialog } from './dialogs.js';
 import { members } from './members.js';
+import { messaging } from './messaging.js';
 import { suggest } from './suggest.js';
 
 const session = new Session();
@@ -80,6 +81,7 @@ function startApp({ fresh }) {
   app.members = members(app);
   app.suggest = suggest(app);
   wireApp();
+  messaging(app);
   $('#me-name').textContent = session.user;
   $('#me-avatar').replaceWith(Object.assign(userAvatar(session.user), { id: 'me-avatar' }));
   events(app);
@@ -116,6 +118,7 @@ async function onUnauthorized() {
 // moderationChanged re-renders what shows a room's moderation state.
 function moderationChanged(id) {
   if (app.current === id) {
+    app.view.renderHeader();
     app.composer.renderModNotice();
     app.timeline.render();
   }
@@ -124,11 +127,8 @@ function moderationChanged(id) {
 
 function wireApp() {
   for (const b of document.querySelectorAll('[data-icon]')) b.prepend(icon(b.dataset.icon));
-  $('#logout').append(icon('logout'));
-  $('#account-button').append(icon('account'));
-  $('#back').append(icon('back'));
-  $('#members-button').append(icon('users'));
-  $('#send').append(icon('send'));
+  const icons = { logout: 'logout', 'account-button': 'account', back: 'back', 'members-button': 'users', send: 'send' };
+  for (const [id, name] of Object.entries(icons)) $('#' + id).append(icon(name));
 
   wireAccount({
     session,

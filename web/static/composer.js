@@ -36,6 +36,7 @@ export function composer(app) {
     showError($('#composer-error'), '');
     $('#composer-label').textContent = label;
     $('#composer').placeholder = label;
+    app.replying.render();
   }
 
   function saveDraft(id) {
@@ -61,7 +62,8 @@ export function composer(app) {
     }
     showError($('#composer-error'), '');
     const cid = newCid();
-    room.pending.set(cid, { cid, text, ts: new Date().toISOString(), status: 'pending' });
+    const replyTo = app.replying.take(room) || undefined;
+    room.pending.set(cid, { cid, text, ts: new Date().toISOString(), status: 'pending', reply_to: replyTo });
     room.divider = null;
     room.touched = Date.now();
     box.value = '';
@@ -77,10 +79,10 @@ export function composer(app) {
     if (!p) return;
     p.status = 'pending';
     saveOutbox();
-    app.client.send(room.id, p.text, { cid }).done.then(
+    app.client.send(room.id, p.text, { cid, replyTo: p.reply_to }).done.then(
       (ack) => {
         // The ack may come before our own copy of the message: show it now.
-        if (!room.msgs.has(ack.seq)) room.add({ room: room.id, seq: ack.seq, prev: 0, epoch: ack.epoch, from: session.user, text: p.text, cid, ts: new Date().toISOString(), local: true });
+        if (!room.msgs.has(ack.seq)) room.add({ room: room.id, seq: ack.seq, prev: 0, epoch: ack.epoch, from: session.user, text: p.text, cid, ts: new Date().toISOString(), reply_to: p.reply_to, local: true });
         room.pending.delete(cid);
         app.moderation.sent(room.id);
         saveOutbox();
@@ -111,7 +113,7 @@ export function composer(app) {
 
   function saveOutbox() {
     const all = [];
-    for (const room of app.rooms.values()) for (const p of room.pending.values()) all.push({ room: room.id, cid: p.cid, text: p.text, ts: p.ts });
+    for (const room of app.rooms.values()) for (const p of room.pending.values()) all.push({ room: room.id, cid: p.cid, text: p.text, ts: p.ts, reply_to: p.reply_to });
     store.set(store.key('outbox'), all.length ? all : null);
   }
 

@@ -36,7 +36,13 @@ const ICONS = {
   lock: 'M5 11h14v10H5zM8 11V7a4 4 0 0 1 8 0v4',
   hash: 'M4 9h16M4 15h16M10 3L8 21M16 3l-2 18',
   account: 'M20 21v-2a4 4 0 0 0-4-4H8a4 4 0 0 0-4 4v2M12 3a4 4 0 1 0 0 8a4 4 0 0 0 0-8z',
+  // Message actions (actions.js).
   smile: 'M12 2a10 10 0 1 0 0 20a10 10 0 0 0 0-20zM8 14s1.5 2 4 2 4-2 4-2M9 9h.01M15 9h.01',
+  reply: 'M9 17l-5-5 5-5M4 12h11a5 5 0 0 1 5 5v2',
+  thread: 'M21 11.5a8.4 8.4 0 0 1-9 8.4 8.5 8.5 0 0 1-3.8-.9L3 21l1.9-5.7A8.4 8.4 0 0 1 12.5 3h.5a8.5 8.5 0 0 1 8 8z',
+  edit: 'M12 20h9M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4z',
+  trash: 'M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6M10 11v6M14 11v6',
+  close: 'M18 6L6 18M6 6l12 12',
 };
 
 export function icon(name) {

@@ -49,8 +49,8 @@ export function history(app) {
     }
   }
 
-  async function fetchOlder(room) {
-    const page = await api.messages(room.id, { before: room.loadedFrom, limit: 50 });
+  async function fetchOlder(room, limit = 50) {
+    const page = await api.messages(room.id, { before: room.loadedFrom, limit });
     for (const m of page.messages) room.add(m);
     if (page.messages.length) room.loadedFrom = page.messages[0].seq;
     room.noOlder = !page.has_more;
@@ -72,6 +72,24 @@ export function history(app) {
     if (app.current !== room.id) return;
     const before = sc.scrollHeight - sc.scrollTop;
     app.timeline.render({ keep: before });
+  }
+
+  /** loadBackTo loads older pages until seq is loaded (at most pages
+   * pages of 200), keeping the place on screen. */
+  async function loadBackTo(room, seq, pages) {
+    for (let waited = 0; room.loading && waited < 100; waited++) await new Promise((r) => setTimeout(r, 50));
+    if (room.loading || !room.historyLoaded) return;
+    room.loading = true;
+    setStatus(room);
+    try {
+      for (let i = 0; i < pages && !room.noOlder && room.loadedFrom > seq; i++) await fetchOlder(room, 200);
+    } catch (e) {
+      /* the caller says what could not be shown */
+    }
+    room.loading = false;
+    if (app.current !== room.id) return;
+    const sc = $('#scroller');
+    app.timeline.render({ keep: sc.scrollHeight - sc.scrollTop });
   }
 
   function setStatus(room, error, retry) {
@@ -101,5 +119,5 @@ export function history(app) {
     }
   }
 
-  return { loadLatest, loadOlder, setStatus, loadMembers };
+  return { loadLatest, loadOlder, loadBackTo, setStatus, loadMembers };
 }

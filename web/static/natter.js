@@ -11,6 +11,10 @@
 //   - sends messages with a client id, keeps unacknowledged ones and resends
 //     them with the same id after a reconnect (once the room's replay has
 //     shown whether they were stored), so nothing is ever doubled;
+//   - speaks protocol version 2: every record of a room's stream arrives in
+//     order, messages as `message` events and changes to them (edit,
+//     delete, react, topic) as events of their own; edit, delete, react
+//     and topic go out with a client id and are resent like sends;
 //   - paces its frames to the server's rate limit.
 
 /** Connection states, in the order a session usually goes through them. */
@@ -25,6 +29,16 @@ export const State = Object.freeze({
 
 /** Close codes after which reconnecting with the same token is pointless. */
 const CLOSE_UNAUTHORIZED = 4001;
+
+/** The protocol version the client asks for in auth (docs/PROTOCOL.md). */
+export const PROTOCOL_VERSION = 2;
+
+/** Record kinds of a room's stream (record.go); a message has none. */
+export const Kind = Object.freeze({ MESSAGE: '', EDIT: 'edit', DELETE: 'delete', REACT: 'react', TOPIC: 'topic' });
+
+// The event a record of each kind is delivered as; a kind this client does
+// not know is delivered as `change`.
+const EVENT_OF_KIND = { '': 'message', edit: 'edit', delete: 'delete', react: 'react', topic: 'topic' };
 
 const DEFAULTS = {
   backoff: { initial: 500, max: 30000, factor: 2 },
@@ -88,6 +102,7 @@ export class Client {
 
     this.state = State.IDLE;
     this.user = null; // set by ready
+    this.version = 1; // the protocol version in effect, from ready
     this.epoch = null; // the server's current epoch, from ready
     this.limits = null;
 
@@ -116,8 +131,9 @@ export class Client {
   // ---- events ----
 
   /** on subscribes fn to events of type; it returns the unsubscribe function.
-   * Types: state, ready, joined, message, caughtup, reset, ack, receipt,
-   * presence, typing, member, room, left, error, unauthorized. */
+   * Types: state, ready, joined, message, edit, delete, react, topic,
+   * change, record, caughtup, reset, ack, receipt, presence, typing,
+   * member, room, left, error, unauthorized. */
   on(type, fn) {
     if (!this._listeners.has(type)) this._listeners.set(type, new Set());
     this._listeners.get(type).add(fn);
@@ -193,7 +209,7 @@ export class Client {
     ws.onopen = () => {
       if (this._ws !== ws) return;
       // Before ready nothing is rate-limited, and auth must go first.
-      this._rawSend({ op: 'auth', token, rid: this._nextRid() });
+      this._rawSend({ op: 'auth', token, v: PROTOCOL_VERSION, rid: this._nextRid() });
     };
     ws.onmessage = (ev) => {
       if (this._ws === ws) this._onFrame(ev.data);
@@ -430,6 +446,7 @@ export class Client {
   _onReady(ev) {
     this._settle(ev.rid, () => {});
     this.user = ev.user;
+    this.version = ev.v || 1;
     this.epoch = ev.epoch;
     this.limits = ev.limits || null;
     this._readyAt = this.timers.now();
@@ -437,7 +454,7 @@ export class Client {
     this._tokensAt = this._readyAt;
     this._setState(State.CONNECTED);
     this._startPing();
-    this._emit('ready', { user: ev.user, epoch: ev.epoch, limits: ev.limits });
+    this._emit('ready', { user: ev.user, epoch: ev.epoch, limits: ev.limits, v: this.version });
     for (const [, r] of this._rooms) this._sendJoin(r);
   }
 
@@ -569,7 +586,9 @@ export class Client {
       const s = this._outbox.get(ev.cid);
       if (s.room === ev.room) this._ackSend(s, { seq: ev.seq, epoch: ev.epoch, dup: false });
     }
-    this._emit('message', ev);
+    // Every record, in order, then the event of its kind.
+    this._emit('record', ev);
+    this._emit(EVENT_OF_KIND[ev.kind || ''] || 'change', ev);
     if (!r.caughtUp && ev.seq >= r.target) {
       r.caughtUp = true;
       this._caughtUp(r);
@@ -608,22 +627,67 @@ export class Client {
 
   /**
    * send sends text to a joined room. Pass the cid of an earlier attempt to
-   * retry it: the server stores a cid once. Returns {cid, done}; done
-   * resolves with {seq, epoch, dup} once stored, or rejects with a
-   * NatterError (then the message was not stored, or its fate is unknown:
-   * retry with the same cid). While disconnected the message waits.
+   * retry it: the server stores a cid once. replyTo quotes a message (its
+   * seq); thread replies in the thread of a root message (its seq), and
+   * alsoRoom shows that reply in the room's timeline too. Returns {cid,
+   * done}; done resolves with {room, cid, seq, epoch, dup} once stored, or
+   * rejects with a NatterError (then the message was not stored, or its
+   * fate is unknown: retry with the same cid). While disconnected the
+   * message waits.
    */
-  send(room, text, { cid } = {}) {
+  send(room, text, { cid, replyTo, thread, alsoRoom } = {}) {
+    const fields = { text };
+    if (replyTo) fields.reply_to = replyTo;
+    if (thread) fields.thread = thread;
+    if (thread && alsoRoom) fields.also_room = true;
+    return this._record('send', room, fields, cid);
+  }
+
+  /** edit replaces the text of your message seq. Returns {cid, done} like
+   * send; done's seq is the edit record's. */
+  edit(room, seq, text, { cid } = {}) {
+    return this._record('edit', room, { seq, text }, cid);
+  }
+
+  /** delete deletes message seq (yours; anyone's for the room's owner and
+   * admins). Returns {cid, done} like send. */
+  delete(room, seq, { cid } = {}) {
+    return this._record('delete', room, { seq }, cid);
+  }
+
+  /** react adds emoji to message seq, or takes yours away with remove.
+   * Returns {cid, done} like send; done's noop is true when there was
+   * nothing to change (already there, or not there to remove). */
+  react(room, seq, emoji, { remove = false, cid } = {}) {
+    const fields = { seq, emoji };
+    if (remove) fields.remove = true;
+    return this._record('react', room, fields, cid);
+  }
+
+  /** topic sets the room's topic and/or display name (an absent field is
+   * left as it is, '' clears it). Owner and admins only. Returns {cid,
+   * done} like send. */
+  topic(room, { topic, name } = {}, { cid } = {}) {
+    const fields = {};
+    if (topic !== undefined && topic !== null) fields.topic = topic;
+    if (name !== undefined && name !== null) fields.name = name;
+    return this._record('topic', room, fields, cid);
+  }
+
+  // _record keeps a record-making op (send, edit, delete, react, topic) in
+  // the outbox until its ack, and sends it when its room has caught up:
+  // one cid space per user and room, resent with the same cid.
+  _record(op, room, fields, cid) {
     cid = cid || newCid();
     const old = this._outbox.get(cid);
     if (old) return { cid, done: old.done };
-    const s = { cid, room, text, inflight: false, timer: null, rid: 0 };
+    const s = { cid, room, op, fields, text: fields.text, inflight: false, timer: null, rid: 0 };
     s.done = new Promise((resolve, reject) => {
       s.resolve = resolve;
       s.reject = reject;
     });
     if (!this._rooms.has(room)) {
-      s.reject(new NatterError('invalid', `join ${room} before sending to it`));
+      s.reject(Object.assign(new NatterError('invalid', `join ${room} before sending to it`), { cid, room }));
       return { cid, done: s.done };
     }
     this._outbox.set(cid, s);
@@ -635,7 +699,7 @@ export class Client {
   _transmit(s) {
     const rid = this._nextRid();
     s.rid = rid;
-    if (!this._send({ op: 'send', room: s.room, cid: s.cid, text: s.text, rid })) return;
+    if (!this._send({ op: s.op, room: s.room, cid: s.cid, ...s.fields, rid })) return;
     s.inflight = true;
     s.timer = this.timers.setTimeout(() => {
       s.timer = null;
@@ -659,17 +723,19 @@ export class Client {
 
   _onAck(ev) {
     const s = this._outbox.get(ev.cid);
-    if (s && s.room === ev.room) this._ackSend(s, { seq: ev.seq, epoch: ev.epoch, dup: !!ev.dup });
+    if (s && s.room === ev.room) this._ackSend(s, { seq: ev.seq, epoch: ev.epoch, dup: !!ev.dup, ...(ev.noop ? { noop: true } : {}) });
     this._emit('ack', ev);
   }
 
   _onError(ev) {
-    if (ev.cid && this._outbox.has(ev.cid)) {
-      const s = this._outbox.get(ev.cid);
-      if (s.room === ev.room) {
-        this._failSend(s, new NatterError(ev.code, ev.message, ev.wait_ms ? { waitMs: ev.wait_ms } : {}));
-        return;
-      }
+    // A refused record names its cid; an error that does not (e.g. a
+    // malformed frame) still answers the frame's rid.
+    let s = ev.cid ? this._outbox.get(ev.cid) : undefined;
+    if (s && s.room !== ev.room && ev.room !== undefined) s = undefined;
+    if (!s && ev.rid !== undefined) s = [...this._outbox.values()].find((o) => o.inflight && o.rid === ev.rid);
+    if (s) {
+      this._failSend(s, new NatterError(ev.code, ev.message, ev.wait_ms ? { waitMs: ev.wait_ms } : {}));
+      return;
     }
     if (ev.rid !== undefined && this._settle(ev.rid, (p) => p.reject(new NatterError(ev.code, ev.message, { room: ev.room })))) {
       return;
@@ -677,9 +743,10 @@ export class Client {
     this._emit('error', ev);
   }
 
-  /** pendingSends lists sends not yet acknowledged: {cid, room, text}. */
+  /** pendingSends lists what is not acknowledged yet: {cid, room, text,
+   * op, fields} (op is send, edit, delete, react or topic). */
   pendingSends() {
-    return [...this._outbox.values()].map(({ cid, room, text }) => ({ cid, room, text }));
+    return [...this._outbox.values()].map(({ cid, room, text, op, fields }) => ({ cid, room, text, op, fields: { ...fields } }));
   }
 
   // ---- other operations ----
@@ -746,6 +813,56 @@ export class Client {
     if (this.state !== State.CONNECTED) return;
     const token = await this.opts.token();
     if (token) await this._request('auth', { token });
+  }
+}
+
+/**
+ * applyChange applies a change record (an edit, delete or react event) to
+ * the message it targets, m, in the shape of the history API's message
+ * objects (docs/HTTP-API.md): text, edited, deleted, deleted_by,
+ * reactions [{emoji, count, users}]. It is idempotent and tolerates a
+ * message that already reflects the record (a history page read after
+ * it): an edit older than the text m has is ignored, a reaction is a set.
+ * It returns whether m changed.
+ */
+export function applyChange(m, rec) {
+  if (!m || !rec || rec.target !== m.seq) return false;
+  switch (rec.kind) {
+    case Kind.EDIT: {
+      if (m.deleted) return false;
+      if (m.edit_seq ? rec.seq <= m.edit_seq : m.edited && Date.parse(rec.ts) < Date.parse(m.edited)) return false;
+      m.text = rec.text;
+      m.edited = rec.ts;
+      m.edit_seq = rec.seq;
+      return true;
+    }
+    case Kind.DELETE:
+      if (m.deleted) return false;
+      m.deleted = true;
+      m.deleted_by = rec.from;
+      m.text = '';
+      m.reactions = [];
+      return true;
+    case Kind.REACT: {
+      if (m.deleted || !rec.emoji) return false;
+      const list = (m.reactions = m.reactions || []);
+      let r = list.find((x) => x.emoji === rec.emoji);
+      const has = !!r && r.users.includes(rec.from);
+      if (rec.remove) {
+        if (!has) return false;
+        r.users = r.users.filter((u) => u !== rec.from);
+        r.count = r.users.length;
+        if (!r.count) list.splice(list.indexOf(r), 1);
+        return true;
+      }
+      if (has) return false;
+      if (!r) list.push((r = { emoji: rec.emoji, count: 0, users: [] }));
+      r.users = [...r.users, rec.from];
+      r.count = r.users.length;
+      return true;
+    }
+    default:
+      return false;
   }
 }
 

@@ -51,6 +51,7 @@ export function rooms(app) {
       app.client.join(s.id, { after: s.last_seq }).catch((err) => drop(s.id, `${s.id}: ${human(err)}`));
     }
     room.kind = s.kind;
+    room.setTopic(s);
     room.read = Math.max(room.read, s.read);
     room.snapUnread = s.unread;
     room.snapMentions = s.mentions || 0;

@@ -16,6 +16,8 @@ export function roomView(app) {
     $('#room-view').hidden = false;
     $('#app').classList.add('show-chat');
     if (changed) {
+      app.editing.cancel({ focus: false });
+      app.thread.roomChanged();
       app.suggest.close();
       app.reading.clear();
       room.divider = room.unread() > 0 ? room.read : null;
@@ -35,6 +37,7 @@ export function roomView(app) {
 
   function close() {
     app.current = null;
+    app.thread.roomChanged();
     $('#room-view').hidden = true;
     $('#welcome').hidden = false;
     $('#app').classList.remove('show-chat');
@@ -51,6 +54,7 @@ export function roomView(app) {
     // Each part a span of its own, so that a phone can leave the owner out.
     $('#room-subtitle').replaceChildren(...roomSubtitle(room).map((p, i) => el(`span.sub-${p.part}`, { text: (i ? ' · ' : '') + p.text })));
     $('#members-button').hidden = false;
+    app.topic.render(room);
   }
 
   function renderTyping() {

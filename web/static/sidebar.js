@@ -36,7 +36,7 @@ function readableOf(text) {
 export function roomPreview(room, me) {
   const last = room.lastMsg;
   if (!last) return room.kind === 'dm' ? 'Say hello' : 'No messages yet';
-  return `${last.from === me ? 'You' : last.from}: ${fmt.preview(readableOf(last.text))}`;
+  return `${last.from === me ? 'You' : last.from}: ${last.deleted ? 'message deleted' : fmt.preview(readableOf(last.text))}`;
 }
 
 /** nextRoom is the room after (or, up, before) current in ids, round. */
@@ -53,7 +53,8 @@ export function sidebar(app) {
     const ul = $('#rooms');
     const filter = $('#room-filter').value.trim().toLowerCase();
     const sorted = [...app.rooms.values()].sort(byActivity);
-    const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.room : null;
+    // A room button that had the focus keeps it (not a message, which has a data-room too).
+    const focused = document.activeElement && document.activeElement.closest?.('#rooms') ? document.activeElement.dataset.room : null;
     const items = [];
     let total = 0;
     for (const room of sorted) {

@@ -1,6 +1,6 @@
-// store.js: per-user browser storage. Drafts, unsent messages and the last
-// open room survive a reload, a crash and an expired session; logging out
-// removes them. Unit-tested in web/test/store.test.mjs.
+// store.js: per-user browser storage. Drafts, unsent messages, the threads
+// seen and the last open room survive a reload, a crash and an expired
+// session; logging out removes them. Unit-tested in web/test/store.test.mjs.
 
 export class Store {
   /**
@@ -41,7 +41,7 @@ export class Store {
     const s = this.storage;
     for (let i = s.length - 1; i >= 0; i--) {
       const k = s.key(i);
-      if (k && (k.startsWith(`natter.draft.${user}.`) || k === `natter.outbox.${user}` || k === `natter.last.${user}`)) {
+      if (k && (k.startsWith(`natter.draft.${user}.`) || k.startsWith(`natter.thread-seen.${user}.`) || k === `natter.outbox.${user}` || k === `natter.last.${user}`)) {
         s.removeItem(k);
       }
     }

@@ -30,12 +30,13 @@ export function timeline(app) {
     const sc = $('#scroller');
     const wasBottom = atBottom(sc);
     const items = timelineItems({
-      msgs: room.sorted().slice(),
+      msgs: room.timeline(),
       pending: [...room.pending.values()],
       me: session.user,
       divider: room.divider,
       seenBy: (seq) => room.seenBy(seq),
       system: app.moderation.lines(room.id),
+      sig: (m) => app.parts.sig(room, m),
     });
     const keys = new Set();
     const nodes = items.map((it) => cached(room, keys, it.key, it.sig, () => build(room, it)));
@@ -91,17 +92,29 @@ export function timeline(app) {
   const textNodes = (text) => renderText(text, { me: session.user });
 
   function messageNode(room, m, head) {
+    const li = messageItem(room, m, head);
+    app.reading.observe(li);
+    return li;
+  }
+
+  /** messageItem is a message's node, in the timeline or (inThread) the
+   * thread panel: sender and time, the quote it replies to, its text (or
+   * its editor), reactions and thread summary. */
+  function messageItem(room, m, head, { inThread = false } = {}) {
     const d = new Date(m.ts);
     const full = d.toLocaleString();
-    const li = el(`li.msg${head ? '.head' : ''}${m.from === session.user ? '.mine' : ''}`, { dataset: { seq: m.seq, from: m.from, room: room.id } });
+    const li = el(`li.msg${head ? '.head' : ''}${m.from === session.user ? '.mine' : ''}${m.deleted ? '.gone' : ''}`, {
+      tabindex: '-1',
+      dataset: { seq: m.seq, from: m.from, room: room.id },
+    });
     if (head) {
       li.append(userAvatar(m.from));
       li.append(el('div.msg-meta', {}, el('span.msg-from', { text: m.from }), el('time.msg-time', { datetime: m.ts, title: full, text: fmt.timeLabel(d) })));
     } else {
       li.append(el('span.msg-gutter', {}, el('time', { datetime: m.ts, title: full, text: fmt.timeLabel(d) })));
     }
-    li.append(el('div.msg-text', {}, textNodes(m.text)));
-    app.reading.observe(li);
+    const p = app.parts;
+    li.append(...[inThread ? null : p.inThreadNote(room, m), p.quote(room, m), app.editing.editor(room, m) || p.text(room, m, textNodes), p.reactions(room, m), p.threadSummary(room, m, { inPanel: inThread })].filter(Boolean));
     return li;
   }
 
@@ -152,5 +165,5 @@ export function timeline(app) {
     });
   }
 
-  return { render, updateJump, wire };
+  return { render, updateJump, wire, messageItem, textNodes };
 }

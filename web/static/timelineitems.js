@@ -14,9 +14,10 @@ import { layout, listNames } from './format.js';
  * @param {number|null} o.divider the read cursor when the room was opened
  * @param {(seq: number) => string[]} o.seenBy who has read up to seq
  * @param {{key: string, ts: number, text: string}[]} o.system moderation lines, by ts
+ * @param {(m: object) => string} [o.sig] what else of a message makes its node change (edits, reactions…)
  * @param {Date} [o.now]
  */
-export function timelineItems({ msgs, pending, me, divider, seenBy, system, now = new Date() }) {
+export function timelineItems({ msgs, pending, me, divider, seenBy, system, sig = () => '', now = new Date() }) {
   const pend = pending.map((p) => ({ ...p, from: me, pending: true }));
   const laid = layout([...msgs, ...pend], now);
   const mine = [...msgs].reverse().find((m) => m.from === me);
@@ -38,7 +39,7 @@ export function timelineItems({ msgs, pending, me, divider, seenBy, system, now 
       head = true;
     }
     if (m.pending) out.push({ kind: 'pending', key: 'p-' + m.cid, sig: `${head}|${m.status}|${m.error || ''}`, msg: m, head });
-    else out.push({ kind: 'message', key: 'm-' + m.seq, sig: String(head), msg: m, head });
+    else out.push({ kind: 'message', key: 'm-' + m.seq, sig: `${head}|${sig(m)}`, msg: m, head });
     if (latestIsMine && m === mine) {
       const seen = seenBy(mine.seq);
       const text = seen.length ? `Seen by ${listNames(seen.sort())}` : 'Sent';

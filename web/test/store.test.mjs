@@ -46,10 +46,10 @@ test('keys are per user; values round-trip as JSON; nothing removes', () => {
   assert.equal(s.get(s.key('last'), 'dflt'), 'dflt');
 });
 
-test("clearUser removes that user's drafts, outbox and last room, and nothing else", () => {
+test("clearUser removes that user's drafts, outbox, threads seen and last room, and nothing else", () => {
   const storage = new MemoryStorage();
   const s = new Store(storage, () => 'alice');
-  for (const k of ['natter.draft.alice.a', 'natter.draft.alice.b', 'natter.outbox.alice', 'natter.last.alice', 'natter.draft.alicex.a', 'natter.draft.bob.a', 'natter.session']) storage.setItem(k, '1');
+  for (const k of ['natter.draft.alice.a', 'natter.draft.alice.b', 'natter.outbox.alice', 'natter.last.alice', 'natter.thread-seen.alice.a', 'natter.draft.alicex.a', 'natter.draft.bob.a', 'natter.session']) storage.setItem(k, '1');
   s.clearUser('alice');
   assert.deepEqual([...storage.m.keys()].sort(), ['natter.draft.alicex.a', 'natter.draft.bob.a', 'natter.session']);
 });

@@ -19,7 +19,7 @@ test('one day separator, sender groups, keys per message', () => {
     ['day-Today-1', 'm-1', 'm-2', 'm-3', 'm-4'],
   );
   // The sig changes when a message starts or stops heading a group.
-  assert.equal(items[2].sig, 'false');
+  assert.equal(items[2].sig, 'false|');
 });
 
 test('the divider goes before the first message from someone else after the cursor', () => {
