@@ -21,6 +21,8 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+
+	"github.com/natter-chat/natter/client"
 )
 
 // Event is any server frame; fields not used by its type are zero.
@@ -456,19 +458,12 @@ func (c *Client) Request(ctx context.Context, op map[string]any) (Event, error) 
 	return ev, nil
 }
 
-// Error is an error event returned by Request.
-type Error struct{ Code, Message string }
-
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+// Error is an error event returned by Request: the SDK's type, so that
+// both clients' errors are checked the same way.
+type Error = client.Error
 
 // ErrorCode returns the protocol error code of err, or "".
-func ErrorCode(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
+func ErrorCode(err error) string { return client.ErrorCode(err) }
 
 // Auth authenticates with a token.
 func (c *Client) Auth(ctx context.Context, token string) (Event, error) {
