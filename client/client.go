@@ -51,8 +51,9 @@ type Client struct {
 	user    string
 	epoch   string
 	rooms   map[string]*room
-	pending map[string]*request // by rid
-	queue   []*request          // not written yet, in call order
+	pending map[string]*request      // by rid
+	queue   []*request               // not written yet, in call order
+	retries map[*request]*time.Timer // resends waiting to be queued again
 	rid     int64
 	closed  bool
 }
@@ -108,7 +109,8 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{cfg: cfg, events: make(chan Event, cfg.EventBuffer), quit: make(chan struct{}),
-		done: make(chan struct{}), rooms: map[string]*room{}, pending: map[string]*request{}}
+		done: make(chan struct{}), rooms: map[string]*room{}, pending: map[string]*request{},
+		retries: map[*request]*time.Timer{}}
 	first := make(chan error, 1)
 	go c.run(ctx, first)
 	select {
@@ -162,7 +164,11 @@ func (c *Client) run(ctx context.Context, first chan<- error) {
 		for _, r := range c.queue {
 			r.reply <- result{err: ErrClosed}
 		}
-		c.pending, c.queue = map[string]*request{}, nil
+		for r, t := range c.retries {
+			t.Stop()
+			r.reply <- result{err: ErrClosed}
+		}
+		c.pending, c.queue, c.retries = map[string]*request{}, nil, map[*request]*time.Timer{}
 		c.mu.Unlock()
 		close(c.events)
 		close(c.done)
@@ -245,8 +251,12 @@ func (c *Client) do(ctx context.Context, op map[string]any, resend bool) (*frame
 }
 
 func (c *Client) dropLocked(r *request) {
-	if r.rid != "" {
+	if r.rid != "" && c.pending[r.rid] == r {
 		delete(c.pending, r.rid)
+	}
+	if t := c.retries[r]; t != nil {
+		t.Stop()
+		delete(c.retries, r)
 	}
 	for i, q := range c.queue {
 		if q == r {

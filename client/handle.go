@@ -47,10 +47,11 @@ func (c *Client) replyLocked(s *session, r *request, f *frame) []Event {
 			// after a pause (PROTOCOL.md section 8).
 			r.retry++
 			r.sess = nil
-			time.AfterFunc(backoff(r.retry, c.cfg.MinBackoff, c.cfg.MaxBackoff), func() {
+			c.retries[r] = time.AfterFunc(backoff(r.retry, c.cfg.MinBackoff, c.cfg.MaxBackoff), func() {
 				c.mu.Lock()
 				defer c.mu.Unlock()
-				if !c.closed && r.sess == nil && !slices.Contains(c.queue, r) && c.pending[r.rid] == nil {
+				if _, ok := c.retries[r]; ok {
+					delete(c.retries, r)
 					c.queue = append(c.queue, r)
 					c.flushLocked()
 				}

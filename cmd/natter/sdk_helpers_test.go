@@ -28,7 +28,7 @@ type sdkTokens struct {
 func (k *sdkTokens) source(ctx context.Context) (string, error) {
 	k.mu.Lock()
 	k.calls++
-	n, gate := k.calls, k.gate
+	n, gate, srv := k.calls, k.gate, k.s
 	k.mu.Unlock()
 	if n > 1 && gate != nil {
 		select {
@@ -37,7 +37,7 @@ func (k *sdkTokens) source(ctx context.Context) (string, error) {
 			return "", ctx.Err()
 		}
 	}
-	return k.s.keys.Issue(natter.UserID(k.user), k.life)
+	return srv.keys.Issue(natter.UserID(k.user), k.life)
 }
 
 func (k *sdkTokens) count() int {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,7 +66,8 @@ func TestSDKResumeAfterServerClose(t *testing.T) {
 		a, err := alice.Send(ctx, "sdk", "stored once", client.WithCID("lost-ack"))
 		resent <- sent{a, err}
 	}()
-	time.Sleep(0) // both calls may or may not be queued yet: either is fine
+	// Both calls wait in the client, unwritten, before alice may reconnect.
+	waitFor(t, ctx, func() bool { return strings.Count(clientGoroutines(), "client.(*Client).do(") >= 2 })
 	close(tokens.gate)
 
 	if c := sdkEvent[*client.Connected](t, ctx, alice); !c.Reconnect {
@@ -270,5 +272,39 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A send refused by the user's send rate (rate_limited: nothing stored) is
+// retried with the same cid until it is stored; each is stored once.
+func TestSDKRetriesRateLimited(t *testing.T) {
+	checkSDKLeaks(t)
+	s := startServer(t, "", func(m *Main) {
+		fastRecords(m)
+		m.Quota.UserRate, m.Quota.UserBurst = 5, 1
+	})
+	ctx := ctxFor(t, 60*time.Second)
+	alice := s.dialSDK(ctx, t, client.Config{Token: (&sdkTokens{s: s, user: "alice", life: time.Hour}).source})
+	if _, err := alice.Join(ctx, "rate"); err != nil {
+		t.Fatal(err)
+	}
+	seqs := map[uint64]bool{}
+	for i := range 6 {
+		a, err := alice.Send(ctx, "rate", fmt.Sprint("fast ", i))
+		if err != nil || a.Dup || seqs[a.Seq] {
+			t.Fatalf("send %d: %+v %v", i, a, err)
+		}
+		seqs[a.Seq] = true
+	}
+	bob := s.connectV2(ctx, "bob")
+	bob.join(ctx, "rate", 0, "")
+	got := bob.messages(ctx, "rate", 6)
+	for i, m := range got {
+		if !seqs[m.Seq] || m.Text != fmt.Sprint("fast ", i) {
+			t.Fatalf("room holds %+v", got)
+		}
+	}
+	if extra, err := bob.Next(ctxFor(t, 300*time.Millisecond)); err == nil && extra.Type == "msg" {
+		t.Fatalf("a seventh message: %+v", extra)
 	}
 }
