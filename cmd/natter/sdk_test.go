@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -306,5 +307,152 @@ func TestSDKRetriesRateLimited(t *testing.T) {
 	}
 	if extra, err := bob.Next(ctxFor(t, 300*time.Millisecond)); err == nil && extra.Type == "msg" {
 		t.Fatalf("a seventh message: %+v", extra)
+	}
+}
+
+// Sends in flight while the server restarts: some are written on the
+// connection that is closing and get no ack, some wait while it is down.
+// Every call ends with an ack, and the room holds each message once.
+func TestSDKSendsThroughRestart(t *testing.T) {
+	checkSDKLeaks(t)
+	dir := t.TempDir()
+	s := startServer(t, dir, fastRecords)
+	ctx := ctxFor(t, 90*time.Second)
+	tokens := &sdkTokens{s: s, user: "alice", life: time.Hour}
+	alice := s.dialSDK(ctx, t, client.Config{Token: tokens.source})
+	if _, err := alice.Join(ctx, "busy"); err != nil {
+		t.Fatal(err)
+	}
+	const senders, each = 4, 15
+	var mu sync.Mutex
+	acks := map[string]client.Ack{}
+	errs := make(chan error, senders)
+	for g := range senders {
+		go func() {
+			for i := range each {
+				cid := fmt.Sprintf("g%d-%d", g, i)
+				a, err := alice.Send(ctx, "busy", cid, client.WithCID(cid))
+				if err != nil {
+					errs <- fmt.Errorf("%s: %w", cid, err)
+					return
+				}
+				mu.Lock()
+				acks[cid] = a
+				mu.Unlock()
+			}
+			errs <- nil
+		}()
+	}
+	acked := func() int { mu.Lock(); defer mu.Unlock(); return len(acks) }
+	waitFor(t, ctx, func() bool { return acked() >= 10 })
+	addr := strings.TrimPrefix(s.m.URL, "http://")
+	s.stop()
+	s2 := startServer(t, dir, fastRecords, func(m *Main) { m.Addr = addr })
+	tokens.mu.Lock()
+	tokens.s = s2
+	tokens.mu.Unlock()
+	for range senders {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	seqs := map[uint64]string{}
+	dups := 0
+	for _, a := range acks {
+		if a.Dup {
+			dups++
+		}
+	}
+	t.Logf("%d of %d acks were Dup (stored before the restart, acked after it)", dups, len(acks))
+	for cid, a := range acks {
+		if a.Seq == 0 || seqs[a.Seq] != "" {
+			t.Fatalf("%s acked %+v (seq also %q)", cid, a, seqs[a.Seq])
+		}
+		seqs[a.Seq] = cid
+	}
+	// Alice's own view: each once, in order, across the restart.
+	var last uint64
+	for _, ev := range collectRecords(t, ctx, alice, "busy", senders*each, nil) {
+		m := ev.(*client.Message)
+		if m.Seq <= last || seqs[m.Seq] != m.CID {
+			t.Fatalf("alice got %d (%s) after %d", m.Seq, m.CID, last)
+		}
+		last = m.Seq
+	}
+	bob := s2.connectV2(ctx, "bob")
+	bob.join(ctx, "busy", 0, "")
+	got := bob.messages(ctx, "busy", senders*each)
+	for _, m := range got {
+		if seqs[m.Seq] != m.CID {
+			t.Fatalf("room holds %d %s, not acked so", m.Seq, m.CID)
+		}
+	}
+	if extra, err := bob.Next(ctxFor(t, 300*time.Millisecond)); err == nil && extra.Type == "msg" {
+		t.Fatalf("a message more: %+v", extra)
+	}
+}
+
+// A program that stored its position resumes from it with From; Leave
+// stops the room; Delivered moves the cursor a Join without From starts
+// at; Request runs any other op.
+func TestSDKPositionsAndRequests(t *testing.T) {
+	checkSDKLeaks(t)
+	s := startServer(t, "", fastRecords)
+	ctx := ctxFor(t, 60*time.Second)
+	tok := (&sdkTokens{s: s, user: "alice", life: time.Hour}).source
+	alice := s.dialSDK(ctx, t, client.Config{Token: tok})
+	raw, err := alice.Request(ctx, map[string]any{"op": "create", "room": "pos", "kind": "private"})
+	if err != nil || !strings.Contains(string(raw), `"type":"created"`) {
+		t.Fatalf("create: %s %v", raw, err)
+	}
+	if _, err := alice.Request(ctx, map[string]any{"op": "create", "room": "pos", "kind": "bogus"}); client.ErrorCode(err) != "invalid" {
+		t.Fatalf("bad create: %v, want invalid", err)
+	}
+	j, err := alice.Join(ctx, "pos")
+	must(t, err)
+	var acks []client.Ack
+	for i := range 4 {
+		a, err := alice.Send(ctx, "pos", fmt.Sprint("m", i))
+		must(t, err)
+		acks = append(acks, a)
+	}
+	collectRecords(t, ctx, alice, "pos", 4, nil)
+	must(t, alice.Delivered(ctx, "pos", acks[2].Seq))
+	must(t, alice.Leave(ctx, "pos"))
+	if l := sdkEvent[*client.Left](t, ctx, alice); l.Room != "pos" || l.Err != nil {
+		t.Fatalf("left %+v", l)
+	}
+	if _, err := alice.Send(ctx, "pos", "not joined"); client.ErrorCode(err) != "forbidden" {
+		t.Fatalf("send after leave: %v, want forbidden", err)
+	}
+
+	// A second program of alice: from a stored position, then from the cursor.
+	again := s.dialSDK(ctx, t, client.Config{Token: tok})
+	j2, err := again.Join(ctx, "pos", client.From(acks[1].Seq, j.Epoch))
+	must(t, err)
+	if j2.After != acks[1].Seq || j2.Last != acks[3].Seq || j2.Reset {
+		t.Fatalf("joined %+v", j2)
+	}
+	evs := collectRecords(t, ctx, again, "pos", 2, nil)
+	if evs[0].(*client.Message).Seq != acks[2].Seq || evs[1].(*client.Message).Seq != acks[3].Seq {
+		t.Fatalf("from a position: %+v %+v", evs[0], evs[1])
+	}
+	must(t, again.Leave(ctx, "pos"))
+	j3, err := again.Join(ctx, "pos")
+	must(t, err)
+	if j3.After != acks[2].Seq {
+		t.Fatalf("joined from the cursor at %d, want %d", j3.After, acks[2].Seq)
+	}
+	if m := collectRecords(t, ctx, again, "pos", 1, nil)[0].(*client.Message); m.Seq != acks[3].Seq || m.Text != "m3" {
+		t.Fatalf("from the cursor: %+v", m)
+	}
+	// A stale epoch replays the room from the start, marked Reset.
+	must(t, again.Leave(ctx, "pos"))
+	j4, err := again.Join(ctx, "pos", client.From(acks[3].Seq, "not-the-epoch"))
+	if err != nil || !j4.Reset || j4.After != 0 {
+		t.Fatalf("stale epoch: %+v %v", j4, err)
+	}
+	if n := len(collectRecords(t, ctx, again, "pos", 4, nil)); n != 4 {
+		t.Fatalf("replayed %d", n)
 	}
 }
