@@ -44,3 +44,20 @@ func TestExpiry(t *testing.T) {
 		}
 	}
 }
+
+func TestPacer(t *testing.T) {
+	p := newPacer(100, 10) // 90 frames/s, bursts of 5
+	start := time.Now()
+	for range 5 + 18 {
+		if !p.wait(t.Context()) {
+			t.Fatal("wait ended")
+		}
+	}
+	// 5 at once, then 18 at 90/s: at least 0.2s.
+	if d := time.Since(start); d < 190*time.Millisecond {
+		t.Fatalf("23 frames in %v: not paced", d)
+	}
+	if p := newPacer(0, 0); !p.wait(t.Context()) {
+		t.Fatal("no limits: no wait")
+	}
+}

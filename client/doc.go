@@ -29,6 +29,8 @@
 //   - The token is renewed on the open connection before it expires
 //     (Config.RenewBefore); if that fails, the server closes at expiry and
 //     the client reconnects with a new token.
+//   - Frames are paced under the server's rate limit for the connection
+//     (ready.limits), which drops a frame over it without a reply.
 //   - Close ends the connection and returns once every goroutine of the
 //     client has ended; Events is then closed.
 //

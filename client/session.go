@@ -19,6 +19,7 @@ const authTimeout = 15 * time.Second
 // run until ctx ends; the reader is connect's own goroutine.
 type session struct {
 	conn   *wsconn.Conn
+	pace   pacer
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -53,6 +54,9 @@ func (s *session) writer() {
 		s.out = nil
 		s.wmu.Unlock()
 		for _, b := range out {
+			if !s.pace.wait(s.ctx) {
+				return
+			}
 			if err := s.conn.WriteText(b); err != nil {
 				s.conn.Close() // the reader notices and ends the session
 				return
@@ -94,7 +98,7 @@ func (c *Client) connect(ctx context.Context, reconnect bool, onReady func()) (r
 		return false, dctx.Err()
 	}
 
-	s := &session{conn: conn, signal: make(chan struct{}, 1)}
+	s := &session{conn: conn, signal: make(chan struct{}, 1), pace: newPacer(f.Limits.Rate, f.Limits.Burst)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	c.mu.Lock()
 	if c.closed {

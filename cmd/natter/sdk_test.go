@@ -456,3 +456,37 @@ func TestSDKPositionsAndRequests(t *testing.T) {
 		t.Fatalf("replayed %d", n)
 	}
 }
+
+// A burst of sends far over the connection's frame rate: the client paces
+// its frames to ready.limits, so the server drops none (a dropped frame
+// gets no reply at all) and every call is acked.
+func TestSDKPacesToTheFrameRate(t *testing.T) {
+	checkSDKLeaks(t)
+	s := startServer(t, "", func(m *Main) {
+		fastRecords(m)
+		m.Rate, m.Burst = 20, 10
+	})
+	ctx := ctxFor(t, 60*time.Second)
+	alice := s.dialSDK(ctx, t, client.Config{Token: (&sdkTokens{s: s, user: "alice", life: time.Hour}).source})
+	if _, err := alice.Join(ctx, "pace"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := alice.Send(ctx, "pace", fmt.Sprint("burst ", i))
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	collectRecords(t, ctx, alice, "pace", n, func(ev client.Event) {
+		if e, ok := ev.(*client.ServerError); ok {
+			t.Fatalf("server refused a frame: %v", e.Err)
+		}
+	})
+}
