@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -13,12 +14,16 @@ import (
 
 // Config says where and how to connect. URL and Token are required.
 type Config struct {
-	// URL is the WebSocket endpoint, e.g. ws://127.0.0.1:8080/ws.
+	// URL is the WebSocket endpoint, e.g. ws://127.0.0.1:8080/ws, or
+	// wss://chat.example.com/ws through a TLS-terminating proxy.
 	URL string
 	// Token supplies the token of every connect and renewal.
 	Token TokenSource
 	// Header is sent with the upgrade request (optional).
 	Header http.Header
+	// TLS configures wss:// connections (nil: the system's roots, the
+	// URL's host as the server name).
+	TLS *tls.Config
 	// MinBackoff and MaxBackoff bound the wait between reconnect attempts
 	// (defaults 250ms and 30s); each wait doubles, with jitter.
 	MinBackoff, MaxBackoff time.Duration

@@ -75,7 +75,7 @@ func (c *Client) connect(ctx context.Context, reconnect bool, onReady func()) (r
 	}
 	dctx, cancel := context.WithTimeout(ctx, authTimeout)
 	defer cancel()
-	conn, err := wsconn.Dial(dctx, c.cfg.URL, c.cfg.Header)
+	conn, err := wsconn.Dial(dctx, c.cfg.URL, c.cfg.Header, c.cfg.TLS)
 	if err != nil {
 		return false, err
 	}

@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -489,4 +494,61 @@ func TestSDKPacesToTheFrameRate(t *testing.T) {
 			t.Fatalf("server refused a frame: %v", e.Err)
 		}
 	})
+}
+
+// wss:// through a TLS-terminating proxy in front of the server, as
+// PROTOCOL.md section 1 has it.
+func TestSDKThroughTLSProxy(t *testing.T) {
+	checkSDKLeaks(t)
+	s := startServer(t, "", fastRecords)
+	ctx := ctxFor(t, 30*time.Second)
+	front := httptest.NewUnstartedServer(nil) // only for its certificate
+	front.StartTLS()
+	front.Close()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", front.TLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend := strings.TrimPrefix(s.m.URL, "http://")
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer in.Close()
+				out, err := net.Dial("tcp", backend)
+				if err != nil {
+					return
+				}
+				defer out.Close()
+				go func() { io.Copy(out, in); out.(*net.TCPConn).CloseWrite() }()
+				io.Copy(in, out)
+			})
+		}
+	})
+	roots := x509.NewCertPool()
+	roots.AddCert(front.Certificate())
+	c, err := client.Dial(ctx, client.Config{
+		URL:   "wss://" + ln.Addr().String() + "/ws",
+		Token: (&sdkTokens{s: s, user: "alice", life: time.Hour}).source,
+		TLS:   &tls.Config{RootCAs: roots, ServerName: "example.com"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Join(ctx, "tls"); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := c.Send(ctx, "tls", "over TLS"); err != nil || a.Seq == 0 {
+		t.Fatalf("send: %+v %v", a, err)
+	}
+	if _, err := client.Dial(ctx, client.Config{URL: "wss://" + ln.Addr().String() + "/ws",
+		Token: client.StaticToken("x")}); err == nil {
+		t.Fatal("dialled with an unknown certificate")
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -67,25 +68,41 @@ type Conn struct {
 	MaxMessage int
 }
 
-// Dial connects to a ws:// URL (wss:// is left to a TLS-terminating
-// proxy's side, as the server's own docs say; a wss URL is refused here
-// rather than silently sent in clear) and performs the opening handshake.
-func Dial(ctx context.Context, rawURL string, header http.Header) (*Conn, error) {
+// Dial connects to a ws:// or wss:// URL (wss: through the TLS-terminating
+// proxy that Natter sits behind; tc may be nil for the system's roots) and
+// performs the opening handshake.
+func Dial(ctx context.Context, rawURL string, header http.Header, tc *tls.Config) (*Conn, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	if u.Scheme != "ws" {
-		return nil, fmt.Errorf("wsconn: unsupported scheme %q (want ws)", u.Scheme)
+	port := map[string]string{"ws": "80", "wss": "443"}[u.Scheme]
+	if port == "" {
+		return nil, fmt.Errorf("wsconn: unsupported scheme %q (want ws or wss)", u.Scheme)
 	}
 	host := u.Host
 	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "80")
+		host = net.JoinHostPort(u.Hostname(), port)
 	}
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
 		return nil, err
+	}
+	if u.Scheme == "wss" {
+		cfg := &tls.Config{}
+		if tc != nil {
+			cfg = tc.Clone()
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = u.Hostname()
+		}
+		tlsConn := tls.Client(nc, cfg)
+		if err := tlsConn.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		nc = tlsConn
 	}
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
 	c, err := handshake(nc, u, header)
