@@ -405,6 +405,9 @@ func TestSDKPositionsAndRequests(t *testing.T) {
 	s := startServer(t, "", fastRecords)
 	ctx := ctxFor(t, 60*time.Second)
 	tok := (&sdkTokens{s: s, user: "alice", life: time.Hour}).source
+	if _, err := client.Dial(ctx, client.Config{URL: s.wsURL(), Token: client.StaticToken("bogus")}); client.ErrorCode(err) != "unauthorized" {
+		t.Fatalf("Dial with a bad token: %v, want unauthorized", err)
+	}
 	alice := s.dialSDK(ctx, t, client.Config{Token: tok})
 	raw, err := alice.Request(ctx, map[string]any{"op": "create", "room": "pos", "kind": "private"})
 	if err != nil || !strings.Contains(string(raw), `"type":"created"`) {
