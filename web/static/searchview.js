@@ -215,6 +215,10 @@ export function searchView(app) {
       e.preventDefault();
       active = hits.length - 1;
       markActive();
+    } else if (e.key === 'Escape') {
+      // Closes at once: a search field would otherwise only clear itself.
+      e.preventDefault();
+      d().close();
     } else if (e.key === 'Enter') {
       e.preventDefault();
       // Enter on a new query searches now; on the shown one it opens the
