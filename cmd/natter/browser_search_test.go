@@ -138,13 +138,13 @@ func TestBrowserSearch(t *testing.T) {
 			t.Errorf("thread reply marker: %q", got)
 		}
 		for _, s := range screens {
-			if s.phone {
-				continue
-			}
+			p.viewport(s.phone)
 			p.scheme(s.dark)
+			p.wait("results laid out", `document.querySelector('#search-results .search-hit.active')?.checkVisibility()`)
 			p.shot("search-01-results-" + s.name)
 			p.axe("the search results (" + s.name + ")")
 		}
+		p.viewport(false)
 		p.scheme(false)
 	})
 
@@ -196,7 +196,11 @@ func TestBrowserSearch(t *testing.T) {
 		p.do(chromedp.KeyEvent(kb.Escape))
 		p.wait("closed by Escape", `!document.querySelector('#search-dialog').open`)
 		p.click("#search-button")
-		p.wait("open from the button", `document.querySelector('#search-dialog').open && document.activeElement === document.querySelector('#search-input')`)
+		p.wait("open from the room list's button", `document.querySelector('#search-dialog').open && document.activeElement === document.querySelector('#search-input')`)
+		p.do(chromedp.KeyEvent(kb.Escape))
+		p.wait("closed by Escape", `!document.querySelector('#search-dialog').open`)
+		p.click("#search-head-button")
+		p.wait("open from the header's button", `document.querySelector('#search-dialog').open && document.activeElement === document.querySelector('#search-input')`)
 		for i := 0; i < 4; i++ {
 			if _, seq := active(); seq == int(reply) {
 				break

@@ -6,7 +6,7 @@
 // (jump.js: older history loaded, a thread reply in its thread). Snippets
 // are text nodes and <mark> elements, never HTML.
 import * as fmt from './format.js';
-import { $, el, toast } from './dom.js';
+import { $, el, icon, toast } from './dom.js';
 import { human } from './human.js';
 import { groupByRoom, inOrder, splitHighlights, SYNTAX } from './search.js';
 import { openDialog } from './dialogs.js';
@@ -240,6 +240,9 @@ export function searchView(app) {
       '.',
     );
     $('#search-button').addEventListener('click', open);
+    // The room header's button: on a phone the room list is off screen.
+    $('#search-head-button').append(icon('search'));
+    $('#search-head-button').addEventListener('click', open);
     input().addEventListener('input', () => {
       clearTimeout(timer);
       timer = setTimeout(run, TYPING_MS);
