@@ -261,7 +261,7 @@ export function searchView(app) {
       const slash = e.key === '/' && !e.ctrlKey && !e.metaKey && !e.altKey && !typingTarget(e.target);
       const chord = (e.ctrlKey || e.metaKey) && e.shiftKey && e.key.toLowerCase() === 'f';
       if (!slash && !chord) return;
-      if (document.querySelector('dialog[open]:not(#search-dialog)')) return;
+      if (app.reauthing || $('#app').hidden || document.querySelector('dialog[open]:not(#search-dialog)')) return;
       e.preventDefault();
       open();
     });
