@@ -196,7 +196,9 @@ export function searchView(app) {
       return;
     }
     if (app.current !== room.id) app.view.open(room.id, { focus: false });
-    for (const end = Date.now() + OPEN_WAIT_MS; !room.historyLoaded && Date.now() < end; ) {
+    // Opening starts the load (room.loading); a load that failed ends the
+    // wait at once, and jump.js then says what it could not show.
+    for (const end = Date.now() + OPEN_WAIT_MS; !room.historyLoaded && room.loading && Date.now() < end; ) {
       await new Promise((r) => setTimeout(r, 50));
     }
     await app.jump.to(room, h.seq);
