@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -106,7 +107,7 @@ func TestFollowDeliversLiveMessages(t *testing.T) {
 	// The live copies are the stored ones.
 	stored, _ := readAll(t, b.Broker, "a", old.Seq, 0)
 	for i := range stored {
-		if stored[i] != got[i] {
+		if !reflect.DeepEqual(stored[i], got[i]) {
 			t.Errorf("live %+v\nstored %+v", got[i], stored[i])
 		}
 	}

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/natter-chat/natter"
@@ -45,7 +46,7 @@ func TestPublishStoresDraft(t *testing.T) {
 	}
 	m := got[0]
 	want := natter.Message{Room: "r", Seq: ack.Seq, Prev: 0, Epoch: b.Epoch(), From: "alice", Text: "héllo\n\"world\"", ClientID: "c1", Time: m.Time}
-	if m != want {
+	if !reflect.DeepEqual(m, want) {
 		t.Errorf("stored %+v\nwant     %+v", m, want)
 	}
 	if m.Time.IsZero() || m.Time.Location().String() != "UTC" {
