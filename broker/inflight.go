@@ -24,7 +24,8 @@ import (
 // for the stream's info. If no leader answers within leaderProbeTimeout,
 // or the answer says there is none, every publish sent before the probe
 // fails with `unavailable`; when a leader answers again after that, or a
-// different one than before, those sent before the answer fail too. The
+// different one than before, every publish sent before its answer fails
+// too (until then they went to the old leader only). The
 // outcome of a failed publish is unknown, as with any `unavailable` for a
 // send: it may have been stored, and the sender's resend with the same
 // client id stores it at most once (the dedupe window).
@@ -131,8 +132,10 @@ func (b *Broker) watchInflight(ctx context.Context) {
 			}
 			lost = true
 		case lost || (leader != "" && now != leader):
-			// Sent to the leader that is gone, or while there was none.
-			n := b.failPending(probed, natter.Errorf(natter.EUNAVAILABLE, "message store changed leader: outcome unknown, resend with the same cid"))
+			// Sent to the leader that is gone, or while there was none: up
+			// to the answer, since the new leader may have taken over (and
+			// begun to listen) while the probe was on its way.
+			n := b.failPending(time.Now(), natter.Errorf(natter.EUNAVAILABLE, "message store changed leader: outcome unknown, resend with the same cid"))
 			b.log.Info("stream leader answers again", "stream", StreamName, "leader", now, "was", leader, "failed", n)
 			leader, lost = now, false
 		default:

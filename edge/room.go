@@ -105,7 +105,7 @@ func (e *Edge) join(c *conn, id natter.RoomID, after uint64, adm admission, join
 		}
 		// joined goes out before any message, under the room lock, so no
 		// live frame can overtake it.
-		c.enqueue(joined(r.online()))
+		c.enqueueNow(joined(r.online()))
 		r.mu.Unlock()
 		if local != nil {
 			r.broadcast([][]byte{local})
@@ -218,7 +218,8 @@ func (r *room) Message(msg natter.Message) {
 			go r.replay(m)
 			continue
 		}
-		if m.c.enqueue(fa.frame) {
+		// The sender waits for its own message: it goes out at once.
+		if m.c.queueFrame(fa.frame, m.c.user == msg.From) {
 			m.last = fa.seq
 			n++
 		}
