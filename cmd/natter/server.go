@@ -98,6 +98,7 @@ type Main struct {
 	metrics  *metrics.Metrics
 	guard    *netguard.Guard
 	stopArc  context.CancelFunc
+	quiet    quietConns // HTTP connections without a request yet (httpstop.go)
 	arcDone  chan struct{}
 	closeMu  sync.Once
 	draining atomic.Bool
@@ -399,7 +400,7 @@ func (m *Main) Close(ctx context.Context) error {
 	m.closeMu.Do(func() {
 		if m.http != nil {
 			sctx, cancel := context.WithTimeout(ctx, m.ShutdownTimeout)
-			errs = append(errs, m.http.Shutdown(sctx))
+			m.shutdownHTTP(sctx)
 			cancel()
 		}
 		if m.edge != nil {
