@@ -26,6 +26,8 @@ type report struct {
 	Reconnects        int            `json:"reconnects"`
 	MaxOutage         string         `json:"max_outage"`
 	MaxNoAck          string         `json:"max_without_ack"`
+	MaxWait           string         `json:"max_send_wait"`
+	Timeouts          int            `json:"send_timeouts"`
 	HistoryMissing    int            `json:"history_missing"`
 	HistoryDuplicated int            `json:"history_duplicated"`
 	HungNodeLeft      string         `json:"hung_node_left,omitempty"`
@@ -114,10 +116,12 @@ func check(clients []*chatClient) *report {
 	rep := &report{Clients: len(clients)}
 	acked := map[string][]uint64{}
 	rooms := map[string]bool{}
-	var maxOutage time.Duration
+	var maxOutage, maxWait time.Duration
 	for _, c := range clients {
 		c.mu.Lock()
 		rooms[c.room] = true
+		maxWait = max(maxWait, c.maxWait)
+		rep.Timeouts += c.timeouts
 		rep.Sent += c.sent
 		rep.Acked += len(c.acked)
 		rep.Resends += c.resends
@@ -150,6 +154,7 @@ func check(clients []*chatClient) *report {
 		c.mu.Unlock()
 	}
 	rep.MaxOutage = maxOutage.Round(time.Millisecond).String()
+	rep.MaxWait = maxWait.Round(time.Millisecond).String()
 	return rep
 }
 
@@ -161,6 +166,7 @@ func (r *report) print(w io.Writer) {
 		{"lost", r.Lost}, {"duplicated", r.Duplicated}, {"reordered", r.Reordered}, {"prev gaps", r.Gaps},
 		{"reconnects", r.Reconnects}, {"longest reconnect", r.MaxOutage},
 		{"longest without service", r.MaxNoAck},
+		{"longest wait for an answer", r.MaxWait}, {"sends never answered", r.Timeouts},
 		{"history missing", r.HistoryMissing}, {"history duplicated", r.HistoryDuplicated},
 		{"edge1 left its node after", r.HungNodeLeft},
 	}
