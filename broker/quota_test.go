@@ -149,15 +149,15 @@ func TestQuotaInvitations(t *testing.T) {
 	}
 }
 
-// A crowd joining one room at once (the bench's 1,000 members, 200 dials in
-// flight) all get in: the member count's compare-and-set backs off on
-// conflict instead of giving up with `quota contention` after 20 tight
-// retries.
+// A crowd joining one room at once all get in: the member count's
+// compare-and-set backs off on conflict instead of giving up with `quota
+// contention` after 20 tight retries (which failed here, and for 46–78 of
+// natter-bench's 1,000 members joining one room on a busy machine).
 func TestQuotaMemberCountUnderContention(t *testing.T) {
 	b := start(t)
 	ctx := testCtx(t)
 	q := b.Quotas()
-	const room, crowd = natter.RoomID("crowd"), 1000
+	const room, crowd = natter.RoomID("crowd"), 300
 	var wg sync.WaitGroup
 	errs := make(chan error, crowd)
 	for i := range crowd {
