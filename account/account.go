@@ -1,8 +1,10 @@
 // Package account owns how a browser gets a Natter token: built-in accounts
 // (register and log in with a username and password, refresh a token before
-// it expires) under /api/auth/, and the description of the login methods a
-// server offers (GET /api/auth/config), which tells the web UI whether to
-// show its own login form or send people to an external login page.
+// it expires) under /api/auth/, the OpenID Connect login (oidc.go: people
+// log in at a provider and get an account without a password), and the
+// description of the login methods a server offers (GET /api/auth/config),
+// which tells the web UI whether to show its own login form, a "Log in
+// with …" button, or send people to an external login page.
 //
 // Passwords are hashed with bcrypt and stored through Store (JetStream KV in
 // package broker, so accounts work unchanged on every node of a cluster).
@@ -129,6 +131,14 @@ type Config struct {
 	// LoginURL, if set, is an external login page the UI sends people to
 	// (docs/WEB-UI.md says what it must do).
 	LoginURL string
+	// OIDC, if set, logs people in with an OpenID provider (GET
+	// /api/auth/oidc/login and /callback); its users get accounts without
+	// a password, which refresh like any other. OIDCName is the provider's
+	// name on the UI's button, OIDCSecureCookie marks the login cookie
+	// Secure even on plain HTTP (TLS ends at a proxy).
+	OIDC             OIDC
+	OIDCName         string
+	OIDCSecureCookie bool
 	// Cost is the bcrypt cost (bcrypt.DefaultCost if zero).
 	Cost int
 	// HashWorkers is how many bcrypt hashes run at once (1: at most one
@@ -232,7 +242,14 @@ func NewHandler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /api/auth/config", h.config)
 	mux.HandleFunc("POST /api/auth/register", h.enabled(h.register))
 	mux.HandleFunc("POST /api/auth/login", h.enabled(h.login))
-	mux.HandleFunc("POST /api/auth/refresh", h.enabled(h.refresh))
+	if cfg.OIDC != nil {
+		mux.HandleFunc("GET "+OIDCLoginPath, h.oidcLogin)
+		mux.HandleFunc("GET "+OIDCCallbackPath, h.oidcCallback)
+		// Its tokens are ours, refreshed as a password login's are.
+		mux.HandleFunc("POST /api/auth/refresh", h.refresh)
+	} else {
+		mux.HandleFunc("POST /api/auth/refresh", h.enabled(h.refresh))
+	}
 	if cfg.Sessions != nil {
 		// Logging out needs no built-in account: an external issuer's
 		// tokens can be revoked here too.
@@ -261,6 +278,8 @@ var methods = map[string]string{
 	"/api/auth/logout":     http.MethodPost,
 	"/api/auth/logout-all": http.MethodPost,
 	"/api/auth/password":   http.MethodPost,
+	OIDCLoginPath:          http.MethodGet,
+	OIDCCallbackPath:       http.MethodGet,
 }
 
 func (h *handler) enabled(next http.HandlerFunc) http.HandlerFunc {
@@ -275,11 +294,17 @@ func (h *handler) enabled(next http.HandlerFunc) http.HandlerFunc {
 
 // config serves GET /api/auth/config: what the login screen should offer.
 func (h *handler) config(w http.ResponseWriter, r *http.Request) {
-	httpapi.WriteJSON(w, r, h.log, http.StatusOK, map[string]any{
+	cfg := map[string]any{
 		"accounts":  h.cfg.Enabled,
 		"login_url": h.cfg.LoginURL,
 		"token_ttl": int(h.cfg.TTL / time.Second),
-	})
+	}
+	if h.cfg.OIDC != nil {
+		// The UI sends people to our own login endpoint as to an
+		// external login page; login_name labels its button.
+		cfg["login_url"], cfg["login_name"] = OIDCLoginPath, h.cfg.OIDCName
+	}
+	httpapi.WriteJSON(w, r, h.log, http.StatusOK, cfg)
 }
 
 // credentials is the body of register and login.
@@ -345,7 +370,9 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	acc, err := h.cfg.Store.Get(r.Context(), c.Username)
-	found := err == nil
+	// An account made by an OpenID login has no password: it answers
+	// like a name that does not exist.
+	found := err == nil && len(acc.Hash) > 0
 	if err != nil && natter.ErrorCode(err) != natter.ENOTFOUND {
 		httpapi.WriteError(w, r, h.log, err)
 		return
@@ -453,9 +480,18 @@ func (h *handler) refresh(w http.ResponseWriter, r *http.Request) {
 // one if empty) that began at c.AuthTime (now if zero). The token expires
 // after TTL, or when the session reaches its absolute lifetime.
 func (h *handler) issue(w http.ResponseWriter, r *http.Request, status int, c natter.Claims) {
-	if err := h.afterRevocation(r.Context(), c.User); err != nil {
+	token, exp, err := h.mint(r.Context(), c)
+	if err != nil {
 		httpapi.WriteError(w, r, h.log, err)
 		return
+	}
+	httpapi.WriteJSON(w, r, h.log, status, session{User: c.User, Token: token, ExpiresAt: exp.UTC().Truncate(time.Second)})
+}
+
+// mint signs the token that issue answers with, and says when it expires.
+func (h *handler) mint(ctx context.Context, c natter.Claims) (string, time.Time, error) {
+	if err := h.afterRevocation(ctx, c.User); err != nil {
+		return "", time.Time{}, err
 	}
 	now := time.Now()
 	if c.AuthTime.IsZero() {
@@ -466,11 +502,7 @@ func (h *handler) issue(w http.ResponseWriter, r *http.Request, status int, c na
 		c.Expires = end
 	}
 	token, err := h.cfg.Tokens.Mint(c)
-	if err != nil {
-		httpapi.WriteError(w, r, h.log, err)
-		return
-	}
-	httpapi.WriteJSON(w, r, h.log, status, session{User: c.User, Token: token, ExpiresAt: c.Expires.UTC().Truncate(time.Second)})
+	return token, c.Expires, err
 }
 
 // afterRevocation waits, if user's tokens were revoked through the current

@@ -73,7 +73,7 @@ func (h *handler) password(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	acc, err := h.cfg.Store.Get(r.Context(), claims.User)
-	if natter.ErrorCode(err) == natter.ENOTFOUND || (err == nil && acc.User != claims.User) {
+	if natter.ErrorCode(err) == natter.ENOTFOUND || (err == nil && (acc.User != claims.User || len(acc.Hash) == 0)) {
 		httpapi.WriteError(w, r, h.log, natter.Errorf(natter.EFORBIDDEN, "this user has no password here"))
 		return
 	}

@@ -1,11 +1,13 @@
 // Package auth owns the JSON Web Tokens that authenticate Natter users: it
 // mints HS256 tokens with the server's own secret, verifies those and tokens
-// from external issuers (RS256, EdDSA), loads or creates the secret on disk
-// and parses issuers' PEM public keys.
+// from external issuers (RS256, EdDSA from PEM keys; RS256, ES256, EdDSA
+// from a JWKS URL, refreshed on rotation), loads or creates the secret on
+// disk and parses issuers' PEM public keys.
 //
-// It is the only package that imports a JWT library. The WebSocket edge (on
-// the first frame) and the HTTP API (bearer header) both see it only through
-// natter.TokenVerifier.
+// It is the only package that imports a JWT library for Natter's tokens
+// (package oidc verifies an OpenID provider's ID tokens through its own
+// client library). The WebSocket edge (on the first frame) and the HTTP
+// API (bearer header) both see it only through natter.TokenVerifier.
 package auth
 
 import (
@@ -37,8 +39,15 @@ type Config struct {
 	// PublicKeys verify tokens minted by external issuers: *rsa.PublicKey
 	// (RS256) or ed25519.PublicKey (EdDSA).
 	PublicKeys []crypto.PublicKey
+	// JWKS, if set, is an external issuer's key set (RS256, ES256, EdDSA
+	// keys), used beside PublicKeys.
+	JWKS *JWKS
 	// Issuer is the iss claim of tokens we mint; DefaultIssuer if empty.
 	Issuer string
+	// ExternalIssuer, if set, must be the iss claim of every token that an
+	// external key (PublicKeys or JWKS) verifies. HS256 tokens are ours
+	// (or minted with our secret) and are not held to it.
+	ExternalIssuer string
 	// Audience, if set, goes into the aud claim of tokens we mint and must be
 	// in the aud claim of every token we verify.
 	Audience string
@@ -65,7 +74,9 @@ type Keys struct {
 	secret   []byte
 	rsa      []jwt.VerificationKey
 	ed25519  []jwt.VerificationKey
+	jwks     *JWKS
 	issuer   string
+	extIss   string
 	audience string
 	parser   *jwt.Parser
 	maxLife  time.Duration
@@ -74,7 +85,7 @@ type Keys struct {
 
 // New checks cfg and returns the Keys it describes.
 func New(cfg Config) (*Keys, error) {
-	if len(cfg.Secret) == 0 && len(cfg.PublicKeys) == 0 {
+	if len(cfg.Secret) == 0 && len(cfg.PublicKeys) == 0 && cfg.JWKS == nil {
 		return nil, errors.New("auth: neither a secret nor public keys configured")
 	}
 	if len(cfg.Secret) > 0 && len(cfg.Secret) < MinSecretLen {
@@ -91,6 +102,8 @@ func New(cfg Config) (*Keys, error) {
 	}
 	k := &Keys{
 		issuer:   cfg.Issuer,
+		extIss:   cfg.ExternalIssuer,
+		jwks:     cfg.JWKS,
 		audience: cfg.Audience,
 		maxLife:  cfg.MaxLifetime,
 		skew:     max(FutureSkew, cfg.Leeway),
@@ -128,11 +141,14 @@ func New(cfg Config) (*Keys, error) {
 	if k.secret != nil {
 		methods = append(methods, jwt.SigningMethodHS256.Alg())
 	}
-	if k.rsa != nil {
+	if k.rsa != nil || k.jwks != nil {
 		methods = append(methods, jwt.SigningMethodRS256.Alg())
 	}
-	if k.ed25519 != nil {
+	if k.ed25519 != nil || k.jwks != nil {
 		methods = append(methods, jwt.SigningMethodEdDSA.Alg())
+	}
+	if k.jwks != nil {
+		methods = append(methods, jwt.SigningMethodES256.Alg())
 	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(methods),

@@ -82,3 +82,36 @@ func TestVerifyRefusesHugeTokensCheaply(t *testing.T) {
 		t.Errorf("refusing a huge token took %v allocations", allocs)
 	}
 }
+
+// FuzzVerifyJWKS is FuzzVerify with the Ed25519 key published in a key
+// set under a kid (and no PEM keys): arbitrary headers, kids and algs must
+// never make Verify panic or accept a token that key or our secret did
+// not sign.
+func FuzzVerifyJWKS(f *testing.F) {
+	srv := newJWKSServer(f)
+	srv.serve(f, map[string]crypto.PublicKey{"k": fuzzEdKey.Public()})
+	j, err := NewJWKS(JWKSConfig{URL: srv.URL, UnknownKID: time.Hour})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(j.Close)
+	k := must(New(Config{Secret: fuzzSecret, JWKS: j}))
+	now := time.Now()
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.RegisteredClaims{Subject: "alice",
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))})
+	tok.Header["kid"] = "k"
+	f.Add(must(tok.SignedString(fuzzEdKey)))
+	f.Add(must(k.Issue("alice", time.Hour)))
+	f.Fuzz(func(t *testing.T, token string) {
+		claims, err := k.Verify(token)
+		if err != nil {
+			return
+		}
+		if !signedByFuzzKeys(token) {
+			t.Fatalf("accepted a token our keys did not sign: %q", token)
+		}
+		if claims.User.Validate() != nil || claims.Expires.IsZero() {
+			t.Fatalf("accepted %+v", claims)
+		}
+	})
+}

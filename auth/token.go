@@ -97,8 +97,12 @@ func (k *Keys) Verify(token string) (natter.Claims, error) {
 		return natter.Claims{}, natter.Errorf(natter.EUNAUTHORIZED, "invalid token")
 	}
 	var tc tokenClaims
-	if _, err := k.parser.ParseWithClaims(token, &tc, k.key); err != nil {
+	t, err := k.parser.ParseWithClaims(token, &tc, k.key)
+	if err != nil {
 		return natter.Claims{}, natter.Errorf(natter.EUNAUTHORIZED, "%s", reason(err))
+	}
+	if k.extIss != "" && t.Method.Alg() != jwt.SigningMethodHS256.Alg() && tc.Issuer != k.extIss {
+		return natter.Claims{}, natter.Errorf(natter.EUNAUTHORIZED, "invalid token issuer")
 	}
 	c := natter.Claims{User: natter.UserID(tc.Subject), Session: tc.Session}
 	if c.User.Validate() != nil {
@@ -140,15 +144,36 @@ func (k *Keys) key(t *jwt.Token) (any, error) {
 			return k.secret, nil
 		}
 	case jwt.SigningMethodRS256.Alg():
-		if _, ok := t.Method.(*jwt.SigningMethodRSA); ok && k.rsa != nil {
-			return jwt.VerificationKeySet{Keys: k.rsa}, nil
+		if _, ok := t.Method.(*jwt.SigningMethodRSA); ok {
+			return k.external(t, k.rsa)
 		}
 	case jwt.SigningMethodEdDSA.Alg():
-		if _, ok := t.Method.(*jwt.SigningMethodEd25519); ok && k.ed25519 != nil {
-			return jwt.VerificationKeySet{Keys: k.ed25519}, nil
+		if _, ok := t.Method.(*jwt.SigningMethodEd25519); ok {
+			return k.external(t, k.ed25519)
+		}
+	case jwt.SigningMethodES256.Alg():
+		if _, ok := t.Method.(*jwt.SigningMethodECDSA); ok {
+			return k.external(t, nil)
 		}
 	}
 	return nil, errors.New("no key for algorithm")
+}
+
+// external returns the keys for an external issuer's token: the JWKS's
+// (the one its kid names, if it has one) and the configured public keys
+// of its type. A kid the set lacks, even after a refresh, leaves the
+// public keys, which carry no kid of their own.
+func (k *Keys) external(t *jwt.Token, static []jwt.VerificationKey) (any, error) {
+	keys := static
+	if k.jwks != nil {
+		if fetched, err := k.jwks.key(t); err == nil {
+			keys = append(fetched, static...)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no key for token")
+	}
+	return jwt.VerificationKeySet{Keys: keys}, nil
 }
 
 // reason maps a parse error to a short message for the client. Expiry gets

@@ -27,8 +27,11 @@ const accountsBucket = "natter-accounts"
 // is opaque here (package account makes and checks it).
 type Account struct {
 	User    natter.UserID `json:"user"`
-	Hash    []byte        `json:"hash"`
+	Hash    []byte        `json:"hash"` // empty for an account made by an OpenID login
 	Created time.Time     `json:"created"`
+	// OIDC is "<issuer> <subject>" for an account made by an OpenID
+	// login: the identity that owns the user id (empty: none).
+	OIDC string `json:"oidc,omitempty"`
 }
 
 // Accounts stores built-in accounts in the natter-accounts bucket. The

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/natter-chat/natter"
@@ -29,6 +30,7 @@ const archiveIdleCheck = time.Second
 type archiveBatch struct {
 	After, Last uint64
 	Msgs        []natter.Message
+	headers     []nats.Header // of each of Msgs while tracing (nil: none)
 }
 
 // Archive feeds the whole stream after position from to fn, in batches,
@@ -169,7 +171,7 @@ func (a *archiveFeed) round(ctx context.Context) error {
 			}
 		}
 		if seq > batch.Last {
-			a.add(&batch, roomFromSubject(m.Subject()), seq, md.Timestamp, m.Data())
+			a.add(&batch, roomFromSubject(m.Subject()), seq, md.Timestamp, m.Data(), m.Headers())
 		}
 		covered = append(covered, m)
 		pending = md.NumPending
@@ -259,13 +261,13 @@ func (a *archiveFeed) fill(ctx context.Context, batch *archiveBatch, upTo uint64
 		}
 		*budget--
 		a.b.metrics.ArchiveFilled.Inc()
-		a.add(batch, roomFromSubject(m.Subject), m.Seq, m.Time, m.Data)
+		a.add(batch, roomFromSubject(m.Subject), m.Seq, m.Time, m.Data, a.b.storedHeader(m))
 	}
 	return nil
 }
 
 // add decodes one stream message into batch and moves batch.Last to it.
-func (a *archiveFeed) add(batch *archiveBatch, room natter.RoomID, seq uint64, ts time.Time, data []byte) {
+func (a *archiveFeed) add(batch *archiveBatch, room natter.RoomID, seq uint64, ts time.Time, data []byte, h nats.Header) {
 	batch.Last = seq
 	msg, err := decodeBody(room, seq, 0, ts, a.b.epoch, data)
 	if err != nil {
@@ -273,6 +275,9 @@ func (a *archiveFeed) add(batch *archiveBatch, room natter.RoomID, seq uint64, t
 		return
 	}
 	batch.Msgs = append(batch.Msgs, msg)
+	if a.b.cfg.Tracer.On() {
+		batch.headers = append(batch.headers, h)
+	}
 }
 
 // skipped records sequences the stream no longer holds.
@@ -286,9 +291,11 @@ func (a *archiveFeed) skipped(from, to uint64) {
 // even if ctx ends meanwhile, unless fn keeps failing: stopping halfway
 // would leave its deliveries to be redelivered after AckWait.
 func (a *archiveFeed) deliver(ctx context.Context, batch archiveBatch, fetched []jetstream.Msg) error {
+	end := a.b.traceArchive(batch)
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
 		err := a.fn(batch.After, batch.Last, batch.Msgs)
 		if err == nil {
+			end(nil)
 			a.b.metrics.Archived.Add(float64(len(batch.Msgs)))
 			return nil
 		}
@@ -300,6 +307,7 @@ func (a *archiveFeed) deliver(ctx context.Context, batch archiveBatch, fetched [
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
+			end(err)
 			return ctx.Err() // unacknowledged: the next archiver starts at it
 		}
 	}

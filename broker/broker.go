@@ -14,6 +14,7 @@ import (
 
 	"github.com/natter-chat/natter"
 	"github.com/natter-chat/natter/metrics"
+	"github.com/natter-chat/natter/tracing"
 )
 
 // Config says where JetStream is and how the ROOMS stream is shaped.
@@ -56,6 +57,8 @@ type Config struct {
 	Log          *slog.Logger
 	// Metrics, if set, is where the broker counts repairs and publishes.
 	Metrics *metrics.Metrics
+	// Tracer traces publishes, fan-out and archive writes (nil: off).
+	Tracer *tracing.Tracer
 }
 
 // Defaults for Config fields left zero.

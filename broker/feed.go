@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/natter-chat/natter"
+	"github.com/natter-chat/natter/tracing"
 )
 
 // FeedHandler receives one room's traffic. Its methods are called from a
@@ -117,7 +118,9 @@ func (f *Feed) receive(m *nats.Msg) {
 	if msg.Prev <= f.last {
 		msg.Prev = f.last
 	} // else the gap stays visible to the handler
+	span := f.b.cfg.Tracer.Deliver(m.Header, tracing.SpanFanout, string(f.room), msg.Seq)
 	f.h.Message(msg)
+	span.End(0, nil)
 	f.last = msg.Seq
 }
 

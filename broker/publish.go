@@ -55,10 +55,12 @@ func (b *Broker) Publish(ctx context.Context, d Draft, done func(Ack, error)) er
 		return err
 	}
 	m := &nats.Msg{Subject: roomSubject(d.Room), Data: data, Header: nats.Header{}}
+	done, failed := b.tracePublish(ctx, d.Room, m, done)
 	b.pending.Store(m, &inflight{done: done, at: time.Now()})
 	_, err = b.js.PublishMsgAsync(m, jetstream.WithMsgID(MsgID(d)), jetstream.WithExpectStream(StreamName))
 	if err != nil {
 		b.pending.Delete(m)
+		failed(err)
 		if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionDraining) {
 			return natter.Errorf(natter.EUNAVAILABLE, "shutting down")
 		}

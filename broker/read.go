@@ -128,6 +128,7 @@ type storedMsg struct {
 	Seq     uint64    `json:"seq"`
 	Data    []byte    `json:"data"`
 	Time    time.Time `json:"time"`
+	Header  []byte    `json:"hdrs"` // NATS header block (tracing reads it)
 }
 
 // leaderGet asks the stream leader for one message through the JetStream

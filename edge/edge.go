@@ -14,6 +14,7 @@ import (
 	"github.com/natter-chat/natter/broker"
 	"github.com/natter-chat/natter/metrics"
 	"github.com/natter-chat/natter/netguard"
+	"github.com/natter-chat/natter/tracing"
 )
 
 // Config configures an Edge. Zero limits take the defaults below.
@@ -26,6 +27,7 @@ type Config struct {
 	Sessions *broker.Sessions
 	Metrics  *metrics.Metrics
 	Log      *slog.Logger
+	Tracer   *tracing.Tracer // sends and replays (nil: off)
 
 	MaxFrame     int           // largest accepted client frame (bytes)
 	MaxText      int           // largest message text (bytes)

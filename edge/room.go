@@ -264,6 +264,8 @@ var (
 // replay brings m up to date, then makes it live: from the stream for what
 // the cache does not hold, then from the cache.
 func (r *room) replay(m *member) {
+	span := r.e.cfg.Tracer.Replay(string(r.id), string(m.c.user))
+	defer span.End(0, nil)
 	for attempt := 0; ; {
 		r.mu.Lock()
 		if m.gone.Load() {

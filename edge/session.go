@@ -454,7 +454,9 @@ func (c *conn) sendMsg(ctx context.Context, req request) error {
 	}
 	start := time.Now()
 	rid, room, cid := req.RID, req.Room, req.CID
-	return c.e.b.Publish(ctx, broker.Draft{Room: room, From: c.user, ClientID: cid, Text: *req.Text}, func(a broker.Ack, err error) {
+	ctx, span := c.e.cfg.Tracer.Send(ctx, string(room), string(c.user))
+	err = c.e.b.Publish(ctx, broker.Draft{Room: room, From: c.user, ClientID: cid, Text: *req.Text}, func(a broker.Ack, err error) {
+		span.End(a.Seq, err)
 		if err != nil {
 			ev := errEvent(rid, room, err)
 			ev.CID = cid
@@ -469,6 +471,10 @@ func (c *conn) sendMsg(ctx context.Context, req request) error {
 		}
 		c.send(event{Type: evAck, RID: rid, Room: room, CID: cid, Seq: a.Seq, Epoch: a.Epoch, Dup: a.Duplicate})
 	})
+	if err != nil {
+		span.End(0, err) // not sent: done is not called
+	}
+	return err
 }
 
 func (c *conn) cursor(ctx context.Context, req request) error {

@@ -51,7 +51,7 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 150*time.Second, "length of the traffic phase (the chaos schedule scales with it)")
 	flag.StringVar(&c.dir, "dir", "", "work dir for data and logs (default: a new temp dir)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work dir")
-	flag.IntVar(&c.basePort, "port", 24000, "first of the loopback ports used")
+	flag.IntVar(&c.basePort, "port", 0, "first of the 41 loopback ports used (0: a free span chosen at random)")
 	flag.StringVar(&c.scenario, "scenario", "faults", `"faults" (the schedule of process faults) or "partition" (a NATS node cut off by the network; needs root and ip, skipped otherwise)`)
 	flag.BoolVar(&c.inNetns, "in-netns", false, "internal: this is the partition scenario's run inside its network namespace")
 	flag.Parse()
@@ -78,6 +78,17 @@ func main() {
 	net := loopback
 	if c.inNetns {
 		net = namespaced
+	}
+	switch {
+	case c.basePort != 0:
+	case c.inNetns:
+		c.basePort = 24000 // a namespace of its own: nobody else's ports
+	default:
+		base, err := freeBase()
+		if err != nil {
+			fatal(err)
+		}
+		c.basePort = base
 	}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))

@@ -24,6 +24,8 @@ import (
 	"github.com/natter-chat/natter/history"
 	"github.com/natter-chat/natter/metrics"
 	"github.com/natter-chat/natter/netguard"
+	"github.com/natter-chat/natter/oidc"
+	"github.com/natter-chat/natter/tracing"
 	"github.com/natter-chat/natter/web"
 )
 
@@ -54,8 +56,12 @@ type Main struct {
 	JWTSecret     string
 	JWTPublicKeys string // comma-separated PEM files of external issuers
 	JWTAudience   string
+	JWTIssuer     string        // required iss of externally signed tokens
+	JWKSURL       string        // an external issuer's key set
+	JWKSRefresh   time.Duration // how often that set is fetched (0: auth.DefaultJWKSRefresh)
 	Accounts      bool          // built-in accounts: register, log in, refresh under /api/auth/
 	LoginURL      string        // external login page the web UI sends people to
+	OIDC          OIDCConfig    // OpenID login of the web UI (oidcflags.go)
 	TokenTTL      time.Duration // lifetime of tokens issued at login (0: account.DefaultTTL)
 	// Sessions and login (docs/SECURITY.md "Sessions and login").
 	TokenMaxLifetime time.Duration // longest token lifetime accepted (0: auth.DefaultMaxLifetime)
@@ -82,6 +88,9 @@ type Main struct {
 	Quota            edge.Quota // per-user and per-room quotas (quotaflags.go)
 	Net              NetConfig  // listener: HTTP timeouts, connection caps, proxies, IP lists
 	Log              *slog.Logger
+	// Tracer traces messages and requests; nil: from the OTEL_*
+	// environment (docs/OBSERVABILITY.md), off unless it asks.
+	Tracer *tracing.Tracer
 
 	// When JetStream is unreachable (edge/storedown.go).
 	StoreDownAfter, StoreDownSpread time.Duration
@@ -97,6 +106,9 @@ type Main struct {
 	http     *http.Server
 	metrics  *metrics.Metrics
 	guard    *netguard.Guard
+	jwks     *auth.JWKS
+	flush    func(context.Context) error // flushes spans, if Run set Tracer up
+	oidc     *oidc.Provider
 	stopArc  context.CancelFunc
 	quiet    quietConns // HTTP connections without a request yet (httpstop.go)
 	arcDone  chan struct{}
@@ -124,8 +136,12 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&m.JWTSecret, "jwt-secret", m.JWTSecret, "HS256 token secret (default: generated into the data dir)")
 	fs.StringVar(&m.JWTPublicKeys, "jwt-public-key", m.JWTPublicKeys, "comma-separated PEM files of external issuers' RS256/EdDSA public keys")
 	fs.StringVar(&m.JWTAudience, "jwt-audience", m.JWTAudience, "if set, tokens must carry this aud")
+	fs.StringVar(&m.JWKSURL, "jwt-jwks-url", m.JWKSURL, "URL of an external issuer's JSON Web Key Set (RS256, ES256, EdDSA keys), fetched at start, every --jwt-jwks-refresh and on an unknown kid (at most every 5m)")
+	fs.DurationVar(&m.JWKSRefresh, "jwt-jwks-refresh", auth.DefaultJWKSRefresh, "how often the --jwt-jwks-url key set is fetched again")
+	fs.StringVar(&m.JWTIssuer, "jwt-issuer", m.JWTIssuer, "if set, tokens signed by an external key (--jwt-public-key, --jwt-jwks-url) must carry this iss")
 	fs.BoolVar(&m.Accounts, "accounts", true, "built-in accounts: anyone may register and log in with a username and password (false: tokens come from elsewhere)")
 	fs.StringVar(&m.LoginURL, "login-url", m.LoginURL, "external login page the web UI sends people to; it returns them to the UI with #token=<jwt> (docs/WEB-UI.md)")
+	oidcFlags(fs, &m.OIDC)
 	fs.DurationVar(&m.TokenTTL, "token-ttl", account.DefaultTTL, "lifetime of tokens issued by built-in accounts (the web UI refreshes them while open)")
 	fs.DurationVar(&m.TokenMaxLifetime, "token-max-lifetime", auth.DefaultMaxLifetime, "refuse tokens (ours or an external issuer's) whose lifetime, exp-iat, is longer; also how long session revocations are kept")
 	fs.DurationVar(&m.SessionMax, "session-max", account.DefaultSessionMax, "absolute lifetime of a login: refreshing a token of an older session fails (log in again)")
@@ -196,14 +212,22 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if m.oidc, err = m.oidcProvider(); err != nil {
+		return err
+	}
 	m.metrics = metrics.New()
+	if m.Tracer == nil {
+		if m.Tracer, m.flush, err = tracing.FromEnv(ctx, m.Role, nil); err != nil {
+			return err
+		}
+	}
 	bcfg := broker.Config{
 		URLs: m.NATS, User: m.NATSUser, Password: m.NATSPassword, CredsFile: m.NATSCreds,
 		CAFile: m.NATSCA, CertFile: m.NATSCert, KeyFile: m.NATSKey,
 		PingInterval: m.NATSPing, MaxPingsOut: m.NATSMaxPings,
 		Name: "natter-" + m.Role, Replicas: m.Replicas,
 		MaxAge: m.StreamMaxAge, MaxBytes: m.StreamMaxBytes, DuplicateWindow: m.DuplicateWindow,
-		Log: m.Log, Metrics: m.metrics,
+		Log: m.Log, Metrics: m.metrics, Tracer: m.Tracer,
 	}
 	if m.NATS == "" {
 		m.embedded, err = broker.StartEmbedded(broker.EmbeddedConfig{DataDir: m.DataDir, Listen: m.NATSListen, SyncAlways: m.SyncAlways, Log: m.Log})
@@ -243,7 +267,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.URL = "http://" + l.Addr().String()
 	if m.runsEdge() {
 		m.edge = edge.New(edge.Config{
-			Broker: m.broker, Tokens: tokens, Sessions: m.sessions, Metrics: m.metrics, Log: m.Log,
+			Broker: m.broker, Tokens: tokens, Sessions: m.sessions, Metrics: m.metrics, Log: m.Log, Tracer: m.Tracer,
 			MaxFrame: m.MaxFrame, MaxText: m.MaxText, Rate: m.Rate, Burst: m.Burst,
 			QueueLen: m.QueueLen, IdleTimeout: m.IdleTimeout, AuthTimeout: m.AuthTimeout,
 			PresenceInterval: m.Presence, PresenceLimit: m.PresenceLimit, RoomCache: m.RoomCache,
@@ -253,7 +277,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		})
 		l = m.edge.Split(l, "/ws")
 	}
-	m.http = m.httpServer(m.routes(keys, tokens))
+	m.http = m.httpServer(m.Tracer.Middleware(m.routes(keys, tokens)))
 	go m.http.Serve(l)
 	attrs := []any{"role", m.Role, "url", m.URL}
 	if m.runsEdge() {
@@ -300,6 +324,7 @@ func (m *Main) routes(keys *auth.Keys, tokens natter.TokenVerifier) http.Handler
 		Enabled: m.Accounts, Store: m.broker.Accounts(), Tokens: keys, Sessions: m.sessions,
 		TTL: m.TokenTTL, SessionMax: m.SessionMax, HashWorkers: m.LoginWorkers, HashQueue: m.LoginQueue, Cost: m.BcryptCost,
 		LoginURL: m.LoginURL, Log: m.Log,
+		OIDC: m.oidcLogin(), OIDCName: m.OIDC.Name, OIDCSecureCookie: strings.HasPrefix(m.OIDC.RedirectURL, "https:"),
 	}))
 	if m.edge != nil {
 		mux.Handle("GET /ws", m.edge)
@@ -362,7 +387,14 @@ func (m *Main) keys() (*auth.Keys, error) {
 	if m.TokenTTL > m.tokenMaxLifetime() {
 		return nil, fmt.Errorf("--token-ttl %v is longer than --token-max-lifetime %v: such tokens would be refused", m.TokenTTL, m.tokenMaxLifetime())
 	}
-	cfg := auth.Config{Audience: m.JWTAudience, MaxLifetime: m.tokenMaxLifetime()}
+	cfg := auth.Config{Audience: m.JWTAudience, ExternalIssuer: m.JWTIssuer, MaxLifetime: m.tokenMaxLifetime()}
+	if m.JWKSURL != "" {
+		j, err := auth.NewJWKS(auth.JWKSConfig{URL: m.JWKSURL, Refresh: m.JWKSRefresh, Log: m.Log})
+		if err != nil {
+			return nil, err
+		}
+		m.jwks, cfg.JWKS = j, j
+	}
 	switch {
 	case m.JWTSecret != "" || m.NATS == "":
 		secret, err := signingSecret(m.JWTSecret, m.DataDir, auth.LoadOrCreateSecret)
@@ -370,10 +402,10 @@ func (m *Main) keys() (*auth.Keys, error) {
 			return nil, err
 		}
 		cfg.Secret = secret
-	case m.JWTPublicKeys == "":
+	case m.JWTPublicKeys == "" && m.JWKSURL == "":
 		// A secret generated into one node's data dir would not be known
 		// to the others.
-		return nil, errors.New("with --nats, give every node the same --jwt-secret, or --jwt-public-key")
+		return nil, errors.New("with --nats, give every node the same --jwt-secret, or --jwt-public-key or --jwt-jwks-url")
 	}
 	for _, path := range strings.Split(m.JWTPublicKeys, ",") {
 		if path = strings.TrimSpace(path); path == "" {
@@ -425,6 +457,12 @@ func (m *Main) Close(ctx context.Context) error {
 		}
 		if m.embedded != nil {
 			m.embedded.Shutdown()
+		}
+		if m.jwks != nil {
+			m.jwks.Close()
+		}
+		if m.flush != nil {
+			errs = append(errs, m.flush(ctx))
 		}
 	})
 	return errors.Join(errs...)

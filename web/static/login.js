@@ -18,6 +18,7 @@ export function login(app) {
     $('#auth-tabs').hidden = !cfg.accounts || overlay;
     $('#auth-form').hidden = !cfg.accounts;
     $('#sso').hidden = !cfg.login_url;
+    $('#sso-button').textContent = cfg.login_name ? `Log in with ${cfg.login_name}` : 'Continue to sign in';
     $('#auth-disabled').hidden = cfg.accounts || !!cfg.login_url;
     showError($('#auth-note'), '');
     $('#auth-note').hidden = !note;
