@@ -158,7 +158,10 @@ func floodUntil(t *testing.T, ctx context.Context, cs []*wsclient.Client, done <
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := 0; j < 2000 && !over.Load(); j++ {
+			// Bounded in time by done; the count only guards against a
+			// runaway loop (replies come at once since acks skip the
+			// coalescing interval, so 2,000 lasted only some 7 s).
+			for j := 0; j < 100000 && !over.Load(); j++ {
 				if j > 0 {
 					time.Sleep(3 * time.Millisecond) // pacing
 				}
