@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/natter-chat/natter.Version=$(VERSION)
 
-.PHONY: build run test test-short test-js vet fmt-check check-deploy test-cluster bench fuzz
+.PHONY: build run test test-short test-js vet fmt-check check-deploy check-chart check-alerts tools test-cluster bench fuzz
 
 build: ## build bin/natter
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/natter ./cmd/natter
@@ -15,8 +15,8 @@ DATA ?= $(or $(NATTER_DATA),./data)
 run: build ## start a single node (default 127.0.0.1:8080, data in ./data)
 	./bin/natter serve --addr $(ADDR) --data $(DATA)
 
-test: vet fmt-check check-deploy test-js ## the whole test suite, with the race detector
-	$(GO) test -race -count=1 -timeout 12m ./...
+test: vet fmt-check check-deploy check-chart check-alerts test-js ## the whole test suite, with the race detector
+	NATTER_HELM=$(HELM) NATTER_PROMTOOL=$(PROMTOOL) $(GO) test -race -count=1 -timeout 12m ./...
 
 test-short: ## quick run without the race detector
 	$(GO) test -count=1 ./...
@@ -41,6 +41,34 @@ check-deploy:
 	@if command -v docker-compose >/dev/null; then NATTER_JWT_SECRET=validate docker-compose config -q && echo "docker-compose.yml valid"; \
 	elif [ "$$NATTER_REQUIRE_TOOLS" = 1 ]; then echo "docker-compose missing"; exit 1; \
 	else echo "WARNING: docker-compose not installed: docker-compose.yml NOT validated"; fi
+
+# Tools of the deployment checks, built from the Go module proxy at pinned
+# versions into bin/tools/<tool>-<version>/ (once; a new version is a new
+# directory). helm renders and lints deploy/helm/natter (and the Go test
+# TestHelmChart, through NATTER_HELM, checks what it renders); promtool
+# checks and unit-tests deploy/prometheus/alerts.yml (and
+# TestDashboardQueriesParse, through NATTER_PROMTOOL, the dashboard's
+# queries).
+HELM_VERSION     ?= v4.3.2
+PROMTOOL_VERSION ?= v0.316.0
+TOOLS    := $(CURDIR)/bin/tools
+HELM     := $(TOOLS)/helm-$(HELM_VERSION)/helm
+PROMTOOL := $(TOOLS)/promtool-$(PROMTOOL_VERSION)/promtool
+tools: $(HELM) $(PROMTOOL) ## build helm and promtool (pinned) into bin/tools
+$(HELM):
+	GOBIN=$(dir $@) $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+$(PROMTOOL):
+	GOBIN=$(dir $@) $(GO) install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
+
+CHART := deploy/helm/natter
+check-chart: $(HELM) ## helm lint and helm template of the chart, in both NATS modes
+	$(HELM) lint $(CHART) -f $(CHART)/ci/external-nats-values.yaml
+	$(HELM) template chat $(CHART) -f $(CHART)/ci/external-nats-values.yaml >/dev/null
+	$(HELM) template chat $(CHART) -f $(CHART)/values-nats.yaml >/dev/null
+
+check-alerts: $(PROMTOOL) ## promtool check and unit tests of the alert rules
+	$(PROMTOOL) check rules deploy/prometheus/alerts.yml
+	cd deploy/prometheus && $(PROMTOOL) test rules alerts_test.yml
 
 # Fuzzing of every parser that sees client bytes (docs/SECURITY.md,
 # "Frames and parsers"): each Fuzz function of every package, one after the

@@ -22,7 +22,14 @@ const (
 	ActUnmute   = "unmute"   //
 	ActRole     = "role"     // make admin or member again (owner only)
 	ActSlowMode = "slowmode" // minimum seconds between one user's sends (0: off)
+	// ActRetention sets how long the room's messages are kept, in seconds
+	// (0: as long as the stream and the history archive keep everything).
+	// Owner only: it deletes history.
+	ActRetention = "retention"
 )
+
+// MaxRetention is the longest room retention, in seconds (10 years).
+const MaxRetention = 10 * 365 * 24 * 60 * 60
 
 // MaxSlowMode is the longest slow-mode interval, in seconds (6 hours).
 const MaxSlowMode = 6 * 60 * 60
@@ -31,10 +38,10 @@ const MaxSlowMode = 6 * 60 * 60
 type ModAction struct {
 	Action  string    `json:"action"`
 	Room    RoomID    `json:"room"`
-	User    UserID    `json:"user,omitempty"` // the target; none for slowmode
+	User    UserID    `json:"user,omitempty"` // the target; none for slowmode and retention
 	By      UserID    `json:"by"`
 	Role    Role      `json:"role,omitempty"`    // for role
-	Seconds int       `json:"seconds,omitempty"` // for slowmode
+	Seconds int       `json:"seconds,omitempty"` // for slowmode and retention
 	At      time.Time `json:"at"`
 }
 
@@ -52,8 +59,11 @@ func (a ModAction) Event() string {
 	case ActUnmute:
 		return "unmuted"
 	}
-	return a.Action // role, slowmode
+	return a.Action // role, slowmode, retention
 }
+
+// RoomWide reports whether a acts on the room rather than on a user.
+func (a ModAction) RoomWide() bool { return a.Action == ActSlowMode || a.Action == ActRetention }
 
 // Check says whether a is well-formed (not whether it is allowed).
 func (a ModAction) Check() error {
@@ -67,6 +77,11 @@ func (a ModAction) Check() error {
 	case ActSlowMode:
 		if a.Seconds < 0 || a.Seconds > MaxSlowMode {
 			return Errorf(EINVALID, "seconds must be 0 to %d", MaxSlowMode)
+		}
+		return nil
+	case ActRetention:
+		if a.Seconds < 0 || a.Seconds > MaxRetention {
+			return Errorf(EINVALID, "seconds must be 0 to %d", MaxRetention)
 		}
 		return nil
 	case ActKick, ActBan, ActUnban, ActMute, ActUnmute, ActRole:
@@ -98,7 +113,9 @@ func MayModerate(actor, target Role, action string) error {
 	switch {
 	case actor != RoleOwner && actor != RoleAdmin:
 		return Errorf(EFORBIDDEN, "only the room's owner and admins moderate it")
-	case action == ActSlowMode:
+	case action == ActRetention && actor != RoleOwner:
+		return Errorf(EFORBIDDEN, "only the room's owner sets its retention")
+	case action == ActRetention, action == ActSlowMode:
 		return nil
 	case target == RoleOwner:
 		return Errorf(EFORBIDDEN, "the room's owner cannot be moderated")
@@ -112,12 +129,13 @@ func MayModerate(actor, target Role, action string) error {
 
 // ModState is a room's moderation state.
 type ModState struct {
-	Owner    UserID      `json:"owner,omitempty"`
-	Admins   []UserID    `json:"admins"`
-	Bans     []UserID    `json:"bans"`
-	Mutes    []UserID    `json:"mutes"`
-	SlowMode int         `json:"slowmode"` // seconds, 0: off
-	Log      []ModAction `json:"log"`      // oldest first, the latest MaxModLog
+	Owner     UserID      `json:"owner,omitempty"`
+	Admins    []UserID    `json:"admins"`
+	Bans      []UserID    `json:"bans"`
+	Mutes     []UserID    `json:"mutes"`
+	SlowMode  int         `json:"slowmode"`  // seconds, 0: off
+	Retention int         `json:"retention"` // seconds, 0: none of the room's own
+	Log       []ModAction `json:"log"`       // oldest first, the latest MaxModLog
 }
 
 // MaxModLog is how many moderation acts a room's log keeps.

@@ -44,6 +44,10 @@ type Config struct {
 	MaxBytes int64
 	// DuplicateWindow is how long a client message id is remembered.
 	DuplicateWindow time.Duration
+	// Apply says which of MaxAge, MaxBytes and DuplicateWindow an existing
+	// stream takes where it differs (the operator gave them); the others
+	// are kept as the stream has them.
+	Apply Limits
 	// MaxInflight bounds unacknowledged asynchronous publishes.
 	MaxInflight int
 	// PingInterval and MaxPingsOut bound how long a connection to a hung
@@ -83,6 +87,8 @@ type Broker struct {
 	dir     jetstream.KeyValue
 	cursors jetstream.KeyValue
 	epoch   string
+	msgTTL  bool          // the stream takes per-message TTLs (retention.go)
+	maxAge  time.Duration // the stream's MaxAge as of Open
 
 	// pending routes asynchronous publish acks back to their callers; the
 	// key is the *nats.Msg handed to PublishMsgAsync.
@@ -137,6 +143,7 @@ func Open(ctx context.Context, cfg Config) (*Broker, error) {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			b.log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted())
+			b.metrics.NATSReconnects.Inc()
 			go b.syncFeeds()
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, s *nats.Subscription, err error) {
@@ -258,6 +265,7 @@ func (b *Broker) ensure(ctx context.Context) error {
 		Discard:     jetstream.DiscardOld,
 		Duplicates:  b.cfg.DuplicateWindow,
 		AllowDirect: true,
+		AllowMsgTTL: true, // room retention (retention.go)
 		RePublish:   &jetstream.RePublish{Source: roomWildcard, Destination: liveTemplate},
 	}
 	st, err := b.createStream(ctx, scfg)
@@ -265,7 +273,8 @@ func (b *Broker) ensure(ctx context.Context) error {
 		return fmt.Errorf("broker: stream %s: %w", StreamName, err)
 	}
 	b.stream = st
-	b.epoch = strconv.FormatInt(st.CachedInfo().Created.UnixNano(), 36)
+	b.epoch = epochOf(st.CachedInfo())
+	b.msgTTL, b.maxAge = st.CachedInfo().Config.AllowMsgTTL, st.CachedInfo().Config.MaxAge
 
 	if b.dir, err = b.createBucket(ctx, dirBucket, "rooms and memberships"); err != nil {
 		return err
@@ -282,7 +291,7 @@ func (b *Broker) createStream(ctx context.Context, cfg jetstream.StreamConfig) (
 	st, err := b.js.Stream(ctx, cfg.Name)
 	if err == nil {
 		b.warnIfDiffers(st.CachedInfo().Config, cfg)
-		return st, nil
+		return b.updateLimits(ctx, st, cfg), nil
 	}
 	if !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, err
@@ -295,7 +304,8 @@ func (b *Broker) createStream(ctx context.Context, cfg jetstream.StreamConfig) (
 }
 
 func (b *Broker) warnIfDiffers(have, want jetstream.StreamConfig) {
-	if have.MaxAge != want.MaxAge || have.MaxBytes != want.MaxBytes || have.Replicas != want.Replicas || have.Duplicates != want.Duplicates {
+	a := b.cfg.Apply
+	if have.MaxAge != want.MaxAge && !a.MaxAge || have.MaxBytes != want.MaxBytes && !a.MaxBytes || have.Replicas != want.Replicas || have.Duplicates != want.Duplicates && !a.Duplicates {
 		b.log.Warn("stream exists with other limits; keeping them",
 			"stream", have.Name, "replicas", have.Replicas, "max_age", have.MaxAge, "max_bytes", have.MaxBytes, "dedupe", have.Duplicates)
 	}
@@ -333,6 +343,19 @@ func orUnlimited(n int64) int64 {
 		return -1
 	}
 	return n
+}
+
+// epochOf is the epoch of a stream: its creation time, base 36. A stream
+// restored from a backup keeps the original creation time in its metadata
+// (createdMetadata), since JetStream gives a restored stream a new one.
+func epochOf(info *jetstream.StreamInfo) string {
+	created := info.Created
+	if v, ok := info.Config.Metadata[createdMetadata]; ok {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			created = t
+		}
+	}
+	return strconv.FormatInt(created.UnixNano(), 36)
 }
 
 // Epoch identifies the current incarnation of the ROOMS stream.

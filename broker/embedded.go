@@ -24,6 +24,10 @@ type EmbeddedConfig struct {
 	// page cache) but a crash of the machine can lose what was written
 	// since the last periodic sync (every 2 minutes).
 	SyncAlways bool
+	// ControlSocket, if set, is the path of a Unix socket on which the
+	// server also takes clients of this user, for natter backup
+	// (control.go). A socket that cannot be served is logged, not fatal.
+	ControlSocket string
 	// Log receives the server's own log lines (default slog.Default()).
 	Log *slog.Logger
 }
@@ -42,6 +46,7 @@ type Embedded struct {
 	faulted                  chan struct{}          // a write failed (buffered, 1)
 	restarted                chan struct{}          // JetStream was restarted (buffered, 1)
 	stopMonitor, monitorDone chan struct{}
+	control                  *controlSocket // nil without ControlSocket
 }
 
 // StartEmbedded starts the server and waits until it accepts connections.
@@ -88,6 +93,11 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	}
 	e.jsCfg = *jsCfg
 	go e.monitorStore()
+	if cfg.ControlSocket != "" {
+		if err := e.serveControl(cfg.ControlSocket); err != nil {
+			e.log.Warn("no control socket: natter backup cannot reach this node", "err", err)
+		}
+	}
 	return e, nil
 }
 
@@ -102,8 +112,14 @@ func (e *Embedded) ClientURL() string {
 // Shutdown stops the server and waits for it to finish, so that JetStream
 // has flushed its files before the process exits.
 func (e *Embedded) Shutdown() {
+	if e.control != nil {
+		e.control.close()
+	}
 	close(e.stopMonitor)
 	<-e.monitorDone
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
+	if e.control != nil {
+		e.control.wait()
+	}
 }

@@ -24,6 +24,7 @@ import (
 //	ban.<room>.<user>       -> natter.ModAction (JSON), the ban
 //	mute.<room>.<user>      -> natter.ModAction (JSON), the mute
 //	slow.<room>             -> seconds between one user's sends
+//	retention.<room>        -> seconds the room's messages are kept (retention.go)
 //	modlog.<room>.<nanos>   -> natter.ModAction (JSON), the room's log
 func roleKey(r natter.RoomID, u natter.UserID) string { return "role." + string(r) + "." + string(u) }
 func banKey(r natter.RoomID, u natter.UserID) string  { return "ban." + string(r) + "." + string(u) }
@@ -34,7 +35,8 @@ func modlogPrefix(r natter.RoomID) string             { return "modlog." + strin
 // Applied says which revisions a moderation act wrote, so that an edge can
 // wait until its own watches have applied them before it answers: a
 // membership deletion (MemberRev, watched with "member") and a rule change
-// (RuleRev, watched with "ban", "mute", "role", "slow"). Zero: none.
+// (RuleRev, watched with "ban", "mute", "role", "slow", "retention").
+// Zero: none.
 type Applied struct {
 	MemberRev, RuleRev uint64
 }
@@ -117,7 +119,7 @@ func (b *Broker) Role(ctx context.Context, r natter.Room, user natter.UserID) (n
 func (b *Broker) Moderate(ctx context.Context, a natter.ModAction) (natter.ModAction, Applied, error) {
 	var ap Applied
 	a.At = time.Now().UTC()
-	if a.Action == natter.ActSlowMode {
+	if a.RoomWide() {
 		a.User = ""
 	}
 	if err := a.Check(); err != nil {
@@ -229,6 +231,12 @@ func (b *Broker) apply(ctx context.Context, a natter.ModAction) (Applied, error)
 		} else {
 			ap.RuleRev, err = b.dir.PutString(ctx, slowKey(a.Room), strconv.Itoa(a.Seconds))
 		}
+	case natter.ActRetention:
+		if a.Seconds == 0 {
+			del(retentionKey(a.Room))
+		} else {
+			ap.RuleRev, err = b.dir.PutString(ctx, retentionKey(a.Room), strconv.Itoa(a.Seconds))
+		}
 	}
 	if err != nil && natter.ErrorCode(err) == natter.EINTERNAL {
 		err = unavailable("moderate", err)
@@ -266,7 +274,7 @@ type modEvent struct {
 // removed them. Both are ephemeral: enforcement does not depend on them.
 func (b *Broker) announce(r natter.Room, a natter.ModAction) {
 	ev := modEvent{Type: "member", Room: a.Room, User: a.User, Action: a.Event(), By: a.By, Role: a.Role}
-	if a.Action == natter.ActSlowMode {
+	if a.RoomWide() {
 		ev.Seconds = &a.Seconds
 	}
 	data, _ := json.Marshal(ev)
@@ -335,6 +343,9 @@ func (b *Broker) ModState(ctx context.Context, r natter.Room) (natter.ModState, 
 		st.SlowMode, _ = strconv.Atoi(string(e.Value()))
 	case !errors.Is(err, jetstream.ErrKeyNotFound):
 		return st, unavailable("slow mode", err)
+	}
+	if st.Retention, err = b.roomRetention(ctx, r.ID); err != nil {
+		return st, err
 	}
 	keys, err := b.listKeys(ctx, modlogPrefix(r.ID))
 	if err != nil {

@@ -19,6 +19,7 @@ type Draft struct {
 	From     natter.UserID
 	ClientID string
 	Text     string
+	TTL      time.Duration // the room's retention, 0: none
 }
 
 // Ack is JetStream's acknowledgement of a stored Draft.
@@ -57,7 +58,11 @@ func (b *Broker) Publish(ctx context.Context, d Draft, done func(Ack, error)) er
 	m := &nats.Msg{Subject: roomSubject(d.Room), Data: data, Header: nats.Header{}}
 	done, failed := b.tracePublish(ctx, d.Room, m, done)
 	b.pending.Store(m, &inflight{done: done, at: time.Now()})
-	_, err = b.js.PublishMsgAsync(m, jetstream.WithMsgID(MsgID(d)), jetstream.WithExpectStream(StreamName))
+	opts := []jetstream.PublishOpt{jetstream.WithMsgID(MsgID(d)), jetstream.WithExpectStream(StreamName)}
+	if d.TTL > 0 && b.msgTTL {
+		opts = append(opts, jetstream.WithMsgTTL(d.TTL)) // room retention (retention.go)
+	}
+	_, err = b.js.PublishMsgAsync(m, opts...)
 	if err != nil {
 		b.pending.Delete(m)
 		failed(err)

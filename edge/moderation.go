@@ -7,7 +7,8 @@ import (
 	"github.com/natter-chat/natter/broker"
 )
 
-// moderate serves kick, ban, unban, mute, unmute, role and slowmode. The
+// moderate serves kick, ban, unban, mute, unmute, role, slowmode and
+// retention. The
 // broker checks the caller's role and writes the directory; the reply
 // waits until this edge's watches have applied the change, so that the
 // caller's next message already finds it in force here, and for a kick or
@@ -18,7 +19,7 @@ func (c *conn) moderate(ctx context.Context, req request) error {
 	if req.Secs != nil {
 		a.Seconds = *req.Secs
 	}
-	if req.Op == opSlowMode && req.Secs == nil {
+	if (req.Op == opSlowMode || req.Op == opRetention) && req.Secs == nil {
 		return natter.Errorf(natter.EINVALID, "missing seconds")
 	}
 	if err := validRoom(req.Room); err != nil {
@@ -35,7 +36,7 @@ func (c *conn) moderate(ctx context.Context, req request) error {
 		c.e.awaitOthers(ctx, done.Room, ap.MemberRev)
 	}
 	ev := event{Type: evOK, RID: req.RID, Room: done.Room, User: done.User, Action: done.Event(), Role: done.Role}
-	if done.Action == natter.ActSlowMode {
+	if done.RoomWide() {
 		ev.Seconds = &done.Seconds
 	}
 	c.send(ev)

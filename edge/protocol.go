@@ -45,13 +45,14 @@ const (
 	opTyping    = "typing"
 	opPing      = "ping"
 	// Moderation (see moderation.go).
-	opKick     = natter.ActKick
-	opBan      = natter.ActBan
-	opUnban    = natter.ActUnban
-	opMute     = natter.ActMute
-	opUnmute   = natter.ActUnmute
-	opRole     = natter.ActRole
-	opSlowMode = natter.ActSlowMode
+	opKick      = natter.ActKick
+	opBan       = natter.ActBan
+	opUnban     = natter.ActUnban
+	opMute      = natter.ActMute
+	opUnmute    = natter.ActUnmute
+	opRole      = natter.ActRole
+	opSlowMode  = natter.ActSlowMode
+	opRetention = natter.ActRetention
 
 	opInvitations = "invitations" // list your pending invitations
 	opAccept      = "accept"      // accept an invitation
@@ -62,35 +63,36 @@ const (
 // event is every server frame. Like request, one struct with omitempty
 // fields keeps encoding in one place.
 type event struct {
-	Type    string          `json:"type"`
-	RID     json.RawMessage `json:"rid,omitempty"`
-	Room    natter.RoomID   `json:"room,omitempty"`
-	Seq     uint64          `json:"seq,omitempty"`
-	Prev    *uint64         `json:"prev,omitempty"`
-	Epoch   string          `json:"epoch,omitempty"`
-	From    natter.UserID   `json:"from,omitempty"`
-	User    natter.UserID   `json:"user,omitempty"`
-	Text    *string         `json:"text,omitempty"`
-	CID     string          `json:"cid,omitempty"`
-	TS      *time.Time      `json:"ts,omitempty"`
-	Kind    natter.RoomKind `json:"kind,omitempty"`
-	Owner   natter.UserID   `json:"owner,omitempty"`
-	Last    *uint64         `json:"last,omitempty"`
-	After   *uint64         `json:"after,omitempty"`
-	Reset   bool            `json:"reset,omitempty"`
-	Dup     bool            `json:"dup,omitempty"`
-	Status  string          `json:"status,omitempty"`
-	Action  string          `json:"action,omitempty"`
-	Code    string          `json:"code,omitempty"`
-	Message string          `json:"message,omitempty"`
-	Read    *uint64         `json:"read,omitempty"`
-	Limits  *limitsInfo     `json:"limits,omitempty"`
-	Users   []natter.UserID `json:"users,omitempty"`   // the two users of a DM
-	Online  []natter.UserID `json:"online,omitempty"`  // presence snapshot in joined
-	By      natter.UserID   `json:"by,omitempty"`      // who took a moderation action
-	Role    natter.Role     `json:"role,omitempty"`    // a role, in role and moderation replies
-	Seconds *int            `json:"seconds,omitempty"` // slow mode interval
-	WaitMS  int64           `json:"wait_ms,omitempty"` // slow_mode error: how long to wait
+	Type      string          `json:"type"`
+	RID       json.RawMessage `json:"rid,omitempty"`
+	Room      natter.RoomID   `json:"room,omitempty"`
+	Seq       uint64          `json:"seq,omitempty"`
+	Prev      *uint64         `json:"prev,omitempty"`
+	Epoch     string          `json:"epoch,omitempty"`
+	From      natter.UserID   `json:"from,omitempty"`
+	User      natter.UserID   `json:"user,omitempty"`
+	Text      *string         `json:"text,omitempty"`
+	CID       string          `json:"cid,omitempty"`
+	TS        *time.Time      `json:"ts,omitempty"`
+	Kind      natter.RoomKind `json:"kind,omitempty"`
+	Owner     natter.UserID   `json:"owner,omitempty"`
+	Last      *uint64         `json:"last,omitempty"`
+	After     *uint64         `json:"after,omitempty"`
+	Reset     bool            `json:"reset,omitempty"`
+	Dup       bool            `json:"dup,omitempty"`
+	Status    string          `json:"status,omitempty"`
+	Action    string          `json:"action,omitempty"`
+	Code      string          `json:"code,omitempty"`
+	Message   string          `json:"message,omitempty"`
+	Read      *uint64         `json:"read,omitempty"`
+	Limits    *limitsInfo     `json:"limits,omitempty"`
+	Users     []natter.UserID `json:"users,omitempty"`     // the two users of a DM
+	Online    []natter.UserID `json:"online,omitempty"`    // presence snapshot in joined
+	By        natter.UserID   `json:"by,omitempty"`        // who took a moderation action
+	Role      natter.Role     `json:"role,omitempty"`      // a role, in role and moderation replies
+	Seconds   *int            `json:"seconds,omitempty"`   // slow mode interval, retention
+	Retention int             `json:"retention,omitempty"` // joined: the room's retention in seconds
+	WaitMS    int64           `json:"wait_ms,omitempty"`   // slow_mode error: how long to wait
 
 	Invited     bool                `json:"invited,omitempty"`     // ok to add: the user was invited, not added
 	Invitations []broker.Invitation `json:"invitations,omitempty"` // reply to invitations

@@ -38,7 +38,8 @@ type rules struct {
 	mutes       map[roomUser]bool
 	admins      map[roomUser]bool
 	slow        map[natter.RoomID]time.Duration
-	lastSend    map[roomUser]time.Time // slow mode: this edge's last accepted send
+	retain      map[natter.RoomID]time.Duration // room retention: the TTL of its new messages
+	lastSend    map[roomUser]time.Time          // slow mode: this edge's last accepted send
 	sendsPruned time.Time
 }
 
@@ -59,7 +60,7 @@ const removalMemory = time.Minute
 
 func newRules(e *Edge) *rules {
 	return &rules{e: e, removed: map[roomUser]removal{}, bans: map[roomUser]bool{}, mutes: map[roomUser]bool{},
-		admins: map[roomUser]bool{}, slow: map[natter.RoomID]time.Duration{}, lastSend: map[roomUser]time.Time{}}
+		admins: map[roomUser]bool{}, slow: map[natter.RoomID]time.Duration{}, retain: map[natter.RoomID]time.Duration{}, lastSend: map[roomUser]time.Time{}}
 }
 
 // start begins the watches once, before the edge's first user is served,
@@ -76,7 +77,7 @@ func (r *rules) start(ctx context.Context) error {
 		cancel()
 		return err
 	}
-	mods, err := r.e.b.WatchDir(wctx, []string{"ban", "mute", "role", "slow"}, true, r.ruleChanged, nil)
+	mods, err := r.e.b.WatchDir(wctx, []string{"ban", "mute", "role", "slow", "retention"}, true, r.ruleChanged, nil)
 	if err != nil {
 		cancel()
 		return err
@@ -159,14 +160,29 @@ func (r *rules) ruleChanged(ch broker.DirChange) {
 		set(r.mutes)
 	case "role":
 		set(r.admins)
-	case "slow":
+	case "slow", "retention":
+		m := r.slow
+		if ch.Kind == "retention" {
+			m = r.retain
+		}
 		n, _ := strconv.Atoi(string(ch.Value))
 		if ch.Deleted || n <= 0 {
-			delete(r.slow, ch.Room)
+			delete(m, ch.Room)
 		} else {
-			r.slow[ch.Room] = time.Duration(n) * time.Second
+			m[ch.Room] = time.Duration(n) * time.Second
 		}
 	}
+}
+
+// retention is room's retention as this edge knows it, 0 if none.
+func (r *rules) retention(room natter.RoomID) time.Duration {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.retain[room]
+}
+
+func (r *rules) retentionSeconds(room natter.RoomID) int {
+	return int(r.retention(room) / time.Second)
 }
 
 // admission is what a join learned from the directory: the revision of

@@ -112,7 +112,7 @@ func (c *conn) run(req request) error {
 		err = c.cursor(ctx, req)
 	case opTyping:
 		err = c.typing(req)
-	case opKick, opBan, opUnban, opMute, opUnmute, opRole, opSlowMode:
+	case opKick, opBan, opUnban, opMute, opUnmute, opRole, opSlowMode, opRetention:
 		err = c.moderate(ctx, req)
 	case opInvitations:
 		err = c.listInvitations(ctx, req)
@@ -286,7 +286,7 @@ func (c *conn) join(ctx context.Context, req request) error {
 	after = min(after, last)
 	return c.e.join(c, req.Room, after, adm, func(online []natter.UserID) []byte {
 		return textFrame(encode(event{Type: evJoined, RID: req.RID, Room: r.ID, Kind: r.Kind, Owner: r.Owner, Users: r.Users,
-			Epoch: epoch, After: u64(after), Last: u64(last), Reset: reset, Online: online}))
+			Epoch: epoch, After: u64(after), Last: u64(last), Reset: reset, Online: online, Retention: c.e.rules.retentionSeconds(r.ID)}))
 	})
 }
 
@@ -455,9 +455,11 @@ func (c *conn) sendMsg(ctx context.Context, req request) error {
 	start := time.Now()
 	rid, room, cid := req.RID, req.Room, req.CID
 	ctx, span := c.e.cfg.Tracer.Send(ctx, string(room), string(c.user))
-	err = c.e.b.Publish(ctx, broker.Draft{Room: room, From: c.user, ClientID: cid, Text: *req.Text}, func(a broker.Ack, err error) {
+	draft := broker.Draft{Room: room, From: c.user, ClientID: cid, Text: *req.Text, TTL: c.e.rules.retention(room)}
+	err = c.e.b.Publish(ctx, draft, func(a broker.Ack, err error) {
 		span.End(a.Seq, err)
 		if err != nil {
+			c.e.m.PublishErrors.WithLabelValues(natter.ErrorCode(err)).Inc()
 			ev := errEvent(rid, room, err)
 			ev.CID = cid
 			c.send(ev)
@@ -472,6 +474,7 @@ func (c *conn) sendMsg(ctx context.Context, req request) error {
 		c.send(event{Type: evAck, RID: rid, Room: room, CID: cid, Seq: a.Seq, Epoch: a.Epoch, Dup: a.Duplicate})
 	})
 	if err != nil {
+		c.e.m.PublishErrors.WithLabelValues(natter.ErrorCode(err)).Inc()
 		span.End(0, err) // not sent: done is not called
 	}
 	return err

@@ -42,6 +42,15 @@ type Metrics struct {
 	ArchiveRepairs   prometheus.Counter
 	ArchiveLag       prometheus.Gauge
 	ArchiveLastAudit prometheus.Gauge
+
+	// For the alerts of deploy/prometheus/alerts.yml (docs/OBSERVABILITY.md).
+	PublishErrors  *prometheus.CounterVec   // sends JetStream did not store, by error code
+	NATSReconnects prometheus.Counter       // reconnections of this process's NATS connection
+	Ready          prometheus.Gauge         // what /readyz answered last: 1 ready, 0 not
+	HTTPDuration   *prometheus.HistogramVec // HTTP API requests, by handler and status code
+	// Retention (history.Retention).
+	RetentionPurged prometheus.Counter // stream messages purged by room retention
+	HistoryPruned   prometheus.Counter // archived messages deleted by retention
 }
 
 // New creates the collectors on a fresh registry that also carries the Go
@@ -92,7 +101,28 @@ func New() *Metrics {
 	reg.MustRegister(m.OpenConns, m.AcceptErrors, m.Refused)
 	m.QuotaRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "natter", Name: "quota_refusals_total", Help: "Requests refused by a per-user or per-room quota, by quota."}, []string{"quota"})
 	reg.MustRegister(m.Connections, m.PublishLatency, m.Closed, m.QuotaRefusals)
+	m.PublishErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "natter", Name: "publish_errors_total", Help: "Client sends that were not stored (JetStream refused or did not answer, or the draft was invalid), by error code."}, []string{"code"})
+	m.NATSReconnects = f("nats_reconnects_total", "Times this process's NATS connection was re-established after a disconnection.")
+	m.RetentionPurged = f("retention_purged_total", "Room messages purged from the stream by their room's retention (those stored before it was set or shortened; the rest expire by their TTL).")
+	m.HistoryPruned = f("history_pruned_total", "Messages deleted from the history archive by a room's retention or --history-max-age.")
+	m.Ready = g("ready", "What /readyz answered the last time it was asked: 1 ready, 0 not ready (draining, NATS or JetStream down, archive behind).")
+	m.HTTPDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "natter", Name: "http_request_duration_seconds",
+		Help:    "Time to answer an HTTP API request, by handler (history, auth) and status code.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	}, []string{"handler", "code"})
+	reg.MustRegister(m.PublishErrors, m.HTTPDuration)
+	// Exported from the start, so that rate() and the alerts see a zero
+	// before the first failure rather than no series at all.
+	for _, code := range []string{"unavailable", "internal"} {
+		m.PublishErrors.WithLabelValues(code)
+	}
 	return m
+}
+
+// Instrument times every request h serves into HTTPDuration under name.
+func (m *Metrics) Instrument(name string, h http.Handler) http.Handler {
+	return promhttp.InstrumentHandlerDuration(m.HTTPDuration.MustCurryWith(prometheus.Labels{"handler": name}), h)
 }
 
 // Handler serves the registry in the Prometheus exposition format.

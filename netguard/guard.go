@@ -102,6 +102,11 @@ func New(cfg Config) (*Guard, error) {
 		cfg: cfg, trusted: cfg.TrustedProxies, log: cfg.Log, m: cfg.Metrics,
 		counts: counts{perIP: map[string]int{}}, warnings: map[string]*every{},
 	}
+	// Running out of descriptors is what the fd alert warns of: export
+	// its counters at zero from the start (deploy/prometheus/alerts.yml).
+	for _, reason := range []string{"emfile", "enfile"} {
+		g.m.AcceptErrors.WithLabelValues(reason)
+	}
 	if err := g.Reload(); err != nil {
 		return nil, err
 	}

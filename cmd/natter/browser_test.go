@@ -666,6 +666,11 @@ func TestBrowser(t *testing.T) {
 		})
 		bob.wait("login asked", `!document.querySelector('#auth').hidden && document.querySelector('#auth').classList.contains('overlay')`)
 		bob.shot("11-session-expired")
+		// The app underneath is inert: one <main> and one form to reach.
+		bob.axe("the login over the conversation")
+		if !eval[bool](bob, `document.querySelector('#app').inert`) {
+			t.Error("the app under the login form is not inert")
+		}
 		bob.do(
 			chromedp.SendKeys(chromedp.CSS("#auth-password"), "bob-password\r"),
 		)

@@ -14,10 +14,12 @@ func envName(flagName string) string {
 }
 
 // parse parses args, then fills every flag not given on the command line
-// from its environment variable. Command-line flags win over environment.
+// from its environment variable, then, if fs has a --config flag that names
+// a file, every flag still unset from that file. The order of precedence
+// is therefore flag > environment > file > default.
 func parse(fs *flag.FlagSet, args []string) error {
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: natter %s [flags]\n\nEvery flag can also be set by its environment variable.\n\n", fs.Name())
+		fmt.Fprintf(fs.Output(), "Usage: natter %s [flags]\n\nEvery flag can also be set by its environment variable, or by its name in the --config file.\n\n", fs.Name())
 		fs.VisitAll(func(f *flag.Flag) {
 			def := ""
 			if f.DefValue != "" {
@@ -40,7 +42,23 @@ func parse(fs *flag.FlagSet, args []string) error {
 			if e := fs.Set(f.Name, v); e != nil {
 				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
 			}
+			set[f.Name] = true
 		}
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	f := fs.Lookup("config")
+	if f == nil {
+		return nil
+	}
+	c, ok := f.Value.(*configFlag)
+	if !ok || c.path == "" {
+		return nil
+	}
+	vals, err := readConfig(c.path, c.known)
+	if err != nil {
+		return err
+	}
+	return applyConfig(fs, c, vals, set)
 }

@@ -216,13 +216,7 @@ func metricVia(t *testing.T, c *http.Client, base, name string) float64 {
 // labelled counter appears at its first increment).
 func metricLookup(t *testing.T, c *http.Client, base, name string) (float64, bool) {
 	t.Helper()
-	resp, err := c.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(body), "\n") {
+	for _, line := range scrape(t, c, base) {
 		if rest, ok := strings.CutPrefix(line, name+" "); ok {
 			var v float64
 			fmt.Sscan(rest, &v)
@@ -230,6 +224,21 @@ func metricLookup(t *testing.T, c *http.Client, base, name string) (float64, boo
 		}
 	}
 	return 0, false
+}
+
+// scrape is the lines of base's /metrics.
+func scrape(t *testing.T, c *http.Client, base string) []string {
+	t.Helper()
+	resp, err := c.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(string(body), "\n")
 }
 
 // startEdge runs an edge-only node on s's NATS (s must expose it:

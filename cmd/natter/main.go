@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/natter-chat/natter"
+	"github.com/natter-chat/natter/broker"
 )
 
 func main() {
@@ -34,6 +35,8 @@ Commands:
             NATS server (or on an external cluster with --nats)
   edge      run a stateless WebSocket edge of a cluster (--nats required)
   history   run a history replica of a cluster (--nats required)
+  backup    write a consistent backup of a running single node (--data, --out)
+  restore   restore a backup into a new data directory (--in, --data)
   token     print a signed token for a user
   version   print the version
 
@@ -50,6 +53,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serve(args[0], args[1:], stderr)
 	case "token":
 		return token(args[1:], stdout, stderr)
+	case "backup":
+		return backup(args[1:], stdout, stderr)
+	case "restore":
+		return restore(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "natter", natter.Version)
 		return nil
@@ -66,15 +73,50 @@ func newServeFlags(m *Main, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(m.Role, flag.ContinueOnError)
 	fs.SetOutput(out)
 	m.Flags(fs)
+	fs.Var(&configFlag{known: serverFlagNames()}, "config", "TOML file of flag values (keys are flag names); flags and environment variables win over it (docs/CONFIG.md)")
 	return fs
+}
+
+// givenLimits names the stream limits set on fs by flag, environment or
+// config file (parse sets all three through fs.Set, which Visit sees):
+// only those are applied to an existing stream (broker.Limits).
+func givenLimits(fs *flag.FlagSet) broker.Limits {
+	var l broker.Limits
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "stream-max-age":
+			l.MaxAge = true
+		case "stream-max-bytes":
+			l.MaxBytes = true
+		case "dedupe-window":
+			l.Duplicates = true
+		}
+	})
+	return l
+}
+
+// serverFlagNames is the set of flags of every server role: the keys a
+// --config file may hold.
+func serverFlagNames() map[string]bool {
+	names := map[string]bool{}
+	for _, role := range []string{"serve", "edge", "history"} {
+		m := NewMain()
+		m.Role = role
+		fs := flag.NewFlagSet(role, flag.ContinueOnError)
+		m.Flags(fs)
+		fs.VisitAll(func(f *flag.Flag) { names[f.Name] = true })
+	}
+	return names
 }
 
 func serve(role string, args []string, stderr io.Writer) error {
 	m := NewMain()
 	m.Role = role
-	if err := parse(newServeFlags(m, stderr), args); err != nil {
+	fs := newServeFlags(m, stderr)
+	if err := parse(fs, args); err != nil {
 		return err
 	}
+	m.ApplyLimits = givenLimits(fs)
 	m.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

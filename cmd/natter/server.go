@@ -73,6 +73,7 @@ type Main struct {
 	SyncAlways       bool
 	StreamMaxAge     time.Duration
 	StreamMaxBytes   int64
+	ApplyLimits      broker.Limits // which stream limits were given: applied to an existing stream
 	DuplicateWindow  time.Duration
 	MaxFrame         int
 	MaxText          int
@@ -84,10 +85,14 @@ type Main struct {
 	ShutdownTimeout  time.Duration
 	ArchiveName      string
 	AuditInterval    time.Duration // how often the history archive is compared with the stream
-	ReadyMaxLag      uint64
-	Quota            edge.Quota // per-user and per-room quotas (quotaflags.go)
-	Net              NetConfig  // listener: HTTP timeouts, connection caps, proxies, IP lists
-	Log              *slog.Logger
+	HistoryMaxAge    time.Duration // delete archived messages older than this (0: keep)
+	// RetentionInterval is how often room retention and HistoryMaxAge are
+	// applied (0: history.DefaultRetentionInterval); tests shorten it.
+	RetentionInterval time.Duration
+	ReadyMaxLag       uint64
+	Quota             edge.Quota // per-user and per-room quotas (quotaflags.go)
+	Net               NetConfig  // listener: HTTP timeouts, connection caps, proxies, IP lists
+	Log               *slog.Logger
 	// Tracer traces messages and requests; nil: from the OTEL_*
 	// environment (docs/OBSERVABILITY.md), off unless it asks.
 	Tracer *tracing.Tracer
@@ -157,6 +162,7 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 	if m.Role == "serve" || m.Role == "history" {
 		fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory (history database; in serve mode also the embedded JetStream store and the signing secret)")
 		fs.StringVar(&m.ArchiveName, "archive-name", m.ArchiveName, "durable consumer name of this history archive")
+		fs.DurationVar(&m.HistoryMaxAge, "history-max-age", m.HistoryMaxAge, "delete archived messages older than this from the history database, checked every minute (0: keep forever; at least the stream's --stream-max-age)")
 		fs.DurationVar(&m.AuditInterval, "archive-audit-interval", m.AuditInterval, "how often the history archive is compared with the stream and repaired (also at start; 0: default 5m, negative: only at start)")
 	}
 	if m.Role == "serve" || m.Role == "edge" {
@@ -226,11 +232,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		CAFile: m.NATSCA, CertFile: m.NATSCert, KeyFile: m.NATSKey,
 		PingInterval: m.NATSPing, MaxPingsOut: m.NATSMaxPings,
 		Name: "natter-" + m.Role, Replicas: m.Replicas,
-		MaxAge: m.StreamMaxAge, MaxBytes: m.StreamMaxBytes, DuplicateWindow: m.DuplicateWindow,
+		MaxAge: m.StreamMaxAge, MaxBytes: m.StreamMaxBytes, DuplicateWindow: m.DuplicateWindow, Apply: m.ApplyLimits,
 		Log: m.Log, Metrics: m.metrics, Tracer: m.Tracer,
 	}
 	if m.NATS == "" {
-		m.embedded, err = broker.StartEmbedded(broker.EmbeddedConfig{DataDir: m.DataDir, Listen: m.NATSListen, SyncAlways: m.SyncAlways, Log: m.Log})
+		m.embedded, err = broker.StartEmbedded(broker.EmbeddedConfig{
+			DataDir: m.DataDir, Listen: m.NATSListen, SyncAlways: m.SyncAlways, Log: m.Log,
+			ControlSocket: filepath.Join(m.DataDir, controlSocket), // natter backup
+		})
 		if err != nil {
 			return err
 		}
@@ -251,10 +260,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			Store: m.store, Source: m.broker, Durable: m.ArchiveName,
 			AuditInterval: m.AuditInterval, Log: m.Log, Metrics: m.metrics,
 		}
+		if err := m.checkHistoryMaxAge(); err != nil {
+			return err
+		}
+		ret := &history.Retention{Store: m.store, Source: m.broker, MaxAge: m.HistoryMaxAge,
+			Interval: m.RetentionInterval, Log: m.Log, Metrics: m.metrics}
 		actx, cancel := context.WithCancel(context.Background())
 		m.stopArc, m.arcDone = cancel, make(chan struct{})
 		go func() {
 			defer close(m.arcDone)
+			retDone := make(chan struct{})
+			go func() { defer close(retDone); ret.Run(actx) }()
+			defer func() { <-retDone }()
 			if err := m.archiver.Run(actx); err != nil {
 				m.Log.Error("history archive stopped", "err", err)
 			}
@@ -293,6 +310,23 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	return nil
 }
 
+// checkHistoryMaxAge refuses an archive retention shorter than the
+// stream's: the audit would restore from the stream what it prunes.
+func (m *Main) checkHistoryMaxAge() error {
+	if m.HistoryMaxAge <= 0 {
+		return nil
+	}
+	st := m.broker.StreamMaxAge()
+	if st == 0 || st > m.HistoryMaxAge {
+		keep := "forever"
+		if st > 0 {
+			keep = st.String()
+		}
+		return fmt.Errorf("--history-max-age %v is shorter than the stream's retention (%s): the archive would restore from the stream what it deletes; keep history at least as long (or bound the stream with --stream-max-age)", m.HistoryMaxAge, keep)
+	}
+	return nil
+}
+
 func (m *Main) tokenMaxLifetime() time.Duration {
 	if m.TokenMaxLifetime <= 0 {
 		return auth.DefaultMaxLifetime
@@ -320,12 +354,12 @@ func (m *Main) routes(keys *auth.Keys, tokens natter.TokenVerifier) http.Handler
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	mux.Handle("/api/auth/", account.NewHandler(account.Config{
+	mux.Handle("/api/auth/", m.metrics.Instrument("auth", account.NewHandler(account.Config{
 		Enabled: m.Accounts, Store: m.broker.Accounts(), Tokens: keys, Sessions: m.sessions,
 		TTL: m.TokenTTL, SessionMax: m.SessionMax, HashWorkers: m.LoginWorkers, HashQueue: m.LoginQueue, Cost: m.BcryptCost,
 		LoginURL: m.LoginURL, Log: m.Log,
 		OIDC: m.oidcLogin(), OIDCName: m.OIDC.Name, OIDCSecureCookie: strings.HasPrefix(m.OIDC.RedirectURL, "https:"),
-	}))
+	})))
 	if m.edge != nil {
 		mux.Handle("GET /ws", m.edge)
 		api := m.edge.APIHandler() // invitations and add policy
@@ -335,7 +369,7 @@ func (m *Main) routes(keys *auth.Keys, tokens natter.TokenVerifier) http.Handler
 		mux.Handle("/", web.Handler())
 	}
 	if m.store != nil {
-		mux.Handle("/api/", history.NewHandler(m.store, m.broker, tokens, m.Log))
+		mux.Handle("/api/", m.metrics.Instrument("history", history.NewHandler(m.store, m.broker, tokens, m.Log)))
 	}
 	return mux
 }
@@ -346,6 +380,16 @@ func (m *Main) routes(keys *auth.Keys, tokens natter.TokenVerifier) http.Handler
 func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	// The answer is also a gauge: a flapping node shows as its changes
+	// (deploy/prometheus/alerts.yml).
+	ready := false
+	defer func() {
+		if ready {
+			m.metrics.Ready.Set(1)
+		} else {
+			m.metrics.Ready.Set(0)
+		}
+	}()
 	fail := func(err error) {
 		http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 	}
@@ -362,6 +406,7 @@ func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if m.store == nil {
+		ready = true
 		fmt.Fprintln(w, "ready")
 		return
 	}
@@ -380,6 +425,7 @@ func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("not ready: history archive %d messages behind\n%s", lag, status), http.StatusServiceUnavailable)
 		return
 	}
+	ready = true
 	fmt.Fprintf(w, "ready\n%s\n", status)
 }
 

@@ -25,34 +25,35 @@ import (
 
 // Event is any server frame; fields not used by its type are zero.
 type Event struct {
-	Type    string          `json:"type"`
-	RID     json.RawMessage `json:"rid,omitempty"`
-	Room    string          `json:"room,omitempty"`
-	Seq     uint64          `json:"seq,omitempty"`
-	Prev    uint64          `json:"prev,omitempty"`
-	Epoch   string          `json:"epoch,omitempty"`
-	From    string          `json:"from,omitempty"`
-	User    string          `json:"user,omitempty"`
-	Text    string          `json:"text,omitempty"`
-	CID     string          `json:"cid,omitempty"`
-	TS      time.Time       `json:"ts,omitempty"`
-	Kind    string          `json:"kind,omitempty"`
-	Owner   string          `json:"owner,omitempty"`
-	Last    uint64          `json:"last,omitempty"`
-	After   uint64          `json:"after,omitempty"`
-	Reset   bool            `json:"reset,omitempty"`
-	Dup     bool            `json:"dup,omitempty"`
-	Status  string          `json:"status,omitempty"`
-	Action  string          `json:"action,omitempty"`
-	Code    string          `json:"code,omitempty"`
-	Message string          `json:"message,omitempty"`
-	Read    uint64          `json:"read,omitempty"`
-	Users   []string        `json:"users,omitempty"`
-	Online  []string        `json:"online,omitempty"`
-	By      string          `json:"by,omitempty"`
-	Role    string          `json:"role,omitempty"`
-	Seconds int             `json:"seconds,omitempty"`
-	WaitMS  int64           `json:"wait_ms,omitempty"`
+	Type      string          `json:"type"`
+	RID       json.RawMessage `json:"rid,omitempty"`
+	Room      string          `json:"room,omitempty"`
+	Seq       uint64          `json:"seq,omitempty"`
+	Prev      uint64          `json:"prev,omitempty"`
+	Epoch     string          `json:"epoch,omitempty"`
+	From      string          `json:"from,omitempty"`
+	User      string          `json:"user,omitempty"`
+	Text      string          `json:"text,omitempty"`
+	CID       string          `json:"cid,omitempty"`
+	TS        time.Time       `json:"ts,omitempty"`
+	Kind      string          `json:"kind,omitempty"`
+	Owner     string          `json:"owner,omitempty"`
+	Last      uint64          `json:"last,omitempty"`
+	After     uint64          `json:"after,omitempty"`
+	Reset     bool            `json:"reset,omitempty"`
+	Dup       bool            `json:"dup,omitempty"`
+	Status    string          `json:"status,omitempty"`
+	Action    string          `json:"action,omitempty"`
+	Code      string          `json:"code,omitempty"`
+	Message   string          `json:"message,omitempty"`
+	Read      uint64          `json:"read,omitempty"`
+	Users     []string        `json:"users,omitempty"`
+	Online    []string        `json:"online,omitempty"`
+	By        string          `json:"by,omitempty"`
+	Role      string          `json:"role,omitempty"`
+	Seconds   int             `json:"seconds,omitempty"`
+	Retention int             `json:"retention,omitempty"`
+	WaitMS    int64           `json:"wait_ms,omitempty"`
 
 	Invited     bool         `json:"invited,omitempty"`
 	Invitations []Invitation `json:"invitations,omitempty"`

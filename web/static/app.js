@@ -25,6 +25,7 @@ import { reading } from './reading.js';
 import { composer } from './composer.js';
 import { dialogs, openDialog } from './dialogs.js';
 import { members } from './members.js';
+import { suggest } from './suggest.js';
 
 const session = new Session();
 
@@ -77,6 +78,7 @@ function startApp({ fresh }) {
   app.reading = reading(app);
   app.composer = composer(app);
   app.members = members(app);
+  app.suggest = suggest(app);
   wireApp();
   $('#me-name').textContent = session.user;
   $('#me-avatar').replaceWith(Object.assign(userAvatar(session.user), { id: 'me-avatar' }));
@@ -153,6 +155,7 @@ function wireApp() {
   dialogs(app).wire();
   app.members.wire();
   app.composer.wire();
+  app.suggest.wire();
   app.timeline.wire();
   app.reading.wire();
 

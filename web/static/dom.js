@@ -36,6 +36,7 @@ const ICONS = {
   lock: 'M5 11h14v10H5zM8 11V7a4 4 0 0 1 8 0v4',
   hash: 'M4 9h16M4 15h16M10 3L8 21M16 3l-2 18',
   account: 'M20 21v-2a4 4 0 0 0-4-4H8a4 4 0 0 0-4 4v2M12 3a4 4 0 1 0 0 8a4 4 0 0 0 0-8z',
+  smile: 'M12 2a10 10 0 1 0 0 20a10 10 0 0 0 0-20zM8 14s1.5 2 4 2 4-2 4-2M9 9h.01M15 9h.01',
 };
 
 export function icon(name) {

@@ -1,52 +1,5 @@
 // format.js: pure helpers of the web UI (no DOM), unit-tested with node.
 
-// URLs in message text: http(s) links and bare www. names. Anything else
-// (javascript:, data:, mailto:) stays text.
-const URL_RE = /\b(?:https?:\/\/|www\.)[^\s<>"'`]+/gi;
-
-/**
- * linkify splits text into parts: {text} for plain text and {text, href}
- * for links. The UI turns them into text nodes and <a> elements, so that
- * nothing in a message is ever parsed as HTML.
- */
-export function linkify(text) {
-  const parts = [];
-  let at = 0;
-  for (const m of text.matchAll(URL_RE)) {
-    let url = trimURL(m[0]);
-    if (!url) continue;
-    const href = safeHref(url.startsWith('www.') ? 'https://' + url : url);
-    if (!href) continue;
-    if (m.index > at) parts.push({ text: text.slice(at, m.index) });
-    parts.push({ text: url, href });
-    at = m.index + url.length;
-  }
-  if (at < text.length) parts.push({ text: text.slice(at) });
-  return parts;
-}
-
-// trimURL drops what usually ends a sentence rather than a URL: trailing
-// punctuation, and a closing bracket that the URL did not open.
-function trimURL(url) {
-  for (;;) {
-    const last = url[url.length - 1];
-    if ('.,;:!?\'"*'.includes(last)) {
-      url = url.slice(0, -1);
-      continue;
-    }
-    const pairs = { ')': '(', ']': '[', '}': '{' };
-    if (pairs[last] && count(url, last) > count(url, pairs[last])) {
-      url = url.slice(0, -1);
-      continue;
-    }
-    return url;
-  }
-}
-
-function count(s, c) {
-  return s.split(c).length - 1;
-}
-
 // safeHref returns the normalized URL if it is http(s), else null.
 export function safeHref(s) {
   let u;
@@ -79,9 +32,10 @@ export function dayLabel(d, now = new Date(), locale = undefined) {
   return d.toLocaleDateString(locale, opts);
 }
 
-/** timeLabel is the clock time of d (e.g. 14:05 or 2:05 PM by locale). */
+/** timeLabel is the clock time of d (e.g. 14:05 or 2:05 PM by locale):
+ * the hour as the locale writes it, not padded to "02:05 PM". */
 export function timeLabel(d, locale = undefined) {
-  return d.toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
+  return d.toLocaleTimeString(locale, { hour: 'numeric', minute: '2-digit' });
 }
 
 /** shortWhen is the compact time of the room list: a time today, a

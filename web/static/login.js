@@ -14,6 +14,9 @@ export function login(app) {
     const auth = $('#auth');
     auth.hidden = false;
     auth.classList.toggle('overlay', overlay);
+    // Over the app, the app underneath is out of reach (keyboard and
+    // screen readers) until the login is done.
+    $('#app').inert = overlay;
     const cfg = session.config;
     $('#auth-tabs').hidden = !cfg.accounts || overlay;
     $('#auth-form').hidden = !cfg.accounts;
@@ -73,6 +76,11 @@ export function login(app) {
       } catch (ex) {
         showError(err, ex.code === 'unauthorized' ? 'Wrong username or password.' : ex.code === 'conflict' ? 'That username is taken; pick another one.' : human(ex));
         button.disabled = false;
+        // The button had focus and was disabled: put focus where the
+        // fix goes, not on <body>.
+        const fix = ex.code === 'conflict' ? $('#auth-username') : $('#auth-password');
+        fix.focus();
+        fix.select();
         return;
       }
       button.disabled = false;
@@ -99,6 +107,7 @@ export function login(app) {
   function signedIn(previous, fresh) {
     $('#auth').hidden = true;
     $('#auth').classList.remove('overlay');
+    $('#app').inert = false;
     if (app.reauthing && app.client) {
       app.reauthing = false;
       if (previous && previous !== session.user) {

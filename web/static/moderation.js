@@ -12,6 +12,7 @@
  * admins. */
 export function mayAct(actor, target, action) {
   if (actor !== 'owner' && actor !== 'admin') return false;
+  if (action === 'retention') return actor === 'owner';
   if (action === 'slowmode') return true;
   if (target === 'owner') return false;
   if (action === 'role' && actor !== 'owner') return false;
@@ -41,8 +42,18 @@ export function describe(a) {
       return a.role === 'admin' ? `${a.by} made ${a.user} an admin` : `${a.by} made ${a.user} a member`;
     case 'slowmode':
       return a.seconds ? `${a.by} turned on slow mode (${seconds(a.seconds)} between messages)` : `${a.by} turned off slow mode`;
+    case 'retention':
+      return a.seconds ? `${a.by} set messages to be kept for ${span(a.seconds)}` : `${a.by} removed the room's retention`;
   }
   return null;
+}
+
+/** span is a retention in words: the largest whole unit. */
+export function span(n) {
+  for (const [unit, size] of [['day', 86400], ['hour', 3600], ['minute', 60]]) {
+    if (n >= size && n % size === 0) return `${n / size} ${unit}${n === size ? '' : 's'}`;
+  }
+  return `${n} s`;
 }
 
 function seconds(n) {
@@ -52,7 +63,7 @@ function seconds(n) {
 }
 
 // The past participle of a live event back to the action of the log.
-const ACTION = { kicked: 'kick', banned: 'ban', unbanned: 'unban', muted: 'mute', unmuted: 'unmute', role: 'role', slowmode: 'slowmode' };
+const ACTION = { kicked: 'kick', banned: 'ban', unbanned: 'unban', muted: 'mute', unmuted: 'unmute', role: 'role', slowmode: 'slowmode', retention: 'retention' };
 
 export class Moderation {
   /**
@@ -60,14 +71,14 @@ export class Moderation {
    */
   constructor(o) {
     Object.assign(this, o);
-    this.rooms = new Map(); // id -> {owner, admins, bans, mutes, slowmode, log, lastSend, loaded}
+    this.rooms = new Map(); // id -> {owner, admins, bans, mutes, slowmode, retention, log, lastSend, loaded}
     this.timer = 0;
   }
 
   state(id) {
     let s = this.rooms.get(id);
     if (!s) {
-      s = { owner: null, admins: new Set(), bans: new Set(), mutes: new Set(), slowmode: 0, log: [], lastSend: 0, waitUntil: 0, loaded: false };
+      s = { owner: null, admins: new Set(), bans: new Set(), mutes: new Set(), slowmode: 0, retention: 0, log: [], lastSend: 0, waitUntil: 0, loaded: false };
       this.rooms.set(id, s);
     }
     return s;
@@ -91,6 +102,7 @@ export class Moderation {
         bans: new Set(d.bans || []),
         mutes: new Set(d.mutes || []),
         slowmode: d.slowmode || 0,
+        retention: d.retention || 0,
         log: (d.log || []).map((a) => ({ ...a, key: a.at + a.action + (a.user || '') })),
         loaded: true,
       });
@@ -131,6 +143,9 @@ export class Moderation {
         break;
       case 'slowmode':
         s.slowmode = ev.seconds || 0;
+        break;
+      case 'retention':
+        s.retention = ev.seconds || 0;
         break;
     }
     this.changed(ev.room);

@@ -19,6 +19,7 @@ export class Room {
     this.pending = new Map(); // cid -> {cid, text, ts, status: pending|failed, error}
     this.read = 0; // my read cursor
     this.snapUnread = 0; // unread count from GET /api/rooms ...
+    this.snapMentions = 0; // ... and unread mentions of me ...
     this.snapLast = 0; // ... for messages up to this seq
     this.joinAfter = null; // where the live subscription started
     this.loadedFrom = null; // oldest seq of the contiguous history loaded
@@ -26,7 +27,10 @@ export class Room {
     this.historyLoaded = false;
     this.loading = false;
     this.lastMsg = null;
-    this.touched = Date.now();
+    this.lastTs = 0; // time of the last message, from GET /api/rooms (ms)
+    // touched is when this user last did something in the room here (sent,
+    // joined, created it); loading the list is not activity.
+    this.touched = 0;
     this.online = new Set();
     this.typing = new Map(); // user -> timer
     this.members = null; // user -> read cursor, once loaded
@@ -80,15 +84,36 @@ export class Room {
    * when the history after it is loaded, else from the server's count
    * plus what arrived since. */
   unread() {
+    return this._count(() => true, this.snapUnread);
+  }
+
+  /** mentions counts the unread messages that mention me (or @room),
+   * the same way. */
+  mentions() {
+    return this._count((m) => this.mentionsMe(m), this.snapMentions);
+  }
+
+  _count(which, snap) {
     const R = this.read;
-    const others = (from) => [...this.msgs.values()].filter((m) => m.from !== this.me && m.seq > from).length;
+    const others = (from) => [...this.msgs.values()].filter((m) => m.from !== this.me && m.seq > from && !m.deleted && which(m)).length;
     if (this.loadedFrom !== null && (this.loadedFrom <= R || this.noOlder)) return others(R);
-    const base = R >= this.snapLast ? 0 : this.snapUnread;
+    const base = R >= this.snapLast ? 0 : snap;
     return base + others(Math.max(R, this.snapLast));
   }
 
+  /** mentionsMe reports whether m mentions me: by the mentions the
+   * server parsed (which count @room only from those allowed to use it),
+   * else, for a message without them, by an @me in its text. */
+  mentionsMe(m) {
+    if (!this.me || m.from === this.me) return false;
+    if (Array.isArray(m.mentions)) return m.mentions.includes(this.me) || m.mentions.includes('@room');
+    return new RegExp(`(^|[^A-Za-z0-9_-])@${this.me}(?![A-Za-z0-9_-])`).test(m.text || '');
+  }
+
+  /** activity is when the room was last active: its last message (as
+   * the room list reported it, or as loaded), or this user's last act. */
   activity() {
-    return Math.max(this.touched, this.lastMsg ? Date.parse(this.lastMsg.ts) : 0);
+    return Math.max(this.touched, this.lastTs, this.lastMsg ? Date.parse(this.lastMsg.ts) || 0 : 0);
   }
 
   /** seenBy lists the other members whose read cursor reached seq. */

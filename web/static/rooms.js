@@ -53,7 +53,12 @@ export function rooms(app) {
     room.kind = s.kind;
     room.read = Math.max(room.read, s.read);
     room.snapUnread = s.unread;
+    room.snapMentions = s.mentions || 0;
     room.snapLast = s.last_seq;
+    // last_ts (the time of the room's last message) orders the list before
+    // the previews load; a server without it leaves the order to them.
+    const ts = typeof s.last_ts === 'number' ? s.last_ts : Date.parse(s.last_ts || '');
+    if (ts > 0) room.lastTs = Math.max(room.lastTs, ts);
     return room;
   }
 

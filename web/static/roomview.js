@@ -2,7 +2,7 @@
 // on phones), its header (name, kind, owner, who is online) and the typing
 // line. The timeline and the composer under it have modules of their own.
 import * as fmt from './format.js';
-import { $, roomAvatar, wideScreen } from './dom.js';
+import { $, el, roomAvatar, wideScreen } from './dom.js';
 
 export function roomView(app) {
   function open(id, { focus = true } = {}) {
@@ -16,6 +16,7 @@ export function roomView(app) {
     $('#room-view').hidden = false;
     $('#app').classList.add('show-chat');
     if (changed) {
+      app.suggest.close();
       app.reading.clear();
       room.divider = room.unread() > 0 ? room.read : null;
       $('#messages').replaceChildren();
@@ -47,7 +48,8 @@ export function roomView(app) {
     av.id = 'room-avatar';
     $('#room-avatar').replaceWith(av);
     $('#room-title').textContent = room.kind === 'dm' ? room.name : `#${room.name}`;
-    $('#room-subtitle').textContent = roomSubtitle(room);
+    // Each part a span of its own, so that a phone can leave the owner out.
+    $('#room-subtitle').replaceChildren(...roomSubtitle(room).map((p, i) => el(`span.sub-${p.part}`, { text: (i ? ' · ' : '') + p.text })));
     $('#members-button').hidden = false;
   }
 
@@ -69,10 +71,13 @@ export function roomView(app) {
   return { open, close, renderHeader, renderTyping, wire };
 }
 
-/** roomSubtitle is the line under the room's name: a DM peer's presence,
- * or the room's kind, owner and how many are online. */
+/** roomSubtitle is the line under the room's name, in parts: a DM peer's
+ * presence, or the room's kind, owner and how many are online. */
 export function roomSubtitle(room) {
-  if (room.kind === 'dm') return room.peer && room.online.has(room.peer) ? 'Online' : 'Offline';
-  const n = room.online.size;
-  return `${room.kind === 'private' ? 'Private room' : 'Public room'}${room.owner ? ` · created by ${room.owner}` : ''} · ${n} online`;
+  if (room.kind === 'dm') return [{ part: 'online', text: room.peer && room.online.has(room.peer) ? 'Online' : 'Offline' }];
+  return [
+    { part: 'kind', text: room.kind === 'private' ? 'Private room' : 'Public room' },
+    room.owner ? { part: 'owner', text: `created by ${room.owner}` } : null,
+    { part: 'online', text: `${room.online.size} online` },
+  ].filter(Boolean);
 }

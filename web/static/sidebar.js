@@ -6,21 +6,37 @@
 import * as fmt from './format.js';
 import { $, el, roomAvatar } from './dom.js';
 import { coalesced } from './coalesce.js';
+import { readable } from './richtext.js';
 
 /** byActivity orders rooms newest activity first, then by name. */
 export const byActivity = (a, b) => b.activity() - a.activity() || a.name.localeCompare(b.name);
 
-/** roomLabel is a room row's accessible name. */
-export function roomLabel(room, unread) {
-  const kind = room.kind === 'dm' ? 'Conversation with ' : room.kind === 'private' ? 'Private room ' : 'Room ';
-  return `${kind}${room.name}${unread ? `, ${unread} unread` : ''}`;
+/** roomKind is what a screen reader hears before a room row's name; the
+ * row's accessible name is its visible text with this in front (an
+ * aria-label would have to repeat the visible text to match it). */
+export function roomKind(room) {
+  return room.kind === 'dm' ? 'Conversation with ' : room.kind === 'private' ? 'Private room ' : 'Room ';
 }
 
-/** roomPreview is the line under a room's name. */
+// The list is drawn again on every message: the previews' parsed text is
+// kept, by text, for the texts seen lately.
+const readableCache = new Map();
+function readableOf(text) {
+  let r = readableCache.get(text);
+  if (r === undefined) {
+    if (readableCache.size >= 500) readableCache.clear();
+    r = readable(text);
+    readableCache.set(text, r);
+  }
+  return r;
+}
+
+/** roomPreview is the line under a room's name: the last message as it
+ * reads, markup gone. */
 export function roomPreview(room, me) {
   const last = room.lastMsg;
   if (!last) return room.kind === 'dm' ? 'Say hello' : 'No messages yet';
-  return `${last.from === me ? 'You' : last.from}: ${fmt.preview(last.text)}`;
+  return `${last.from === me ? 'You' : last.from}: ${fmt.preview(readableOf(last.text))}`;
 }
 
 /** nextRoom is the room after (or, up, before) current in ids, round. */
@@ -42,6 +58,7 @@ export function sidebar(app) {
     let total = 0;
     for (const room of sorted) {
       const unread = room.unread();
+      const mentions = unread ? room.mentions() : 0;
       total += unread;
       if (filter && !room.name.toLowerCase().includes(filter)) continue;
       const last = room.lastMsg;
@@ -51,19 +68,24 @@ export function sidebar(app) {
           type: 'button',
           dataset: { room: room.id },
           'aria-current': app.current === room.id ? 'page' : null,
-          'aria-label': roomLabel(room, unread),
           onclick: () => app.view.open(room.id),
         },
         roomAvatar(room),
         el(
           'span.room-body',
           {},
-          el('span.room-top', {}, el('span.room-name', { text: room.name }), last ? el('time.room-when', { datetime: last.ts, text: fmt.shortWhen(new Date(last.ts)) }) : null),
+          el(
+            'span.room-top',
+            {},
+            el('span.room-name', {}, el('span.visually-hidden', { text: roomKind(room) }), room.name),
+            last ? el('time.room-when', { datetime: last.ts, text: fmt.shortWhen(new Date(last.ts)) }) : null,
+          ),
           el(
             'span.room-bottom',
             {},
             el('span.room-preview', { text: roomPreview(room, app.session.user) }),
-            unread ? el('span.badge.unread-count', { text: unread > 99 ? '99+' : String(unread) }) : null,
+            mentions ? [el('span.badge.mention-count', { text: '@' + (mentions > 99 ? '99+' : String(mentions)) }), el('span.visually-hidden', { text: mentions > 1 ? ' mentions' : ' mention' })] : null,
+            unread ? [el('span.badge.unread-count', { text: unread > 99 ? '99+' : String(unread) }), el('span.visually-hidden', { text: ' unread' })] : null,
           ),
         ),
       );

@@ -8,6 +8,7 @@ import * as fmt from './format.js';
 import { State } from './natter.js';
 import { $, el, reconcile, userAvatar } from './dom.js';
 import { timelineItems } from './timelineitems.js';
+import { renderText } from './richtext.js';
 
 export function atBottom(sc = $('#scroller')) {
   return sc.scrollHeight - sc.scrollTop - sc.clientHeight < 80;
@@ -61,15 +62,19 @@ export function timeline(app) {
       case 'system':
         return el('li.system', { text: it.text });
       case 'day':
-        return el('li.day', { role: 'separator', text: it.text });
+        return el('li.day', { text: it.text });
       case 'divider':
-        return el('li.divider', { role: 'separator', id: 'new-divider', text: 'New messages' });
+        return el('li.divider', { id: 'new-divider', text: 'New messages' });
       case 'pending':
         return pendingNode(room, it.msg, it.head);
       case 'receipt':
         return el('li.receipt', { text: it.text });
-      default:
-        return messageNode(room, it.msg, it.head);
+      default: {
+        const li = messageNode(room, it.msg, it.head);
+        // A message that mentions the reader stands out.
+        if (room.mentionsMe(it.msg)) li.classList.add('mentions-me');
+        return li;
+      }
     }
   }
 
@@ -83,9 +88,7 @@ export function timeline(app) {
     return c.node;
   }
 
-  function textNodes(text) {
-    return fmt.linkify(text).map((p) => (p.href ? el('a', { href: p.href, target: '_blank', rel: 'noopener noreferrer nofollow', text: p.text }) : document.createTextNode(p.text)));
-  }
+  const textNodes = (text) => renderText(text, { me: session.user });
 
   function messageNode(room, m, head) {
     const d = new Date(m.ts);

@@ -29,12 +29,16 @@ export function timelineItems({ msgs, pending, me, divider, seenBy, system, now 
     const m = it.msg;
     while (sys.length && !m.pending && sys[0].ts <= Date.parse(m.ts)) out.push(sysItem(sys.shift()));
     if (it.day) out.push({ kind: 'day', key: 'day-' + it.day + '-' + (m.seq || m.cid), sig: it.day, text: it.day });
+    let head = it.head;
     if (!dividerPlaced && divider !== null && !m.pending && m.seq > divider && m.from !== me) {
       dividerPlaced = true;
       out.push({ kind: 'divider', key: 'divider', sig: '' });
+      // The first message after the divider says who wrote it, even in
+      // the middle of a group.
+      head = true;
     }
-    if (m.pending) out.push({ kind: 'pending', key: 'p-' + m.cid, sig: `${it.head}|${m.status}|${m.error || ''}`, msg: m, head: it.head });
-    else out.push({ kind: 'message', key: 'm-' + m.seq, sig: String(it.head), msg: m, head: it.head });
+    if (m.pending) out.push({ kind: 'pending', key: 'p-' + m.cid, sig: `${head}|${m.status}|${m.error || ''}`, msg: m, head });
+    else out.push({ kind: 'message', key: 'm-' + m.seq, sig: String(head), msg: m, head });
     if (latestIsMine && m === mine) {
       const seen = seenBy(mine.seq);
       const text = seen.length ? `Seen by ${listNames(seen.sort())}` : 'Sent';

@@ -17,6 +17,8 @@ test('mayAct follows the server rule', () => {
   assert.equal(m.mayAct('admin', 'member', 'slowmode'), true);
   assert.equal(m.mayAct('member', 'member', 'kick'), false);
   assert.equal(m.mayAct('member', 'member', 'slowmode'), false);
+  assert.equal(m.mayAct('owner', 'member', 'retention'), true);
+  assert.equal(m.mayAct('admin', 'member', 'retention'), false);
 });
 
 test('describe words every act, live or logged', () => {
@@ -25,6 +27,10 @@ test('describe words every act, live or logged', () => {
   assert.equal(m.describe({ action: 'role', user: 'bob', by: 'alice', role: 'admin' }), 'alice made bob an admin');
   assert.equal(m.describe({ action: 'slowmode', by: 'bob', seconds: 30 }), 'bob turned on slow mode (30 s between messages)');
   assert.equal(m.describe({ action: 'slowmode', by: 'bob', seconds: 0 }), 'bob turned off slow mode');
+  assert.equal(m.describe({ action: 'retention', by: 'alice', seconds: 7 * 86400 }), 'alice set messages to be kept for 7 days');
+  assert.equal(m.describe({ action: 'retention', by: 'alice', seconds: 3600 }), 'alice set messages to be kept for 1 hour');
+  assert.equal(m.describe({ action: 'retention', by: 'alice', seconds: 90 }), 'alice set messages to be kept for 90 s');
+  assert.equal(m.describe({ action: 'retention', by: 'alice', seconds: 0 }), "alice removed the room's retention");
   assert.equal(m.describe({ action: 'added', user: 'x' }), null);
 });
 

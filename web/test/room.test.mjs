@@ -93,3 +93,23 @@ test('activity is the later of the last message and the last local touch', () =>
   r.add(msg(1, 'bob'));
   assert.equal(r.activity(), Date.parse(r.lastMsg.ts));
 });
+
+test('mentions: the server\'s list when a message has one, else @me in the text; counted like unread', () => {
+  const r = new Room('r', 'public', 'me');
+  assert.equal(r.mentionsMe(msg(1, 'bob', { mentions: ['me'] })), true);
+  assert.equal(r.mentionsMe(msg(1, 'bob', { mentions: ['@room'] })), true);
+  assert.equal(r.mentionsMe(msg(1, 'bob', { mentions: ['carol'], text: '@me' })), false, 'the server did not count it');
+  assert.equal(r.mentionsMe(msg(1, 'bob', { text: 'hi @me!' })), true);
+  assert.equal(r.mentionsMe(msg(1, 'bob', { text: 'hi @meg, mail x@me' })), false);
+  assert.equal(r.mentionsMe(msg(1, 'me', { text: '@me' })), false, 'my own');
+  // From GET /api/rooms: 5 unread, 2 of them mention me, up to seq 10.
+  Object.assign(r, { read: 5, snapUnread: 5, snapMentions: 2, snapLast: 10 });
+  assert.equal(r.mentions(), 2);
+  r.add(msg(11, 'bob', { mentions: ['me'] }));
+  r.add(msg(12, 'bob', { mentions: ['me'], deleted: true }));
+  r.add(msg(13, 'bob'));
+  assert.equal(r.mentions(), 3);
+  assert.equal(r.unread(), 7);
+  r.read = 13;
+  assert.equal(r.mentions(), 0);
+});

@@ -27,6 +27,12 @@ test('the divider goes before the first message from someone else after the curs
   assert.deepEqual(kinds(timelineItems({ ...base, msgs, divider: 1 })), ['day', 'm1*', 'm2*', 'divider', 'm3*', 'm4']);
   assert.deepEqual(kinds(timelineItems({ ...base, msgs, divider: null })), ['day', 'm1*', 'm2*', 'm3*', 'm4']);
   assert.deepEqual(kinds(timelineItems({ ...base, msgs, divider: 4 })), ['day', 'm1*', 'm2*', 'm3*', 'm4']);
+  // In the middle of bob's group, the message after the divider still
+  // says it is bob's.
+  const group = [msg(1, 'bob', 0), msg(2, 'bob', 1), msg(3, 'bob', 2)];
+  const items = timelineItems({ ...base, msgs: group, divider: 1 });
+  assert.deepEqual(kinds(items), ['day', 'm1*', 'divider', 'm2*', 'm3']);
+  assert.match(items[3].sig, /^true/, 'its sig says it heads');
 });
 
 test('pending messages come last; the receipt shows only under my latest message with nothing pending', () => {

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { load } from './fake.mjs';
 
 const { connStatus } = await load('connection.js');
-const { byActivity, roomLabel, roomPreview, nextRoom } = await load('sidebar.js');
+const { byActivity, roomKind, roomPreview, nextRoom } = await load('sidebar.js');
 const { roomSubtitle } = await load('roomview.js');
 const { cleanText } = await load('composer.js');
 const { Room } = await load('room.js');
+const { rooms } = await load('rooms.js');
 
 test('connStatus: connected, connecting, reconnecting, offline with a countdown, signed out', () => {
   assert.deepEqual(connStatus({ state: 'connected' }), { state: 'connected', text: 'Connected', offline: false, retry: false, banner: false });
@@ -45,11 +46,20 @@ test('the room list: newest activity first, then by name; labels and previews', 
     rooms.sort(byActivity).map((r) => r.id),
     ['c', 'a', 'b'],
   );
+  // A fresh Room is not active: after a reload the list goes by the
+  // rooms' last messages (last_ts from GET /api/rooms, or the preview).
+  const fresh = [new Room('z', 'public', 'me'), new Room('y', 'public', 'me'), new Room('x', 'public', 'me')];
+  fresh[0].lastTs = Date.parse('2026-03-01T10:00:00Z');
+  fresh[1].lastMsg = { seq: 9, from: 'bob', text: 'hi', ts: '2026-03-02T10:00:00Z' };
+  assert.deepEqual(
+    fresh.sort(byActivity).map((r) => r.id),
+    ['y', 'z', 'x'],
+  );
   const dm = room('dm-me-bob', 0);
   dm.users = ['bob', 'me'];
-  assert.equal(roomLabel(dm, 0), 'Conversation with bob');
-  assert.equal(roomLabel(room('p', 0, 'private'), 3), 'Private room p, 3 unread');
-  assert.equal(roomLabel(room('g', 0), 0), 'Room g');
+  assert.equal(roomKind(dm) + dm.name, 'Conversation with bob');
+  assert.equal(roomKind(room('p', 0, 'private')), 'Private room ');
+  assert.equal(roomKind(room('g', 0)), 'Room ');
   assert.equal(roomPreview(dm, 'me'), 'Say hello');
   const g = room('g', 0);
   assert.equal(roomPreview(g, 'me'), 'No messages yet');
@@ -57,6 +67,8 @@ test('the room list: newest activity first, then by name; labels and previews', 
   assert.equal(roomPreview(g, 'me'), 'You: hello there');
   g.lastMsg = { from: 'bob', text: 'hi' };
   assert.equal(roomPreview(g, 'me'), 'bob: hi');
+  g.lastMsg = { from: 'bob', text: '**look** at `this`:\n\n- one :tada:' };
+  assert.equal(roomPreview(g, 'me'), 'bob: look at this: one 🎉');
 });
 
 test('nextRoom goes round the list both ways, from no room too', () => {
@@ -71,14 +83,20 @@ test('nextRoom goes round the list both ways, from no room too', () => {
 test('roomSubtitle: a DM peer\'s presence, or kind, owner and who is online', () => {
   const dm = new Room('dm-me-bob', 'dm', 'me');
   dm.users = ['bob', 'me'];
-  assert.equal(roomSubtitle(dm), 'Offline');
+  const line = (r) => roomSubtitle(r).map((p) => p.text).join(' · ');
+  assert.equal(line(dm), 'Offline');
   dm.online.add('bob');
-  assert.equal(roomSubtitle(dm), 'Online');
+  assert.equal(line(dm), 'Online');
   const p = new Room('team', 'private', 'me');
   p.owner = 'alice';
   p.online = new Set(['alice', 'me']);
-  assert.equal(roomSubtitle(p), 'Private room · created by alice · 2 online');
-  assert.equal(roomSubtitle(new Room('g', 'public', 'me')), 'Public room · 0 online');
+  assert.equal(line(p), 'Private room · created by alice · 2 online');
+  assert.deepEqual(
+    roomSubtitle(p).map((x) => x.part),
+    ['kind', 'owner', 'online'],
+    'the owner is a part of its own (phones leave it out)',
+  );
+  assert.equal(line(new Room('g', 'public', 'me')), 'Public room · 0 online');
 });
 
 test('cleanText drops blank lines around a message and keeps indentation inside', () => {
@@ -86,4 +104,15 @@ test('cleanText drops blank lines around a message and keeps indentation inside'
   assert.equal(cleanText('   indented'), '   indented');
   assert.equal(cleanText('\r\n\r\nx'), 'x');
   assert.equal(cleanText(' \n \n'), '');
+});
+
+test('rooms.add takes the time of the last message (last_ts) from the room list', () => {
+  const app = { session: { user: 'me' }, rooms: new Map(), client: { join: () => Promise.resolve() } };
+  const joined = rooms(app);
+  const a = joined.add({ id: 'a', kind: 'public', read: 1, unread: 2, last_seq: 3, last_ts: '2026-03-02T10:00:00Z' });
+  const b = joined.add({ id: 'b', kind: 'public', read: 0, unread: 0, last_seq: 0 });
+  assert.equal(a.lastTs, Date.parse('2026-03-02T10:00:00Z'));
+  assert.equal(b.lastTs, 0, 'a server without last_ts');
+  assert.equal(a.activity(), a.lastTs);
+  assert.equal(b.activity(), 0, 'loading the list is not activity');
 });
