@@ -29,6 +29,8 @@ type report struct {
 	Changes           int            `json:"changes_acked"`   // edits, deletions, reactions
 	Refused           int            `json:"changes_refused"` // their target deleted meanwhile
 	ProjectionsDiffer int            `json:"projections_differ"`
+	MaxWait           string         `json:"max_send_wait"`
+	Timeouts          int            `json:"send_timeouts"`
 	HistoryMissing    int            `json:"history_missing"`
 	HistoryDuplicated int            `json:"history_duplicated"`
 	HungNodeLeft      string         `json:"hung_node_left,omitempty"`
@@ -133,10 +135,12 @@ func check(clients []*chatClient) *report {
 	rep := &report{Clients: len(clients)}
 	acked := map[string][]uint64{}
 	rooms := map[string]bool{}
-	var maxOutage time.Duration
+	var maxOutage, maxWait time.Duration
 	for _, c := range clients {
 		c.mu.Lock()
 		rooms[c.room] = true
+		maxWait = max(maxWait, c.maxWait)
+		rep.Timeouts += c.timeouts
 		rep.Sent += c.sent
 		rep.Acked += len(c.acked)
 		rep.Resends += c.resends
@@ -176,6 +180,7 @@ func check(clients []*chatClient) *report {
 	}
 	rep.MaxOutage = maxOutage.Round(time.Millisecond).String()
 	rep.ProjectionsDiffer, rep.projectionExample = compareProjections(clients)
+	rep.MaxWait = maxWait.Round(time.Millisecond).String()
 	return rep
 }
 
@@ -188,6 +193,7 @@ func (r *report) print(w io.Writer) {
 		{"changes acked", r.Changes}, {"changes refused", r.Refused}, {"projections differing", r.ProjectionsDiffer},
 		{"reconnects", r.Reconnects}, {"longest reconnect", r.MaxOutage},
 		{"longest without service", r.MaxNoAck},
+		{"longest wait for an answer", r.MaxWait}, {"sends never answered", r.Timeouts},
 		{"history missing", r.HistoryMissing}, {"history duplicated", r.HistoryDuplicated},
 		{"edge1 left its node after", r.HungNodeLeft},
 	}
