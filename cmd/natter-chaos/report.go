@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -37,6 +38,7 @@ type report struct {
 	Faults            []*faultFigure `json:"faults"`
 
 	projectionExample string   // the first differing projection, for the log
+	missingExamples   []string // room/seq of acked messages history lacks (up to 10)
 	lostExamples      []string // the first records found lost
 }
 
@@ -211,6 +213,9 @@ func (r *report) print(w io.Writer) {
 	}
 	for _, l := range r.lostExamples {
 		fmt.Fprintf(w, "  lost: %s\n", l)
+	}
+	if len(r.missingExamples) > 0 {
+		fmt.Fprintf(w, "  missing from history (room/seq): %s\n", strings.Join(r.missingExamples, " "))
 	}
 	if r.projectionExample != "" {
 		fmt.Fprintf(w, "  first differing projection: %s\n", r.projectionExample)
