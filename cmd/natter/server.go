@@ -115,6 +115,7 @@ type Main struct {
 	flush    func(context.Context) error // flushes spans, if Run set Tracer up
 	oidc     *oidc.Provider
 	stopArc  context.CancelFunc
+	quiet    quietConns // HTTP connections without a request yet (httpstop.go)
 	arcDone  chan struct{}
 	closeMu  sync.Once
 	draining atomic.Bool
@@ -477,7 +478,7 @@ func (m *Main) Close(ctx context.Context) error {
 	m.closeMu.Do(func() {
 		if m.http != nil {
 			sctx, cancel := context.WithTimeout(ctx, m.ShutdownTimeout)
-			errs = append(errs, m.http.Shutdown(sctx))
+			m.shutdownHTTP(sctx)
 			cancel()
 		}
 		if m.edge != nil {
