@@ -292,3 +292,24 @@ func TestAdminAPIPostsLive(t *testing.T) {
 		}
 	}
 }
+
+// A record still undelivered after --webhook-max-age is dead-lettered
+// (counted, skipped), and the records after it are delivered.
+func TestWebhookDeadLetters(t *testing.T) {
+	rcv := newReceiver(t, -1)
+	s := startServer(t, "", withHook(rcv), func(m *Main) { m.Hooks.MaxAge = time.Second })
+	ctx := ctxFor(t, 60*time.Second)
+	alice := s.connect(ctx, "alice")
+	alice.request(ctx, map[string]any{"op": "create", "room": "ops"})
+	alice.join(ctx, "ops", -1, "")
+	alice.send(ctx, "ops", "old", "never delivered")
+	if err := poll(ctx, func() bool { return metricValue(t, s, "natter_webhook_dead_total") >= 1 }); err != nil {
+		t.Fatalf("not dead-lettered: %v", err)
+	}
+	rcv.setFailing(0)
+	next := alice.send(ctx, "ops", "new", "delivered").Seq
+	got := waitDelivered(t, ctx, rcv, 1)
+	if len(got) != 1 || got[0].Record.Seq != next {
+		t.Fatalf("received %+v, want only seq %d", got, next)
+	}
+}
