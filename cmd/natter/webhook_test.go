@@ -260,7 +260,27 @@ func TestAdminAPIPostsLive(t *testing.T) {
 	if code := adminPost(t, ctx, s, tok, "/api/admin/rooms/support/members", map[string]any{"user": "bob"}, nil); code != http.StatusNoContent {
 		t.Fatalf("add member: %d, want 204", code)
 	}
+	if code := adminPost(t, ctx, s, tok, "/api/admin/rooms/support/members", map[string]any{"user": "bob"}, nil); code != http.StatusNoContent {
+		t.Fatalf("add member again: %d, want 204", code)
+	}
 	bob.join(ctx, "support", -1, "")
+	for _, c := range []struct {
+		path string
+		body map[string]any
+		want int
+	}{
+		{"/api/admin/rooms/nowhere/messages", map[string]any{"text": "x"}, http.StatusNotFound},
+		{"/api/admin/rooms/support/messages", map[string]any{"text": ""}, http.StatusBadRequest},
+		{"/api/admin/rooms/support/messages", map[string]any{"text": "x", "from": "no.dots"}, http.StatusBadRequest},
+		{"/api/admin/rooms/support/messages", map[string]any{"text": strings.Repeat("x", s.m.MaxText+1)}, http.StatusRequestEntityTooLarge},
+		{"/api/admin/rooms/nowhere/members", map[string]any{"user": "bob"}, http.StatusNotFound},
+		{"/api/admin/rooms", map[string]any{"id": "support", "kind": "public"}, http.StatusConflict},
+		{"/api/admin/rooms", map[string]any{"id": "dm-x"}, http.StatusBadRequest},
+	} {
+		if code := adminPost(t, ctx, s, tok, c.path, c.body, nil); code != c.want {
+			t.Fatalf("POST %s %v: %d, want %d", c.path, c.body, code, c.want)
+		}
+	}
 
 	type posted struct{ Seq uint64 }
 	var acked []uint64
