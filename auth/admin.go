@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/natter-chat/natter"
 )
 
 // MinAdminTokenLen is the shortest admin token accepted: long enough that
@@ -20,11 +22,21 @@ const MinAdminTokenLen = 32
 // hold hashes only, so that reading it does not yield a usable token.
 type AdminTokens struct {
 	hashes [][sha256.Size]byte
+	bots   []natter.UserID // of each hash: "" for an admin token, else the one bot it may post as
+}
+
+// Grant is what an admin API token allows.
+type Grant struct {
+	// Bot is empty for an admin token (everything), else the only user
+	// id the token may post as (a bot token: posts only, into rooms the
+	// bot is a member of).
+	Bot natter.UserID
 }
 
 // ParseAdminTokens reads one token per line: either the token itself
 // (at least MinAdminTokenLen bytes) or "sha256:" and the hex SHA-256 of
-// the token. Blank lines and lines starting with '#' are skipped.
+// the token, optionally after "bot:<user> " for a bot token. Blank lines
+// and lines starting with '#' are skipped.
 func ParseAdminTokens(data []byte) (*AdminTokens, error) {
 	t := &AdminTokens{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -32,6 +44,14 @@ func ParseAdminTokens(data []byte) (*AdminTokens, error) {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || line[0] == '#' {
 			continue
+		}
+		var bot natter.UserID
+		if rest, ok := strings.CutPrefix(line, "bot:"); ok {
+			name, tok, ok := strings.Cut(rest, " ")
+			bot, line = natter.UserID(name), strings.TrimSpace(tok)
+			if !ok || bot.Validate() != nil {
+				return nil, fmt.Errorf("admin tokens: line %d: want bot:<user id> <token>", n)
+			}
 		}
 		var h [sha256.Size]byte
 		if hexHash, ok := strings.CutPrefix(line, "sha256:"); ok {
@@ -46,7 +66,7 @@ func ParseAdminTokens(data []byte) (*AdminTokens, error) {
 			}
 			h = sha256.Sum256([]byte(line))
 		}
-		t.hashes = append(t.hashes, h)
+		t.hashes, t.bots = append(t.hashes, h), append(t.bots, bot)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("admin tokens: %w", err)
@@ -74,16 +94,27 @@ func LoadAdminTokens(path string) (*AdminTokens, error) {
 	return ParseAdminTokens(data)
 }
 
-// Valid reports whether token is one of t's, in time independent of which
-// one matched (or how much of it).
-func (t *AdminTokens) Valid(token string) bool {
+// Lookup returns the grant of token if it is one of t's, in time
+// independent of which one matched (or how much of it).
+func (t *AdminTokens) Lookup(token string) (Grant, bool) {
 	if t == nil || token == "" {
-		return false
+		return Grant{}, false
 	}
 	h := sha256.Sum256([]byte(token))
-	ok := 0
+	found := -1
 	for i := range t.hashes {
-		ok |= subtle.ConstantTimeCompare(h[:], t.hashes[i][:])
+		if subtle.ConstantTimeCompare(h[:], t.hashes[i][:]) == 1 {
+			found = i
+		}
 	}
-	return ok == 1
+	if found < 0 {
+		return Grant{}, false
+	}
+	return Grant{Bot: t.bots[found]}, true
+}
+
+// Valid reports whether token is an admin token (not a bot token).
+func (t *AdminTokens) Valid(token string) bool {
+	g, ok := t.Lookup(token)
+	return ok && g.Bot == ""
 }

@@ -22,11 +22,25 @@ func TestAdminTokens(t *testing.T) {
 			t.Errorf("Valid(%q) = %v, want %v", tok, got, want)
 		}
 	}
+	bot := "bot-token-for-helpbot-0123456789abcdef"
+	bots, err := ParseAdminTokens([]byte(plain + "\nbot:helpbot " + bot + "\nbot:other sha256:" + hex.EncodeToString(sum[:]) + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tok, want := range map[string]Grant{plain: {}, bot: {Bot: "helpbot"}, hashed: {Bot: "other"}} {
+		if g, ok := bots.Lookup(tok); !ok || g != want {
+			t.Errorf("Lookup(%q) = %+v %v, want %+v", tok, g, ok, want)
+		}
+	}
+	if bots.Valid(bot) {
+		t.Error("a bot token is an admin token")
+	}
 	var none *AdminTokens
 	if none.Valid(plain) {
 		t.Error("nil AdminTokens accepted a token")
 	}
-	for _, bad := range []string{"", "# only a comment\n", "short\n", "sha256:abcd\n", "sha256:" + hex.EncodeToString(sum[:]) + "zz\n"} {
+	for _, bad := range []string{"", "# only a comment\n", "short\n", "sha256:abcd\n", "sha256:" + hex.EncodeToString(sum[:]) + "zz\n",
+		"bot:" + plain + "\n", "bot:no.dots " + plain + "\n", "bot:helpbot short\n"} {
 		if _, err := ParseAdminTokens([]byte(bad)); err == nil {
 			t.Errorf("ParseAdminTokens(%q) accepted", bad)
 		}

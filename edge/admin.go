@@ -17,25 +17,41 @@ const SystemUser natter.UserID = "system"
 
 // AdminHandler serves the admin API (docs/HTTP-API.md "Admin API") for
 // servers and bots of the operator: create a room, add a member, post a
-// message as a bot or the system user. valid says whether a bearer token
-// is an admin token; a user's JWT never is. Mount it at /api/admin/.
-func (e *Edge) AdminHandler(valid func(token string) bool) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/admin/rooms", e.adminCreateRoom)
-	mux.HandleFunc("POST /api/admin/rooms/{room}/members", e.adminAddMember)
-	mux.HandleFunc("POST /api/admin/rooms/{room}/messages", e.adminPost)
+// message as a bot or the system user. lookup says whether a bearer token
+// is an admin API token (a user's JWT never is) and, for a bot token, the
+// bot it is limited to: such a token may only post, as that bot, into
+// rooms the bot is a member of. Mount it at /api/admin/.
+func (e *Edge) AdminHandler(lookup func(token string) (bot natter.UserID, ok bool)) http.Handler {
+	admin := http.NewServeMux()
+	admin.HandleFunc("POST /api/admin/rooms", e.adminCreateRoom)
+	admin.HandleFunc("POST /api/admin/rooms/{room}/members", e.adminAddMember)
+	admin.HandleFunc("POST /api/admin/rooms/{room}/messages", e.adminPost(""))
 	return httpapi.NoStore(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := httpapi.Bearer(r.Header.Get("Authorization"))
 		if !ok {
 			httpapi.WriteError(w, r, e.log, natter.Errorf(natter.EUNAUTHORIZED, "missing bearer token"))
 			return
 		}
-		if !valid(token) {
-			httpapi.WriteError(w, r, e.log, natter.Errorf(natter.EFORBIDDEN, "not an admin token"))
-			return
+		bot, ok := lookup(token)
+		switch {
+		case !ok:
+			httpapi.WriteError(w, r, e.log, natter.Errorf(natter.EFORBIDDEN, "not an admin or bot token"))
+		case bot == "":
+			admin.ServeHTTP(w, r)
+		default:
+			e.botMux(bot).ServeHTTP(w, r)
 		}
-		mux.ServeHTTP(w, r)
 	}))
+}
+
+// botMux is what a bot token may do: post as its bot.
+func (e *Edge) botMux(bot natter.UserID) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/admin/rooms/{room}/messages", e.adminPost(bot))
+	mux.HandleFunc("/api/admin/", func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteError(w, r, e.log, natter.Errorf(natter.EFORBIDDEN, "a bot token only posts messages"))
+	})
+	return mux
 }
 
 // adminRoom is the body of POST /api/admin/rooms.
@@ -145,21 +161,48 @@ type adminPosted struct {
 	Duplicate bool   `json:"duplicate,omitempty"`
 }
 
-func (e *Edge) adminPost(w http.ResponseWriter, r *http.Request) {
-	var in adminMessage
-	room, err := e.adminRoomOf(r)
-	if err == nil {
-		err = httpapi.ReadJSON(w, r, int64(e.cfg.MaxText)+4<<10, &in)
+// adminPost posts a message; bot, if set, is the only sender allowed,
+// and must be a member of the room.
+func (e *Edge) adminPost(bot natter.UserID) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in adminMessage
+		room, err := e.adminRoomOf(r)
+		if err == nil {
+			err = httpapi.ReadJSON(w, r, int64(e.cfg.MaxText)+4<<10, &in)
+		}
+		if err == nil && bot != "" {
+			err = e.botMayPost(r.Context(), bot, room.ID, &in)
+		}
+		if err == nil {
+			err = e.adminMessageValid(&in)
+		}
+		if err != nil {
+			httpapi.WriteError(w, r, e.log, err)
+			return
+		}
+		// @room notifies everyone: the operator's call, not a bot's.
+		e.adminStore(w, r, room, in, bot == "")
 	}
-	if err == nil {
-		err = e.adminMessageValid(&in)
+}
+
+// botMayPost holds a bot token to its bot, and to rooms it is in.
+func (e *Edge) botMayPost(ctx context.Context, bot natter.UserID, room natter.RoomID, in *adminMessage) error {
+	if in.From == "" {
+		in.From = bot
 	}
-	if err != nil {
-		httpapi.WriteError(w, r, e.log, err)
-		return
+	if in.From != bot {
+		return natter.Errorf(natter.EFORBIDDEN, "this token posts as %s only", bot)
 	}
+	member, err := e.b.IsMember(ctx, room, bot)
+	if err == nil && !member {
+		err = natter.Errorf(natter.EFORBIDDEN, "%s is not a member of %s", bot, room)
+	}
+	return err
+}
+
+func (e *Edge) adminStore(w http.ResponseWriter, r *http.Request, room natter.Room, in adminMessage, roomOK bool) {
 	d := broker.Draft{Room: room.ID, From: in.From, ClientID: in.CID, Text: in.Text,
-		TTL: e.rules.retention(room.ID), Record: broker.Record{Mentions: mentions(in.Text, true)}}
+		TTL: e.rules.retention(room.ID), Record: broker.Record{Mentions: mentions(in.Text, roomOK)}}
 	ack, err := e.publishWait(r.Context(), d)
 	if err != nil {
 		e.m.PublishErrors.WithLabelValues(natter.ErrorCode(err)).Inc()

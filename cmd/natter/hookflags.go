@@ -5,6 +5,7 @@ import (
 	"flag"
 	"time"
 
+	"github.com/natter-chat/natter"
 	"github.com/natter-chat/natter/auth"
 	"github.com/natter-chat/natter/webhook"
 )
@@ -70,4 +71,10 @@ func (m *Main) stopWebhook() {
 		m.stopHook()
 		<-m.hookDone
 	}
+}
+
+// adminLookup answers the admin API's question about a bearer token.
+func (m *Main) adminLookup(token string) (natter.UserID, bool) {
+	g, ok := m.admin.Lookup(token)
+	return g.Bot, ok
 }

@@ -377,7 +377,7 @@ func (m *Main) routes(keys *auth.Keys, tokens natter.TokenVerifier) http.Handler
 		mux.Handle("/api/invitations/", api)
 		mux.Handle("/api/me/settings", api)
 		if m.admin != nil {
-			mux.Handle("/api/admin/", m.metrics.Instrument("admin", m.edge.AdminHandler(m.admin.Valid)))
+			mux.Handle("/api/admin/", m.metrics.Instrument("admin", m.edge.AdminHandler(m.adminLookup)))
 		}
 		mux.Handle("/", web.Handler())
 	}

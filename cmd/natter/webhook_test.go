@@ -196,12 +196,15 @@ func TestWebhookSurvivesRestart(t *testing.T) {
 	}
 }
 
-// adminToken writes an admin token file into the server's data dir and
-// returns the token.
+// testBotToken is helpbot's bot token in adminToken's file.
+const testBotToken = "bot-token-for-helpbot-0123456789abcdef"
+
+// adminToken writes an admin token file (an admin token and helpbot's
+// testBotToken) into the server's data dir and returns the admin token.
 func adminToken(t *testing.T, dir string) (string, func(*Main)) {
 	tok := "admin-token-for-tests-0123456789abcdef"
 	path := filepath.Join(dir, "admin.tokens")
-	if err := os.WriteFile(path, []byte("# test\n"+tok+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte("# test\n"+tok+"\nbot:helpbot "+testBotToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return tok, func(m *Main) { m.Hooks.AdminTokens = path }
@@ -331,5 +334,57 @@ func TestWebhookDeadLetters(t *testing.T) {
 	got := waitDelivered(t, ctx, rcv, 1)
 	if len(got) != 1 || got[0].Record.Seq != next {
 		t.Fatalf("received %+v, want only seq %d", got, next)
+	}
+}
+
+// A bot token posts as its bot only, into rooms the bot is a member of,
+// and does nothing else; its @room stays text.
+func TestAdminAPIBotToken(t *testing.T) {
+	dir := t.TempDir()
+	tok, withAdmin := adminToken(t, dir)
+	s := startServer(t, dir, withAdmin)
+	ctx := ctxFor(t, 60*time.Second)
+	if code := adminPost(t, ctx, s, tok, "/api/admin/rooms", map[string]any{"id": "lobby"}, nil); code != http.StatusCreated {
+		t.Fatalf("create room: %d", code)
+	}
+	post := func(body map[string]any) int {
+		return adminPost(t, ctx, s, testBotToken, "/api/admin/rooms/lobby/messages", body, nil)
+	}
+	if code := post(map[string]any{"text": "hi", "cid": "b0"}); code != http.StatusForbidden {
+		t.Fatalf("bot posts into a room it is not in: %d, want 403", code)
+	}
+	if code := adminPost(t, ctx, s, tok, "/api/admin/rooms/lobby/members", map[string]any{"user": "helpbot"}, nil); code != http.StatusNoContent {
+		t.Fatalf("add helpbot: %d", code)
+	}
+	for _, c := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"/api/admin/rooms", map[string]any{"id": "botroom"}},
+		{"/api/admin/rooms/lobby/members", map[string]any{"user": "mallory"}},
+		{"/api/admin/rooms/lobby/messages", map[string]any{"from": "system", "text": "spoof", "cid": "b1"}},
+	} {
+		if code := adminPost(t, ctx, s, testBotToken, c.path, c.body, nil); code != http.StatusForbidden {
+			t.Fatalf("bot token POST %s %v: %d, want 403", c.path, c.body, code)
+		}
+	}
+	bob := s.connect(ctx, "bob")
+	bob.join(ctx, "lobby", -1, "")
+	var p struct{ Seq uint64 }
+	if code := adminPost(t, ctx, s, testBotToken, "/api/admin/rooms/lobby/messages", map[string]any{"text": "hello @room @bob", "cid": "b2"}, &p); code != http.StatusOK {
+		t.Fatalf("bot post: %d", code)
+	}
+	m := bob.messages(ctx, "lobby", 1)[0]
+	if m.Seq != p.Seq || m.From != "helpbot" {
+		t.Fatalf("bob got %+v, want seq %d from helpbot", m, p.Seq)
+	}
+	var one struct {
+		Mentions []string `json:"mentions"`
+	}
+	waitFor(t, ctx, func() bool {
+		return s.getJSON(ctx, "bob", fmt.Sprintf("/api/rooms/lobby/messages/%d", p.Seq), &one) == http.StatusOK
+	})
+	if len(one.Mentions) != 1 || one.Mentions[0] != "bob" {
+		t.Fatalf("mentions %v, want [bob] (a bot's @room is text)", one.Mentions)
 	}
 }
