@@ -79,6 +79,14 @@ func (o *Outbox) Run(ctx context.Context, maxBackoff time.Duration, fn func(cont
 			if !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
 				b.log.Warn("outbox fetch failed", "consumer", durable, "err", err)
 				sleepCtx(ctx, time.Second)
+				// A consumer deleted by hand answers "no responders":
+				// make it again, from what is stored next.
+				if _, err := b.js.Consumer(ctx, StreamName, durable); errors.Is(err, jetstream.ErrConsumerNotFound) {
+					if again, err := b.Outbox(ctx, durable); err == nil {
+						b.log.Warn("outbox consumer was deleted; made it again", "consumer", durable)
+						cons = again.cons
+					}
+				}
 			}
 			continue
 		}
