@@ -185,7 +185,8 @@ func (e *Edge) adminPost(bot natter.UserID) http.HandlerFunc {
 	}
 }
 
-// botMayPost holds a bot token to its bot, and to rooms it is in.
+// botMayPost holds a bot token to its bot, to rooms it is in, and to the
+// room's mutes, as a member's send is.
 func (e *Edge) botMayPost(ctx context.Context, bot natter.UserID, room natter.RoomID, in *adminMessage) error {
 	if in.From == "" {
 		in.From = bot
@@ -196,6 +197,14 @@ func (e *Edge) botMayPost(ctx context.Context, bot natter.UserID, room natter.Ro
 	member, err := e.b.IsMember(ctx, room, bot)
 	if err == nil && !member {
 		err = natter.Errorf(natter.EFORBIDDEN, "%s is not a member of %s", bot, room)
+	}
+	if err == nil {
+		// The moderation rules are watched from the first connection on;
+		// a bot may come first.
+		err = e.rules.start(e.ctx)
+	}
+	if err == nil && e.rules.muted(room, bot) {
+		err = natter.Errorf(natter.EMUTED, "%s is muted in %s", bot, room)
 	}
 	return err
 }

@@ -210,6 +210,8 @@ func adminToken(t *testing.T, dir string) (string, func(*Main)) {
 	return tok, func(m *Main) { m.Hooks.AdminTokens = path }
 }
 
+// adminPost POSTs body as JSON with token (admin, bot or a user's) and
+// decodes a 2xx answer into out.
 func adminPost(t *testing.T, ctx context.Context, s *server, token, path string, body any, out any) int {
 	t.Helper()
 	data, _ := json.Marshal(body)
@@ -387,4 +389,11 @@ func TestAdminAPIBotToken(t *testing.T) {
 	if len(one.Mentions) != 1 || one.Mentions[0] != "bob" {
 		t.Fatalf("mentions %v, want [bob] (a bot's @room is text)", one.Mentions)
 	}
+	// The room's owner mutes the bot: its token is refused like a muted
+	// member's send.
+	var act map[string]any
+	if code := adminPost(t, ctx, s, s.token("system"), "/api/rooms/lobby/moderation", map[string]any{"action": "mute", "user": "helpbot"}, &act); code != http.StatusOK {
+		t.Fatalf("mute helpbot: %d %v", code, act)
+	}
+	waitFor(t, ctx, func() bool { return post(map[string]any{"text": "still here?", "cid": "b3"}) == http.StatusForbidden })
 }
