@@ -17,6 +17,9 @@ run: build ## start a single node (default 127.0.0.1:8080, data in ./data)
 
 test: vet fmt-check check-deploy check-chart check-alerts test-js ## the whole test suite, with the race detector
 	NATTER_HELM=$(HELM) NATTER_PROMTOOL=$(PROMTOOL) $(GO) test -race -count=1 -timeout 12m ./...
+	# Restarting JetStream in-process trips an upstream data race (see
+	# TestDiskFullRecovers), so that test runs here without -race.
+	$(GO) test -count=1 -timeout 5m -run 'TestDiskFullRecovers' ./cmd/natter/
 
 test-short: ## quick run without the race detector
 	$(GO) test -count=1 ./...

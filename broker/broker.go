@@ -104,6 +104,7 @@ type Broker struct {
 	restarts restartSignal // the embedded JetStream restarted (storefault.go)
 
 	stopSync, syncDone chan struct{} // the periodic feed sync
+	stopWatch          func()        // ends watchInflight (inflight.go)
 	closeOnce          sync.Once
 }
 
@@ -200,8 +201,12 @@ func Open(ctx context.Context, cfg Config) (*Broker, error) {
 	b.syncDone = make(chan struct{})
 	b.dispatch = newDispatcher()
 	go b.syncLoop()
+	wctx, stopWatch := context.WithCancel(context.Background())
+	b.stopWatch = stopWatch
 	if cfg.Embedded != nil {
 		go b.followStore(cfg.Embedded)
+	} else {
+		go b.watchInflight(wctx)
 	}
 	return b, nil
 }
@@ -380,7 +385,7 @@ func (b *Broker) Ready(ctx context.Context) error {
 // Close waits (up to ctx) for outstanding publish acks, then drains the
 // connection so that nothing buffered is lost.
 func (b *Broker) Close(ctx context.Context) error {
-	b.closeOnce.Do(func() { close(b.stopSync) })
+	b.closeOnce.Do(func() { close(b.stopSync); b.stopWatch() })
 	<-b.syncDone
 	// Outstanding publishes are on their way to JetStream, which stores
 	// them whether or not we wait; waiting only lets their acks reach

@@ -35,6 +35,10 @@
 // from another epoch refers to a stream that no longer exists and must not
 // be resumed from silently.
 //
+// Outbox (outbox.go): a durable consumer of every record for outgoing
+// webhooks, one unacknowledged record at a time, acknowledged only after
+// its handler succeeded: at least once, in stream order, across restarts.
+//
 // Directory and cursors live in KV buckets (natter-dir, natter-cursors) so
 // that every node of a cluster shares them.
 package broker

@@ -79,7 +79,7 @@ func (b *Broker) Publish(ctx context.Context, d Draft, done func(Ack, error)) er
 	}
 	m := &nats.Msg{Subject: roomSubject(d.Room), Data: data, Header: nats.Header{}}
 	done, failed := b.tracePublish(ctx, d.Room, m, done)
-	b.pending.Store(m, done)
+	b.pending.Store(m, &inflight{done: done, at: time.Now()})
 	opts := []jetstream.PublishOpt{jetstream.WithMsgID(MsgID(d)), jetstream.WithExpectStream(StreamName)}
 	if d.TTL > 0 && b.msgTTL {
 		opts = append(opts, jetstream.WithMsgTTL(d.TTL)) // room retention (retention.go)
@@ -98,23 +98,20 @@ func (b *Broker) Publish(ctx context.Context, d Draft, done func(Ack, error)) er
 
 func (b *Broker) onPubAck(_ jetstream.JetStream, m *nats.Msg, pa *jetstream.PubAck) {
 	b.full.stored()
-	if v, ok := b.pending.LoadAndDelete(m); ok {
-		v.(func(Ack, error))(Ack{Seq: pa.Sequence, Epoch: b.epoch, Duplicate: pa.Duplicate}, nil)
-	}
+	b.answer(m, Ack{Seq: pa.Sequence, Epoch: b.epoch, Duplicate: pa.Duplicate}, nil)
 }
 
 func (b *Broker) onPubErr(_ jetstream.JetStream, m *nats.Msg, err error) {
 	if isFullErr(err) {
 		b.full.refused()
 	}
-	if v, ok := b.pending.LoadAndDelete(m); ok {
-		if ferr := b.storeFault(false); ferr != nil {
-			// Say why, rather than how the wait for the ack ended.
-			v.(func(Ack, error))(Ack{}, ferr)
-			return
-		}
-		v.(func(Ack, error))(Ack{}, natter.Errorf(natter.EUNAVAILABLE, "store did not confirm: %v", err))
+	if ferr := b.storeFault(false); ferr != nil {
+		// Say why, rather than how the wait for the ack ended.
+		err = ferr
+	} else {
+		err = natter.Errorf(natter.EUNAVAILABLE, "store did not confirm: %v", err)
 	}
+	b.answer(m, Ack{}, err)
 }
 
 // PublishEvent sends an ephemeral event (typing, presence, receipt) to

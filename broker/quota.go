@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,8 +32,29 @@ import (
 // conflict, so edges racing for the last unit of a quota cannot both win.
 const quotaBucket = "natter-quota"
 
-// casAttempts bounds the retries of one compare-and-set update.
-const casAttempts = 20
+// casAttempts and casBudget bound the retries of one compare-and-set
+// update: it gives up after both the attempts and the time are spent. A
+// crowd of writers of one key (a thousand clients joining one room at
+// once) needs time rather than attempts: each write waits for the one
+// before it.
+const (
+	casAttempts = 20
+	casBudget   = 5 * time.Second
+)
+
+// casBackoff waits before retry i of a compare-and-set that lost its race:
+// a random time up to 1 ms << i, at most 512 ms, so that the writers spread
+// out instead of colliding again in lockstep.
+func casBackoff(ctx context.Context, i int) error {
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(time.Millisecond) << min(i, 9))))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // Quotas is the cluster-wide quota store. The bucket is created on first
 // use. It is safe for concurrent use; keep one per process.
@@ -67,7 +89,13 @@ func (q *Quotas) update(ctx context.Context, key string, fn func(old []byte) ([]
 	if err != nil {
 		return err
 	}
-	for range casAttempts {
+	start := time.Now()
+	for i := 0; i < casAttempts || time.Since(start) < casBudget; i++ {
+		if i > 0 {
+			if err := casBackoff(ctx, i); err != nil {
+				return unavailable("quota", err)
+			}
+		}
 		var old []byte
 		var rev uint64
 		e, err := kv.Get(ctx, key)

@@ -29,8 +29,13 @@ func (b *Broker) Record(ctx context.Context, room natter.RoomID, seq uint64) (na
 	return decodeBody(room, m.Seq, 0, m.Time, b.epoch, m.Data)
 }
 
-// Erase removes the records at seqs from the stream for good: JetStream
-// overwrites their bytes on disk (SecureDeleteMsg) on every replica. A
+// Erase removes the records at seqs from the stream: no read, replay or
+// replica serves them again. It is a plain delete, not SecureDeleteMsg:
+// with secure deletes (which rewrite the record's bytes in place), a
+// cluster whose stream leader was killed -9 lost acknowledged records that
+// were never deleted (2 of 2 chaos runs, none of 2 with plain deletes), and
+// losing nothing acknowledged comes first. The bytes stay in the stream's
+// block files until JetStream rewrites the block (docs/SECURITY.md). A
 // record already gone (erased before, or dropped by retention) is no error,
 // so an erase can be repeated.
 func (b *Broker) Erase(ctx context.Context, seqs ...uint64) error {
@@ -38,7 +43,7 @@ func (b *Broker) Erase(ctx context.Context, seqs ...uint64) error {
 		if seq == 0 {
 			continue
 		}
-		err := b.stream.SecureDeleteMsg(ctx, seq)
+		err := b.stream.DeleteMsg(ctx, seq)
 		if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) && !isNotFoundAPIErr(err) {
 			return unavailable(fmt.Sprintf("erase record %d", seq), err)
 		}

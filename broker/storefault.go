@@ -150,12 +150,7 @@ func (b *Broker) followStore(e *Embedded) {
 		if err == nil {
 			continue
 		}
-		b.pending.Range(func(k, _ any) bool {
-			if v, ok := b.pending.LoadAndDelete(k); ok {
-				v.(func(Ack, error))(Ack{}, err)
-			}
-			return true
-		})
+		b.failPending(time.Now(), err)
 	}
 }
 

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -73,7 +74,16 @@ func (b *Broker) WatchDir(ctx context.Context, kinds []string, initial bool, fn 
 			}
 			b.log.Info("directory watch restarted", "kinds", kinds)
 			if reset != nil {
+				// Changes made while no watch ran are never delivered
+				// (updates only), so a Wait for one of them would wait in
+				// vain (a ban right after the store recovered timed out).
+				// reset enforces the state as of now: everything up to the
+				// bucket's revision read before it counts as applied.
+				floor, ferr := b.dirRevision(ctx)
 				reset()
+				if ferr == nil {
+					w.advance(floor)
+				}
 			}
 		}
 	}()
@@ -112,14 +122,34 @@ func (w *DirWatch) consume(kw jetstream.KeyWatcher, fn func(DirChange)) {
 			ch.Rev = e.Revision()
 			fn(ch)
 		}
-		w.mu.Lock()
-		if e.Revision() > w.applied {
-			w.applied = e.Revision()
-			close(w.moved)
-			w.moved = make(chan struct{})
-		}
-		w.mu.Unlock()
+		w.advance(e.Revision())
 	}
+}
+
+// advance records that every change up to rev has been handled.
+func (w *DirWatch) advance(rev uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if rev > w.applied {
+		w.applied = rev
+		close(w.moved)
+		w.moved = make(chan struct{})
+	}
+}
+
+// dirRevision is the directory bucket's latest revision.
+func (b *Broker) dirRevision(ctx context.Context) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := b.dir.Status(ctx)
+	if err != nil {
+		return 0, err
+	}
+	kvs, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return 0, errors.New("directory status without stream info")
+	}
+	return kvs.StreamInfo().State.LastSeq, nil
 }
 
 // parseDirKey splits kind.room[.user].

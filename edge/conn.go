@@ -48,8 +48,10 @@ type conn struct {
 
 	mu        sync.Mutex
 	queue     [][]byte  // complete frames waiting for the writer
-	writing   bool      // a writer (flusher turn or goroutine) owns the queue
 	lastWrite int64     // unix nanos of the flusher's last write (with Coalesce)
+	writing   bool      // a writer (flusher turn or goroutine) owns the queue
+	delayed   bool      // the writer's turn waits out the coalescing interval
+	urgent    bool      // a frame the client waits for is queued: no interval
 	closing   bool      // a close frame is queued: accept nothing more
 	rooms     []*member // the rooms joined on this connection
 }
@@ -211,7 +213,7 @@ func (c *conn) readMessage(ready bool) ([]byte, error) {
 		case ws.OpText:
 			return p, nil
 		case ws.OpPing:
-			c.enqueue(controlFrame(ws.OpPong, p))
+			c.enqueueNow(controlFrame(ws.OpPong, p))
 		case ws.OpClose:
 			c.ops.wait() // the replies to what came before go out before the echo
 			code, _ := ws.ParseCloseFrameData(p)
@@ -258,11 +260,28 @@ func (c *conn) isClosing() bool {
 }
 
 // send encodes ev and queues it.
-func (c *conn) send(ev event) bool { return c.enqueue(textFrame(encode(ev))) }
+// A reply to the client's own request (with its rid, or an ack, error or
+// pong) goes out without waiting for the coalescing interval.
+func (c *conn) send(ev event) bool {
+	f := textFrame(encode(ev))
+	if len(ev.RID) > 0 || ev.Type == evAck || ev.Type == evError || ev.Type == evPong {
+		return c.enqueueNow(f)
+	}
+	return c.enqueue(f)
+}
 
 // enqueue queues one complete frame. It never blocks: a full queue closes
 // the connection as a slow consumer. It reports whether the frame was queued.
-func (c *conn) enqueue(frame []byte) bool {
+func (c *conn) enqueue(frame []byte) bool { return c.queueFrame(frame, false) }
+
+// enqueueNow queues a frame the client is waiting for (a reply, or its own
+// message coming back): it goes out at once, with whatever is queued
+// before it, instead of after the coalescing interval. Acks would
+// otherwise pay the interval whenever the connection was written to less
+// than that ago, as a sender always was (its own copy of the message).
+func (c *conn) enqueueNow(frame []byte) bool { return c.queueFrame(frame, true) }
+
+func (c *conn) queueFrame(frame []byte, urgent bool) bool {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
@@ -275,6 +294,7 @@ func (c *conn) enqueue(frame []byte) bool {
 		return false
 	}
 	c.queue = append(c.queue, frame)
+	c.urgent = c.urgent || urgent
 	c.startWriter()
 	c.mu.Unlock()
 	return true

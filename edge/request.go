@@ -141,8 +141,8 @@ func validChange(req *request, target bool) error {
 	switch {
 	case req.CID == "":
 		return natter.Errorf(natter.EINVALID, "missing cid")
-	case len(req.CID) > 64:
-		return natter.Errorf(natter.EINVALID, "cid longer than 64 bytes")
+	case len(req.CID) > maxCID:
+		return natter.Errorf(natter.EINVALID, "cid longer than %d bytes", maxCID)
 	case target && req.Seq == 0:
 		return natter.Errorf(natter.EINVALID, "missing seq")
 	}
@@ -203,3 +203,7 @@ func validTopic(req *request) error {
 	}
 	return nil
 }
+
+// maxCID is the longest client id accepted (it is part of the stream's
+// de-duplication id).
+const maxCID = 64

@@ -101,7 +101,7 @@ func (e *Edge) join(c *conn, id natter.RoomID, after uint64, adm admission, join
 		}
 		// joined goes out before any message, under the room lock, so no
 		// live frame can overtake it.
-		c.enqueue(joined(r.online()))
+		c.enqueueNow(joined(r.online()))
 		r.mu.Unlock()
 		if local != nil {
 			r.broadcast([][]byte{local})
@@ -242,7 +242,8 @@ func (r *room) Message(msg natter.Message) {
 			m.last = msg.Seq
 			continue
 		}
-		if sent, ok := m.queue(fa); ok && sent {
+		// The sender waits for its own message: it goes out at once.
+		if sent, ok := m.queue(fa, m.c.user == msg.From); ok && sent {
 			n++
 		}
 	}
@@ -413,7 +414,7 @@ func (m *member) queueFrames(fas []frameAt) (int, bool) {
 		if fas[i].seq <= m.last {
 			continue
 		}
-		sent, ok := m.queue(&fas[i])
+		sent, ok := m.queue(&fas[i], false)
 		if !ok {
 			return n, false
 		}
@@ -426,8 +427,9 @@ func (m *member) queueFrames(fas []frameAt) (int, bool) {
 
 // queue queues fa to m in the member's protocol version, or passes over
 // it (a change record for version 1). It reports whether a frame was
-// queued, and false if the connection is closing. Called with room.mu held.
-func (m *member) queue(fa *frameAt) (sent, ok bool) {
+// queued, and false if the connection is closing. urgent frames skip the
+// coalescing interval. Called with room.mu held.
+func (m *member) queue(fa *frameAt, urgent bool) (sent, ok bool) {
 	if m.c.v == protoV1 && !fa.isMessage() {
 		m.last = fa.seq
 		return false, true
@@ -447,7 +449,7 @@ func (m *member) queue(fa *frameAt) (sent, ok bool) {
 		// the seq sent before it. m.last, not this, guards against gaps.
 		frame = fa.frameWith(m.sent)
 	}
-	if !m.c.enqueue(frame) {
+	if !m.c.queueFrame(frame, urgent) {
 		return false, false
 	}
 	m.last, m.sent = fa.seq, fa.seq

@@ -68,6 +68,8 @@ func (f *flusher) delay(c *conn, due int64) {
 // checking every tick while any wait, and sleeping while none do.
 func (f *flusher) runLater(ctx context.Context) {
 	var due []*conn
+	tick := time.NewTimer(f.tick)
+	defer tick.Stop()
 	for {
 		select {
 		case <-f.wake:
@@ -75,7 +77,12 @@ func (f *flusher) runLater(ctx context.Context) {
 			return
 		}
 		for {
-			time.Sleep(f.tick)
+			tick.Reset(f.tick)
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return
+			}
 			now := time.Now().UnixNano()
 			f.mu.Lock()
 			kept := f.later[:0]
@@ -91,7 +98,14 @@ func (f *flusher) runLater(ctx context.Context) {
 			empty := len(kept) == 0
 			f.mu.Unlock()
 			for _, c := range due {
-				f.hand(c)
+				// Unless an urgent frame took the turn meanwhile.
+				c.mu.Lock()
+				mine := c.delayed
+				c.delayed = false
+				c.mu.Unlock()
+				if mine {
+					f.hand(c)
+				}
 			}
 			clear(due)
 			due = due[:0]
@@ -130,14 +144,22 @@ func (f *flusher) hand(c *conn) {
 // someone already is. Called with mu held.
 func (c *conn) startWriter() {
 	if c.writing {
+		if c.urgent && c.delayed {
+			// Waiting out the interval: an urgent frame takes the turn
+			// now, and the delayed entry finds it taken (runLater).
+			c.delayed = false
+			c.e.flush.hand(c)
+		}
 		return
 	}
 	c.writing = true
-	if d := c.e.cfg.Coalesce; d > 0 && c.e.flush != nil {
+	if d := c.e.cfg.Coalesce; d > 0 && c.e.flush != nil && !c.urgent {
 		// Written less than the interval ago: wait for the rest of it, so
 		// that a connection receiving many frames a second gets them in
-		// few writes. A quiet connection's first frame goes out at once.
+		// few writes. A quiet connection's first frame goes out at once,
+		// and so does a frame the client waits for (enqueueNow).
 		if due := c.lastWrite + int64(d); due > time.Now().UnixNano() {
+			c.delayed = true
 			c.e.flush.delay(c, due)
 			return
 		}
@@ -151,7 +173,7 @@ func (c *conn) startWriter() {
 func (c *conn) flush() {
 	c.mu.Lock()
 	batch := c.queue
-	c.queue = nil
+	c.queue, c.urgent = nil, false
 	if c.e.cfg.Coalesce > 0 {
 		c.lastWrite = time.Now().UnixNano()
 	}
@@ -199,7 +221,7 @@ func (c *conn) writeLoop(batch [][]byte) {
 		}
 		c.mu.Lock()
 		batch = c.queue
-		c.queue = nil
+		c.queue, c.urgent = nil, false
 		if len(batch) == 0 {
 			// No deadline may outlive this writer: the flusher's raw writes
 			// would fail on an expired one.

@@ -53,6 +53,12 @@ type Metrics struct {
 	// Retention (history.Retention).
 	RetentionPurged prometheus.Counter // stream messages purged by room retention
 	HistoryPruned   prometheus.Counter // archived messages deleted by retention
+	// Outgoing webhooks (package webhook; docs/OBSERVABILITY.md).
+	WebhookDelivered prometheus.Counter   // records the endpoint accepted with a 2xx
+	WebhookFailures  prometheus.Counter   // failed attempts (each is retried)
+	WebhookDead      prometheus.Counter   // records given up after --webhook-max-age
+	WebhookLag       prometheus.Gauge     // records stored but not yet handed to the webhook
+	WebhookLatency   prometheus.Histogram // from a record's storing to its delivery
 }
 
 // New creates the collectors on a fresh registry that also carries the Go
@@ -116,6 +122,16 @@ func New() *Metrics {
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 	}, []string{"handler", "code"})
 	reg.MustRegister(m.PublishErrors, m.HTTPDuration)
+	m.WebhookDelivered = f("webhook_delivered_total", "Records delivered to the outgoing webhook (answered 2xx).")
+	m.WebhookFailures = f("webhook_failures_total", "Failed webhook delivery attempts (error or non-2xx answer); each is retried with backoff.")
+	m.WebhookDead = f("webhook_dead_total", "Records dead-lettered: still undelivered after --webhook-max-age, logged and skipped.")
+	m.WebhookLag = g("webhook_lag_records", "Records stored after the one being delivered that the webhook has not been handed yet.")
+	m.WebhookLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "natter", Name: "webhook_delivery_latency_seconds",
+		Help:    "Time from a record's storing to its successful webhook delivery (retries included).",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 20),
+	})
+	reg.MustRegister(m.WebhookLatency)
 	// Exported from the start, so that rate() and the alerts see a zero
 	// before the first failure rather than no series at all.
 	for _, code := range []string{"unavailable", "internal"} {

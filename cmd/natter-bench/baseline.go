@@ -1,8 +1,9 @@
 package main
 
 // The baseline: the same fan-out and publish scenarios against NATS's own
-// built-in WebSocket listener, with nats.go clients speaking the NATS
-// protocol over ws:// (a room is a subject).
+// built-in WebSocket listener (a room is a subject). Its publishers and
+// JetStream senders are nats.go clients over ws://; its members are read
+// by the same epoll loops as Natter's (natsws.go).
 //
 // Project rule: only broker/ imports nats in the product. This file is the
 // deliberate exception: the bench's baseline client must speak NATS itself,
@@ -30,38 +31,6 @@ func dialNATS(url, src, name string) (*nats.Conn, error) {
 	}
 	return nats.Connect(url, nats.Name(name), nats.Dialer(d), nats.NoReconnect(),
 		nats.Timeout(30*time.Second), nats.PingInterval(time.Minute))
-}
-
-// openNATS connects m to the baseline server and subscribes it to its
-// rooms' subjects; the handler counts and times the phase's messages.
-func (p *clientPool) openNATS(m *member, src string) error {
-	nc, err := dialNATS(p.lay.URL, src, m.user)
-	if err != nil {
-		return err
-	}
-	for _, mr := range m.rooms {
-		_, err := nc.Subscribe(natsSubject(string(mr.name)), func(msg *nats.Msg) {
-			now := time.Now().UnixNano()
-			if ph, ts := stamp(msg.Data); ph == p.phase.Load() {
-				m.recv.Add(1)
-				if ts > 0 {
-					p.lat.record(m.idx, time.Duration(now-ts))
-				}
-			}
-		})
-		if err != nil {
-			nc.Close()
-			return err
-		}
-	}
-	if err := nc.Flush(); err != nil { // the subscriptions are in place
-		nc.Close()
-		return err
-	}
-	m.closeFn, m.dropFn = nc.Close, nc.Close
-	m.endedFn = nc.IsClosed
-	m.up.Store(true)
-	return nil
 }
 
 // natsPublisher publishes bench texts to its rooms' subjects (core NATS: no

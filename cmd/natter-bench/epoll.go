@@ -249,7 +249,7 @@ func (c *wsConn) consume(b []byte) (rest []byte, ok bool) {
 			return nil, false
 		}
 		switch f.op {
-		case ws.OpText:
+		case ws.OpText, ws.OpBinary: // binary: the NATS baseline's protocol
 			c.onText(f.payload)
 		case ws.OpClose:
 			return nil, false

@@ -227,7 +227,7 @@ func (p *clientPool) stats(expect map[int]int64) poolReply {
 // connect opens the layout's connections, Conc at a time.
 func (p *clientPool) connect(l layout) poolReply {
 	p.lay = l
-	if l.Kind == "natter" && p.ep == nil {
+	if p.ep == nil {
 		ep, err := newEpollReader(runtime.GOMAXPROCS(0))
 		if err != nil {
 			return poolReply{Err: err.Error(), Failed: l.Count}
@@ -281,7 +281,7 @@ func (p *clientPool) connect(l layout) poolReply {
 
 func (p *clientPool) open(m *member, src string, resume bool) error {
 	if p.lay.Kind == "nats" {
-		return p.openNATS(m, src)
+		return p.openNATSWS(m, src)
 	}
 	return p.openNatter(m, src, resume)
 }

@@ -38,6 +38,8 @@ type chatClient struct {
 	resends    int
 	reconnects int
 	maxOutage  time.Duration
+	maxWait    time.Duration // longest a send waited for its ack or error (or the connection's end)
+	timeouts   int           // sends that got no answer within the 10 s ack timeout
 	lastAck    time.Time
 	stalls     []span        // intervals of at least stallMin between two acks
 	joined     chan struct{} // closed after the first successful join
@@ -154,7 +156,9 @@ func (c *chatClient) session(ctx context.Context, ws *wsclient.Client, send, sto
 			continue // done sending; keep receiving
 		}
 		actx, acancel := context.WithTimeout(sctx, 10*time.Second)
+		sentAt := time.Now()
 		ack, err := o.do(actx, ws, c.room)
+		c.answered(time.Since(sentAt), actx.Err() != nil && sctx.Err() == nil)
 		acancel()
 		var closed *wsclient.Closed
 		switch {
@@ -166,6 +170,18 @@ func (c *chatClient) session(ctx context.Context, ws *wsclient.Client, send, sto
 			c.drop(o)
 		}
 		// Other errors (unavailable, timeout): the same cid goes again.
+	}
+}
+
+// answered records how long a send waited for its answer: an ack, an
+// error (`unavailable` when the store went silent), or its connection's
+// end. timedOut says that none came within the ack timeout.
+func (c *chatClient) answered(d time.Duration, timedOut bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.maxWait = max(c.maxWait, d)
+	if timedOut {
+		c.timeouts++
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -29,12 +30,15 @@ type report struct {
 	Changes           int            `json:"changes_acked"`   // edits, deletions, reactions
 	Refused           int            `json:"changes_refused"` // their target deleted meanwhile
 	ProjectionsDiffer int            `json:"projections_differ"`
+	MaxWait           string         `json:"max_send_wait"`
+	Timeouts          int            `json:"send_timeouts"`
 	HistoryMissing    int            `json:"history_missing"`
 	HistoryDuplicated int            `json:"history_duplicated"`
 	HungNodeLeft      string         `json:"hung_node_left,omitempty"`
 	Faults            []*faultFigure `json:"faults"`
 
 	projectionExample string   // the first differing projection, for the log
+	missingExamples   []string // room/seq of acked messages history lacks (up to 10)
 	lostExamples      []string // the first records found lost
 }
 
@@ -133,10 +137,12 @@ func check(clients []*chatClient) *report {
 	rep := &report{Clients: len(clients)}
 	acked := map[string][]uint64{}
 	rooms := map[string]bool{}
-	var maxOutage time.Duration
+	var maxOutage, maxWait time.Duration
 	for _, c := range clients {
 		c.mu.Lock()
 		rooms[c.room] = true
+		maxWait = max(maxWait, c.maxWait)
+		rep.Timeouts += c.timeouts
 		rep.Sent += c.sent
 		rep.Acked += len(c.acked)
 		rep.Resends += c.resends
@@ -176,6 +182,7 @@ func check(clients []*chatClient) *report {
 	}
 	rep.MaxOutage = maxOutage.Round(time.Millisecond).String()
 	rep.ProjectionsDiffer, rep.projectionExample = compareProjections(clients)
+	rep.MaxWait = maxWait.Round(time.Millisecond).String()
 	return rep
 }
 
@@ -188,6 +195,7 @@ func (r *report) print(w io.Writer) {
 		{"changes acked", r.Changes}, {"changes refused", r.Refused}, {"projections differing", r.ProjectionsDiffer},
 		{"reconnects", r.Reconnects}, {"longest reconnect", r.MaxOutage},
 		{"longest without service", r.MaxNoAck},
+		{"longest wait for an answer", r.MaxWait}, {"sends never answered", r.Timeouts},
 		{"history missing", r.HistoryMissing}, {"history duplicated", r.HistoryDuplicated},
 		{"edge1 left its node after", r.HungNodeLeft},
 	}
@@ -205,6 +213,9 @@ func (r *report) print(w io.Writer) {
 	}
 	for _, l := range r.lostExamples {
 		fmt.Fprintf(w, "  lost: %s\n", l)
+	}
+	if len(r.missingExamples) > 0 {
+		fmt.Fprintf(w, "  missing from history (room/seq): %s\n", strings.Join(r.missingExamples, " "))
 	}
 	if r.projectionExample != "" {
 		fmt.Fprintf(w, "  first differing projection: %s\n", r.projectionExample)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
@@ -164,6 +165,7 @@ func checkHistory(ctx context.Context, cl *cluster, clients []*chatClient, rep *
 	deadline := time.Now().Add(d)
 	for {
 		missing, dups, err := 0, 0, error(nil)
+		var examples []string
 		for room, want := range acked {
 			var got map[uint64]int
 			if got, err = historyOf(ctx, cl.histURL, room, token[room]); err != nil {
@@ -172,6 +174,9 @@ func checkHistory(ctx context.Context, cl *cluster, clients []*chatClient, rep *
 			for seq := range want {
 				if got[seq] == 0 {
 					missing++
+					if len(examples) < 10 {
+						examples = append(examples, fmt.Sprintf("%s/%d", room, seq))
+					}
 				}
 			}
 			for _, n := range got {
@@ -181,6 +186,8 @@ func checkHistory(ctx context.Context, cl *cluster, clients []*chatClient, rep *
 			}
 		}
 		rep.HistoryMissing, rep.HistoryDuplicated = missing, dups
+		sort.Strings(examples)
+		rep.missingExamples = examples
 		if err == nil && missing == 0 || time.Now().After(deadline) {
 			if err != nil {
 				return err

@@ -71,6 +71,7 @@ func (m *Main) httpServer(h http.Handler) *http.Server {
 		Handler:           m.guard.Middleware(h),
 		ReadHeaderTimeout: m.Net.ReadHeaderTimeout, ReadTimeout: m.Net.ReadTimeout,
 		WriteTimeout: m.Net.WriteTimeout, IdleTimeout: m.Net.IdleTimeout,
+		ConnState: m.quiet.track,
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,29 +49,29 @@ func startProc(t *testing.T, ctx context.Context, bin string, nofile int, args .
 	t.Helper()
 	args = append([]string{"-c", `ulimit -n "$0" && exec "$@"`, strconv.Itoa(nofile), bin, "serve",
 		"--addr", "127.0.0.1:0", "--data", t.TempDir()}, args...)
-	cmd := exec.Command("bash", args...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{t: t, cmd: cmd, more: make(chan struct{})}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.log = append(p.log, sc.Text())
-			close(p.more)
-			p.more = make(chan struct{})
-			p.mu.Unlock()
-		}
-	}()
+	p := watchProc(t, exec.Command("bash", args...))
 	m := p.waitLog(ctx, regexp.MustCompile(`url=http://(\S+)`))
 	p.addr = m[1]
 	return p
+}
+
+// read keeps the lines of r, the process's log.
+func (p *proc) read(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		p.mu.Lock()
+		p.log = append(p.log, sc.Text())
+		close(p.more)
+		p.more = make(chan struct{})
+		p.mu.Unlock()
+	}
+}
+
+// lines is the log so far.
+func (p *proc) lines() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.log...)
 }
 
 // waitLog waits for a log line matching re, from the start of the log, and

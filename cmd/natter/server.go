@@ -92,6 +92,7 @@ type Main struct {
 	ReadyMaxLag       uint64
 	Quota             edge.Quota // per-user and per-room quotas (quotaflags.go)
 	Net               NetConfig  // listener: HTTP timeouts, connection caps, proxies, IP lists
+	Hooks             HookConfig // outgoing webhook and admin API (hookflags.go)
 	Log               *slog.Logger
 	// Tracer traces messages and requests; nil: from the OTEL_*
 	// environment (docs/OBSERVABILITY.md), off unless it asks.
@@ -115,6 +116,10 @@ type Main struct {
 	flush    func(context.Context) error // flushes spans, if Run set Tracer up
 	oidc     *oidc.Provider
 	stopArc  context.CancelFunc
+	quiet    quietConns         // HTTP connections without a request yet (httpstop.go)
+	stopHook context.CancelFunc // the webhook (hookflags.go)
+	hookDone <-chan struct{}
+	admin    *auth.AdminTokens
 	arcDone  chan struct{}
 	closeMu  sync.Once
 	draining atomic.Bool
@@ -157,6 +162,7 @@ func (m *Main) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&m.DuplicateWindow, "dedupe-window", m.DuplicateWindow, "how long a client message id is remembered for de-duplication")
 	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "how long shutdown waits for connections to close")
 	m.Net.flags(fs)
+	hookFlags(fs, &m.Hooks)
 	fs.BoolVar(&m.Pprof, "pprof", m.Pprof, "serve Go's profiler under /debug/pprof/ on the HTTP listener (for diagnosis; keep it off the public network)")
 	if m.Role == "serve" || m.Role == "history" {
 		fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory (history database; in serve mode also the embedded JetStream store and the signing secret)")
@@ -251,6 +257,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	tokens := m.sessions.Verifier(keys)
+	if m.admin, err = m.Hooks.adminTokens(); err != nil {
+		return err
+	}
+	if err := m.startWebhook(); err != nil {
+		return err
+	}
 	if m.runsHistory() {
 		if m.store, err = history.Open(filepath.Join(m.DataDir, "history.db")); err != nil {
 			return err
@@ -365,6 +377,9 @@ func (m *Main) routes(keys *auth.Keys, tokens natter.TokenVerifier) http.Handler
 		mux.Handle("/api/invitations", api)
 		mux.Handle("/api/invitations/", api)
 		mux.Handle("/api/me/settings", api)
+		if m.admin != nil {
+			mux.Handle("/api/admin/", m.metrics.Instrument("admin", m.edge.AdminHandler(m.adminLookup)))
+		}
 		mux.Handle("/", web.Handler())
 	}
 	if m.store != nil {
@@ -477,7 +492,7 @@ func (m *Main) Close(ctx context.Context) error {
 	m.closeMu.Do(func() {
 		if m.http != nil {
 			sctx, cancel := context.WithTimeout(ctx, m.ShutdownTimeout)
-			errs = append(errs, m.http.Shutdown(sctx))
+			m.shutdownHTTP(sctx)
 			cancel()
 		}
 		if m.edge != nil {
@@ -490,6 +505,7 @@ func (m *Main) Close(ctx context.Context) error {
 			m.stopArc()
 			<-m.arcDone
 		}
+		m.stopWebhook()
 		if m.sessions != nil {
 			m.sessions.Close()
 		}

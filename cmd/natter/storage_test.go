@@ -66,6 +66,14 @@ func fillDisk(t *testing.T, dir string, keep int64) string {
 // space is freed the node stores again by itself, without a restart, and
 // every message acked before, during and after is delivered and in history.
 func TestDiskFullRecovers(t *testing.T) {
+	if raceEnabled {
+		// nats-server 2.15.2's EnableJetStream reassigns s.jsAPIRoutedReqs
+		// without its lock while API requests read it: the in-process
+		// JetStream restart this test makes trips the race detector in
+		// code not ours (2 of 4 package runs). make test runs this test
+		// again without -race.
+		t.Skip("skipped under -race: upstream data race in nats-server's EnableJetStream; make test runs it without -race")
+	}
 	dir := mountTmpfs(t, "32m")
 	s := startServer(t, dir, func(m *Main) { m.Rate, m.Burst, m.StoreDownAfter = 10000, 10000, 500*time.Millisecond })
 	ctx := ctxFor(t, 3*time.Minute)

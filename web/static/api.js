@@ -82,6 +82,12 @@ export class API {
     }));
   }
 
+  /** search returns a page of message search: {hits (newest first), next,
+   * has_more}; q is the query, cursor the previous page's next. */
+  search(q, { cursor, limit = 20 } = {}) {
+    return this.get('/api/search', { q, cursor, limit }).then((d) => ({ hits: d.hits || [], next: d.next || '', has_more: !!d.has_more }));
+  }
+
   members(room) {
     return this.get(`/api/rooms/${encodeURIComponent(room)}/members`).then((d) => d.members || []);
   }

@@ -27,6 +27,7 @@ import { dialogs, openDialog } from './dialogs.js';
 import { members } from './members.js';
 import { messaging } from './messaging.js';
 import { suggest } from './suggest.js';
+import { searchView } from './searchview.js';
 
 const session = new Session();
 
@@ -80,6 +81,7 @@ function startApp({ fresh }) {
   app.composer = composer(app);
   app.members = members(app);
   app.suggest = suggest(app);
+  app.search = searchView(app);
   wireApp();
   messaging(app);
   $('#me-name').textContent = session.user;
@@ -156,6 +158,7 @@ function wireApp() {
   app.members.wire();
   app.composer.wire();
   app.suggest.wire();
+  app.search.wire();
   app.timeline.wire();
   app.reading.wire();
 
